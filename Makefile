@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-2.0
+# lockwatch: BPF objects (CO-RE) -> bpftool skeletons -> the lockwatch binary;
+# test programs and benchmarks. The kernel module builds through Kbuild
+# (make -C <kernel build dir> M=$PWD), so this file stays userspace only.
+
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+VERSION := 0.1.0
+
+PKGS := libbpf libelf libdw zlib
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	  -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \
+	  -I$(OUTPUT) -Ibpf -Iuser $(shell pkg-config --cflags $(PKGS))
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -I$(OUTPUT) -Ibpf
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+TEST_PROGS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/*.c))
+BENCH_PROGS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all deps demo check test bench format format-check clean
+
+all: lockwatch $(TEST_PROGS) $(BENCH_PROGS)
+
+deps:
+	$(Q)./scripts/install-deps.sh
+
+# vmlinux.h is generated from the running kernel's BTF, not checked in: CO-RE
+# relocates every field access at load time, so the header only has to name
+# the types, and lockwatch needs a BTF kernel to run anyway.
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/lockwatch.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/lockwatch.h \
+		    $(OUTPUT)/lockwatch.skel.h | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+lockwatch: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Test programs and benchmarks keep frame pointers and debug info: the tests
+# assert file:line in the stacks lockwatch prints.
+$(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -Wall -D_GNU_SOURCE $< -o $@ -lpthread
+
+$(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -D_GNU_SOURCE $< -o $@ -lpthread
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+demo: deps all
+	@echo "== lockwatch watching a program that deadlocks (tests/deadlock.c abba) =="
+	./lockwatch --exit-on-deadlock --duration 30 -- $(OUTPUT)/tests/deadlock abba; \
+	st=$$?; echo "== lockwatch exited with status $$st (1: a deadlock was reported) =="; \
+	test $$st -eq 1
+
+test: all
+	prove -v tests/
+
+check: deps all format-check
+	prove tests/
+
+bench: deps all
+	./bench/run.sh
+
+FORMAT_SRCS := $(wildcard bpf/*.[ch] user/*.[ch] tests/*.c bench/*.c)
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	$(call msg,FORMAT,check)
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf $(OUTPUT) lockwatch

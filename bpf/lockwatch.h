@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records exchanged between the BPF programs (bpf/lockwatch.bpf.c) and the
+ * daemon (user/): the per-thread wait state kept in the `waits` map, and the
+ * ring-buffer events. Fixed-width fields only, explicit padding, no enums as
+ * field types: both compilers must agree on every offset.
+ */
+#ifndef LOCKWATCH_H
+#define LOCKWATCH_H
+
+#ifndef __VMLINUX_H__ /* the BPF side gets the types from vmlinux.h */
+#include <linux/types.h>
+#endif
+
+#define LW_COMM_LEN 16
+#define LW_MAX_CHAIN 16 /* hops the in-kernel chain walk follows */
+
+/* What a thread waits in; lw_wait.how. */
+#define LW_HOW_FUTEX 1 /* futex(2) with a waiting op */
+#define LW_HOW_WAITV 2 /* futex_waitv(2): several words, uaddr is the first */
+#define LW_HOW_FUTEX2 3 /* futex_wait(2), Linux 6.7+ */
+
+/* lw_wait.flags */
+#define LW_WF_PI 0x1 /* FUTEX_LOCK_PI/LOCK_PI2/WAIT_REQUEUE_PI: owner in word */
+#define LW_WF_MUTEX 0x2 /* the words around uaddr look like a pthread_mutex_t */
+#define LW_WF_SHARED 0x4 /* not FUTEX_PRIVATE_FLAG: may span processes */
+
+/*
+ * One thread's current wait: the value of the `waits` map, keyed by TID.
+ * The map is the source of truth for who waits now; ring-buffer events are
+ * only hints to look at it.
+ */
+struct lw_wait {
+	__u64 uaddr; /* futex word the thread sleeps on */
+	__u64 start_ns; /* bpf_ktime_get_ns() at sys_enter */
+	__u32 tgid;
+	__u32 tid;
+	__u32 how; /* LW_HOW_* */
+	__u32 op; /* futex op as passed (flags included) */
+	__u32 val; /* expected value (FUTEX_WAIT*) */
+	__u32 word; /* *uaddr at sys_enter */
+	__u32 owner; /* holder TID captured at sys_enter, 0 if unknown */
+	__u32 kind; /* pthread_mutex_t.__kind (uaddr + 16) at sys_enter */
+	__u32 nr_futexes; /* futex_waitv only */
+	__u32 flags; /* LW_WF_* */
+};
+
+/* Ring-buffer record types; every record starts with struct lw_event_hdr. */
+#define LW_EV_CYCLE 1 /* the chain from a new wait came back: look now */
+#define LW_EV_PI_EDEADLK 2 /* a PI lock op returned -EDEADLK: kernel proof */
+#define LW_EV_THREAD_EXIT 3 /* a thread of a watched process exited */
+#define LW_EV_FORK 4 /* a watched process forked a new process */
+#define LW_EV_EXEC 5 /* a watched process called execve */
+
+struct lw_event_hdr {
+	__u32 type; /* LW_EV_* */
+	__u32 size; /* sizeof the whole record */
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u32 tgid;
+	__u32 tid;
+};
+
+/* LW_EV_CYCLE: `wait` is the new wait whose chain came back to a thread. */
+struct lw_ev_cycle {
+	struct lw_event_hdr hdr;
+	struct lw_wait wait;
+	__u32 hops; /* edges walked before the chain closed */
+	__u32 __pad;
+};
+
+/* LW_EV_PI_EDEADLK: `wait` is the PI lock attempt the kernel refused. */
+struct lw_ev_pi {
+	struct lw_event_hdr hdr;
+	struct lw_wait wait;
+};
+
+/* LW_EV_THREAD_EXIT, LW_EV_EXEC */
+struct lw_ev_task {
+	struct lw_event_hdr hdr;
+	char comm[LW_COMM_LEN];
+	__u32 group_dead; /* THREAD_EXIT: the last thread of the process */
+	__u32 child_pid; /* FORK: the new process */
+};
+
+/* Counters in the per-CPU `stats` array. */
+#define LW_STAT_DROPS 0 /* ring buffer full: an event was lost */
+#define LW_STAT_WAITS_FULL 1 /* `waits` map full: a wait was not tracked */
+#define LW_STAT_WAITS 2 /* waits tracked */
+#define LW_STAT_CYCLE_HINTS 3 /* LW_EV_CYCLE sent */
+#define LW_STAT_NR 4
+
+#endif /* LOCKWATCH_H */

@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Installs what lockwatch needs to build, run and test on Debian 12, and mounts
+# tracefs when it is missing (libbpf resolves tracepoint ids through it).
+# Idempotent: a second run installs nothing and mounts nothing.
+set -eu
+
+PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
+      zlib1g-dev libc6-dbg jq perl util-linux procps clang-format"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps: missing packages:$missing (run as root)" >&2
+		exit 1
+	fi
+	echo "install-deps: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then
+	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null ||
+		echo "install-deps: could not mount tracefs on /sys/kernel/tracing" >&2
+fi
+exit 0

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The command lockwatch starts (lockwatch -- CMD): forked early, held before
+ * execve until the BPF side watches its PID, so it is watched from its first
+ * instruction; ended with lockwatch, like timeout(1) does.
+ */
+#ifndef LW_CHILD_H
+#define LW_CHILD_H
+
+#include <sys/types.h>
+
+struct lw_child {
+	pid_t pid;
+	int go_fd; /* write end: a byte releases the child into execve */
+	int err_fd; /* read end: errno of a failed execve, EOF on success */
+	int exited; /* reaped */
+	int status; /* exit status as a shell reports it (128+N: signal N) */
+};
+
+/* Fork the command, held; 0 or -errno. */
+int child__start(struct lw_child *c, char **argv);
+/* Let it execve; 0, or -errno of a failed execve (message printed). */
+int child__go(struct lw_child *c, char **argv);
+/* Reap without blocking; 1 when it has exited. */
+int child__poll(struct lw_child *c);
+/* SIGTERM, then SIGKILL after grace_ms; reaps it. */
+void child__stop(struct lw_child *c, int grace_ms);
+
+#endif /* LW_CHILD_H */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Deadlock detection: turns hints from the kernel side (a chain closed, a PI
+ * lock refused with EDEADLK) and periodic sweeps of the `waits` map into
+ * confirmed cycles, and confirmed cycles into alerts for the sinks.
+ */
+#ifndef LW_DETECT_H
+#define LW_DETECT_H
+
+#include <stdint.h>
+#include "lockwatch.h"
+#include "sink.h"
+#include "syms.h"
+#include "tracer.h"
+
+struct lw_detect;
+
+struct lw_detect *detect__new(struct lw_tracer *t, struct lw_sink *sinks,
+			      struct lw_syms_cache *syms);
+void detect__free(struct lw_detect *d);
+
+/* LW_EV_CYCLE: the chain from this wait came back. */
+void detect__on_cycle_hint(struct lw_detect *d, const struct lw_wait *w);
+/* LW_EV_PI_EDEADLK: the kernel refused this PI lock attempt. */
+void detect__on_pi_edeadlk(struct lw_detect *d, const struct lw_wait *w);
+/*
+ * Look at every wait older than a few tens of ms: catches a chain whose last
+ * two waits raced on two CPUs (neither saw the other's map entry), and lets
+ * pending PI checks finish. Returns the poll timeout (ms) the caller should
+ * use next: shorter while a check is pending.
+ */
+int detect__sweep(struct lw_detect *d);
+
+/* alerts and deadlock-class alerts reported so far */
+uint64_t detect__alerts(struct lw_detect *d);
+uint64_t detect__deadlocks(struct lw_detect *d);
+
+#endif /* LW_DETECT_H */

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command-line options, parsed once into struct env. */
+#ifndef LW_ENV_H
+#define LW_ENV_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LW_MAX_PIDS 64
+
+struct env {
+	pid_t pids[LW_MAX_PIDS]; /* -p */
+	int npids;
+	char **cmd; /* after "--": the command to start and watch */
+	int json;
+	double duration; /* seconds; 0: until stopped */
+	int exit_on_deadlock;
+	int error_exitcode; /* status for a deadlock with -- CMD; 0: use 1 */
+	const char *btf; /* --btf: BTF file instead of the running kernel's */
+	uint32_t ringbuf_size;
+	int verbose;
+};
+
+/* 0 to go on; non-zero to exit with *exit_status (0 after --help). */
+int env__parse(struct env *env, int argc, char **argv, int *exit_status);
+
+#endif /* LW_ENV_H */

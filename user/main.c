@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lockwatch: a deadlock detector for running processes. main() only
+ * sequences: options, targets, the kernel side, outputs, the watching loop,
+ * the summary, one cleanup path.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "child.h"
+#include "detect.h"
+#include "env.h"
+#include "log.h"
+#include "proc.h"
+#include "sink.h"
+#include "syms.h"
+#include "tracer.h"
+#include "watch.h"
+
+static void on_stop(int sig)
+{
+	lw_exiting = 1;
+	/* a second Ctrl-C kills */
+	signal(sig, SIG_DFL);
+}
+
+static void on_child(int sig)
+{
+	/* only here to interrupt the poll */
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int check_targets(const struct env *env)
+{
+	for (int i = 0; i < env->npids; i++) {
+		enum lw_proc_state st = lw_proc_state(env->pids[i]);
+
+		if (st != LW_PROC_OK) {
+			lw_err("cannot watch pid %d: %s", env->pids[i], lw_proc_state_str(st));
+			return LW_EXIT_TARGET;
+		}
+	}
+	return 0;
+}
+
+static int env_status(int err)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+	case -ENOENT:
+	case -ENODEV:
+	case -ENOSYS:
+		return LW_EXIT_ENV;
+	}
+	return LW_EXIT_INTERNAL;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	struct lw_watch w = {};
+	struct lw_child child = { .pid = -1 };
+	struct lw_tracer_opts topts = {};
+	struct lw_summary sum;
+	struct lw_sink *sinks = NULL;
+	struct env env;
+	int status, err;
+
+	if (env__parse(&env, argc, argv, &status))
+		return status;
+	lw_verbose = env.verbose;
+	status = check_targets(&env);
+	if (status)
+		return status;
+
+	topts.btf = env.btf;
+	topts.ringbuf_size = env.ringbuf_size;
+	topts.on_event = watch__on_event;
+	topts.ctx = &w;
+	err = tracer__open(&w.tracer, &topts);
+	if (err)
+		return env_status(err);
+
+	status = LW_EXIT_INTERNAL;
+	sinks = env.json ? sink__json(stdout) : sink__text(stdout);
+	w.env = &env;
+	w.syms = syms_cache__new();
+	w.detect = detect__new(w.tracer, sinks, w.syms);
+	if (!sinks || !w.syms || !w.detect) {
+		lw_err("out of memory");
+		goto out;
+	}
+	install_signals();
+
+	if (env.cmd) {
+		err = child__start(&child, env.cmd);
+		if (err) {
+			lw_err("cannot start '%s': %s", env.cmd[0], strerror(-err));
+			goto out;
+		}
+		w.child = &child;
+		if (watch__add(&w, child.pid, 0))
+			goto out;
+		err = child__go(&child, env.cmd);
+		if (err) {
+			child__stop(&child, 0);
+			status = child.status ? child.status : 127;
+			goto out;
+		}
+	}
+	for (int i = 0; i < env.npids; i++)
+		if (watch__add(&w, env.pids[i], 1))
+			goto out;
+
+	w.start_ns = mono_ns();
+	watch__run(&w);
+	watch__summary(&w, &sum);
+	sinks__summary(sinks, &sum);
+
+	if (sum.deadlocks)
+		status = env.cmd && env.error_exitcode ? env.error_exitcode : LW_EXIT_DEADLOCK;
+	else if (env.cmd && child__poll(&child))
+		status = child.status;
+	else
+		status = LW_EXIT_OK;
+out:
+	if (env.cmd)
+		child__stop(&child, 2000);
+	detect__free(w.detect);
+	syms_cache__free(w.syms);
+	sinks__destroy(sinks);
+	tracer__destroy(w.tracer);
+	return status;
+}

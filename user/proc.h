@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What /proc and process_vm_readv tell about a process and its threads,
+ * without stopping them: names, the syscall a thread sits in (with its sp and
+ * pc), context-switch counts, and reads of its memory.
+ */
+#ifndef LW_PROC_H
+#define LW_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* /proc/PID/task/TID/syscall */
+struct lw_syscall {
+	long nr; /* -1: running in user space, not in a syscall */
+	uint64_t args[6];
+	uint64_t sp, pc;
+};
+
+enum lw_proc_state {
+	LW_PROC_OK,
+	LW_PROC_GONE, /* no such process */
+	LW_PROC_ZOMBIE,
+	LW_PROC_KTHREAD,
+	LW_PROC_THREAD, /* a thread, not a process (its TID is not a TGID) */
+};
+
+enum lw_proc_state lw_proc_state(pid_t pid);
+const char *lw_proc_state_str(enum lw_proc_state st);
+
+/* 0 or -errno. */
+int lw_proc_syscall(pid_t pid, pid_t tid, struct lw_syscall *sc);
+/* voluntary + involuntary context switches: unchanged means it never ran */
+int lw_proc_ctxsw(pid_t pid, pid_t tid, uint64_t *n);
+/* comm of the thread (tid) or of the process (tid == 0); "" if gone */
+void lw_proc_comm(pid_t pid, pid_t tid, char *buf, size_t len);
+void lw_proc_exe(pid_t pid, char *buf, size_t len);
+/* TGID of a TID, or -errno */
+int lw_proc_tgid(pid_t tid);
+/* whether tid is a live thread of process pid */
+int lw_proc_has_thread(pid_t pid, pid_t tid);
+/* the whole of [addr, addr+len) or -errno (-EFAULT on a short read) */
+int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+#endif /* LW_PROC_H */

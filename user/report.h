@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Turns a confirmed cycle into an alert: names, lock symbols, stacks. */
+#ifndef LW_REPORT_H
+#define LW_REPORT_H
+
+#include <stdint.h>
+#include "alert.h"
+#include "graph.h"
+#include "syms.h"
+
+/* now_ns: CLOCK_MONOTONIC, to turn wait start times into durations */
+void report__deadlock(struct lw_alert *a, const struct lw_cycle *c, struct lw_syms_cache *syms,
+		      uint64_t now_ns);
+
+#endif /* LW_REPORT_H */

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The watching loop: polls the ring buffer (~100 ms, shorter while a check is
+ * pending), hands records to detect.c, sweeps the `waits` map on a timer,
+ * keeps the watched set current (forks, exits, exec), and stops when told.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/resource.h>
+#include "log.h"
+#include "proc.h"
+#include "watch.h"
+
+volatile sig_atomic_t lw_exiting;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int find(const struct lw_watch *w, pid_t pid)
+{
+	for (int i = 0; i < w->npids; i++)
+		if (w->pids[i] == pid)
+			return i;
+	return -1;
+}
+
+int watch__add(struct lw_watch *w, pid_t pid, int named)
+{
+	int err;
+
+	if (find(w, pid) >= 0)
+		return 0;
+	if (w->npids == LW_MAX_WATCHED) {
+		lw_err("watching %d processes already; not following pid %d", LW_MAX_WATCHED, pid);
+		return -ENOSPC;
+	}
+	err = tracer__add_target(w->tracer, pid);
+	if (err) {
+		lw_err("failed to watch pid %d: %s", pid, strerror(-err));
+		return err;
+	}
+	w->named[w->npids] = named;
+	w->pids[w->npids++] = pid;
+	return 0;
+}
+
+static void forget(struct lw_watch *w, pid_t pid, const char *comm)
+{
+	int i = find(w, pid);
+
+	if (i < 0)
+		return;
+	if (w->named[i])
+		lw_err("process %d (%s) exited", pid, comm);
+	else
+		lw_debug("process %d (%s) exited", pid, comm);
+	syms_cache__invalidate(w->syms, pid);
+	w->npids--;
+	w->pids[i] = w->pids[w->npids];
+	w->named[i] = w->named[w->npids];
+}
+
+int watch__on_event(void *ctx, const void *data, size_t size)
+{
+	const struct lw_event_hdr *h = data;
+	const struct lw_ev_cycle *cy = data;
+	const struct lw_ev_pi *pi = data;
+	const struct lw_ev_task *t = data;
+	struct lw_watch *w = ctx;
+	char comm[LW_COMM_LEN + 1];
+
+	if (size < sizeof(*h) || h->size > size)
+		return 0;
+	w->events++;
+	switch (h->type) {
+	case LW_EV_CYCLE:
+		if (size >= sizeof(*cy))
+			detect__on_cycle_hint(w->detect, &cy->wait);
+		break;
+	case LW_EV_PI_EDEADLK:
+		if (size >= sizeof(*pi))
+			detect__on_pi_edeadlk(w->detect, &pi->wait);
+		break;
+	case LW_EV_THREAD_EXIT:
+		if (size < sizeof(*t) || !t->group_dead)
+			break;
+		memcpy(comm, t->comm, LW_COMM_LEN);
+		comm[LW_COMM_LEN] = '\0';
+		forget(w, h->tgid, comm);
+		break;
+	case LW_EV_FORK:
+		if (size >= sizeof(*t) && find(w, h->tgid) >= 0)
+			watch__add(w, t->child_pid, 0);
+		break;
+	case LW_EV_EXEC:
+		syms_cache__invalidate(w->syms, h->tgid);
+		break;
+	default:
+		lw_debug("unknown record type %u (size %zu)", h->type, size);
+	}
+	return 0;
+}
+
+/* Exit events can be lost to a full ring buffer: /proc has the last word. */
+static void reap_gone(struct lw_watch *w)
+{
+	char comm[LW_COMM_LEN + 1];
+
+	for (int i = 0; i < w->npids; i++) {
+		enum lw_proc_state st;
+
+		if (w->child && w->pids[i] == w->child->pid && child__poll(w->child)) {
+			forget(w, w->pids[i--], "command");
+			continue;
+		}
+		st = lw_proc_state(w->pids[i]);
+		if (st == LW_PROC_GONE || st == LW_PROC_ZOMBIE) {
+			lw_proc_comm(w->pids[i], 0, comm, sizeof(comm));
+			forget(w, w->pids[i--], comm[0] ? comm : "?");
+		}
+	}
+}
+
+void watch__run(struct lw_watch *w)
+{
+	const struct env *env = w->env;
+	uint64_t next_sweep = 0, stop_at = 0;
+	int timeout = 100, err;
+
+	if (env->duration > 0)
+		stop_at = w->start_ns + (uint64_t)(env->duration * 1e9);
+	while (!lw_exiting) {
+		uint64_t now;
+
+		err = tracer__poll(w->tracer, timeout);
+		if (err < 0) {
+			lw_err("error polling the ring buffer: %s", strerror(-err));
+			break;
+		}
+		now = now_ns();
+		if (now >= next_sweep) {
+			timeout = detect__sweep(w->detect);
+			next_sweep = now + (uint64_t)timeout * 1000000;
+			reap_gone(w);
+		}
+		if (env->exit_on_deadlock && detect__deadlocks(w->detect))
+			break;
+		if (stop_at && now >= stop_at)
+			break;
+		if (!w->npids)
+			break;
+	}
+}
+
+void watch__summary(struct lw_watch *w, struct lw_summary *s)
+{
+	uint64_t st[LW_STAT_NR];
+	struct rusage ru;
+
+	memset(s, 0, sizeof(*s));
+	tracer__stats(w->tracer, st);
+	s->duration_ms = (now_ns() - w->start_ns) / 1000000;
+	s->waits = st[LW_STAT_WAITS];
+	s->drops = st[LW_STAT_DROPS];
+	s->waits_full = st[LW_STAT_WAITS_FULL];
+	s->events = w->events;
+	s->alerts = detect__alerts(w->detect);
+	s->deadlocks = detect__deadlocks(w->detect);
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		s->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+			    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+		s->max_rss_kb = ru.ru_maxrss;
+	}
+	if (s->drops)
+		lw_err("%llu events lost: the ring buffer was full (consider a larger --ringbuf-size)",
+		       (unsigned long long)s->drops);
+}
