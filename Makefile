@@ -31,7 +31,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo check test bench format format-check clean
+.PHONY: all deps demo check bench format format-check clean
 
 all: lockwatch $(TEST_PROGS) $(BENCH_PROGS)
 
@@ -81,11 +81,9 @@ demo: deps all
 	st=$$?; echo "== lockwatch exited with status $$st (1: a deadlock was reported) =="; \
 	test $$st -eq 1
 
-test: all
-	prove -v tests/
 
 check: deps all format-check
-	prove tests/
+	prove $(PROVE_FLAGS) tests/
 
 bench: deps all
 	./bench/run.sh

@@ -115,6 +115,8 @@ static pid_t holder_now(const struct lw_wait *w, pid_t *holder_pid)
 	uint32_t words[5];
 	pid_t tid, pid;
 
+	if (!(w->flags & (LW_WF_PI | LW_WF_MUTEX)))
+		return 0;
 	if (lw_proc_read(w->tgid, w->uaddr, words, sizeof(words)))
 		return 0;
 	if (w->flags & LW_WF_PI)
@@ -172,16 +174,20 @@ static void add_wait(struct lw_detect *d, const struct lw_wait *w, int parked)
 	}
 }
 
-/* Rebuild the graph from the kernel's current waits; n or -errno. */
-static int rebuild(struct lw_detect *d)
+/* Copy the kernel's current waits; n or -errno. */
+static int snapshot(struct lw_detect *d)
 {
 	int n = tracer__waits(d->tracer, d->snap, SNAP_MAX);
 
-	graph__clear(d->graph);
-	if (n < 0) {
+	if (n < 0)
 		lw_debug("cannot read the waits map: %s", strerror(-n));
-		return n;
-	}
+	return n;
+}
+
+/* Build the graph from the snapshot and the pending PI refusals. */
+static void build(struct lw_detect *d, int n)
+{
+	graph__clear(d->graph);
 	/* parked PI threads first: their refused lock, not the park word,
 	 * is what they wait for */
 	for (int i = 0; i < d->npi; i++)
@@ -193,7 +199,6 @@ static int rebuild(struct lw_detect *d)
 			continue;
 		add_wait(d, &d->snap[i], 0);
 	}
-	return n;
 }
 
 static int reported(struct lw_detect *d, uint64_t sig)
@@ -300,8 +305,11 @@ static int check_from(struct lw_detect *d, pid_t tid)
 
 void detect__on_cycle_hint(struct lw_detect *d, const struct lw_wait *w)
 {
-	if (rebuild(d) < 0)
+	int n = snapshot(d);
+
+	if (n < 0)
 		return;
+	build(d, n);
 	check_from(d, w->tid);
 }
 
@@ -318,17 +326,28 @@ void detect__on_pi_edeadlk(struct lw_detect *d, const struct lw_wait *w)
 	p->deadline_ns = now_ns() + PI_PATIENCE_NS;
 }
 
+static int old_enough(const struct lw_wait *w, uint64_t now)
+{
+	return (w->flags & (LW_WF_MUTEX | LW_WF_PI)) && now - w->start_ns >= SWEEP_MIN_AGE_NS;
+}
+
 int detect__sweep(struct lw_detect *d)
 {
 	uint64_t now = now_ns();
-	int n, pending = 0;
+	int n, i, pending = 0;
 
-	n = rebuild(d);
+	n = snapshot(d);
 	if (n < 0)
 		return 100;
+	/* a busy healthy process has only short waits: nothing to build */
+	for (i = 0; i < n && !old_enough(&d->snap[i], now); i++)
+		;
+	if (i == n && !d->npi)
+		return 100;
+	build(d, n);
 	/* PI: the refused thread parks a moment after EDEADLK; keep looking
 	 * until it has, or until an error-checking mutex let it go on */
-	for (int i = 0; i < d->npi; i++) {
+	for (i = 0; i < d->npi; i++) {
 		if (!check_from(d, d->pi[i].w.tid) || now > d->pi[i].deadline_ns) {
 			memmove(&d->pi[i], &d->pi[i + 1], (d->npi - i - 1) * sizeof(d->pi[0]));
 			d->npi--;
@@ -337,12 +356,8 @@ int detect__sweep(struct lw_detect *d)
 		}
 		pending = 1;
 	}
-	for (int i = 0; i < n; i++) {
-		const struct lw_wait *w = &d->snap[i];
-
-		if (!(w->flags & (LW_WF_MUTEX | LW_WF_PI)) || now - w->start_ns < SWEEP_MIN_AGE_NS)
-			continue;
-		check_from(d, w->tid);
-	}
+	for (i = 0; i < n; i++)
+		if (old_enough(&d->snap[i], now))
+			check_from(d, d->snap[i].tid);
 	return pending ? 10 : 100;
 }
