@@ -24,7 +24,6 @@
 
 #define PAGE_SZ 4096UL
 #define PC_CACHE_SLOTS 1024 /* power of two */
-#define SYMS_CACHE_MAX 64
 #define DWARF_REG_RBP 6
 #define DWARF_REG_RSP 7
 #define FP_SCAN_WORDS 512 /* 4 KiB of stack searched for a frame record */
@@ -48,7 +47,6 @@ struct pc_sym {
 struct lw_syms {
 	pid_t pid;
 	Dwfl *dwfl;
-	struct lw_syms *next; /* in an lw_syms_cache */
 	/*
 	 * dwfl_attach_state takes the callbacks once per Dwfl, so the thread
 	 * they describe is whatever syms__unwind() put here last.
@@ -63,11 +61,6 @@ struct lw_syms {
 	bool page_valid;
 	unsigned char page[PAGE_SZ];
 	struct pc_sym pcs[PC_CACHE_SLOTS];
-};
-
-struct lw_syms_cache {
-	struct lw_syms *head; /* most recently used first */
-	int count;
 };
 
 static char *debuginfo_path;
@@ -607,71 +600,4 @@ void lw_frames_free(struct lw_frame *frames, int n)
 		frames[i].module = NULL;
 		frames[i].file = NULL;
 	}
-}
-
-struct lw_syms_cache *syms_cache__new(void)
-{
-	return calloc(1, sizeof(struct lw_syms_cache));
-}
-
-struct lw_syms *syms_cache__get(struct lw_syms_cache *c, pid_t pid)
-{
-	struct lw_syms **pp, *s, **lastp = NULL;
-
-	if (!c) {
-		errno = EINVAL;
-		return NULL;
-	}
-	for (pp = &c->head; (s = *pp); pp = &s->next) {
-		if (s->pid == pid) {
-			/* Move to the front: the tail is the eviction victim. */
-			*pp = s->next;
-			s->next = c->head;
-			c->head = s;
-			return s;
-		}
-		lastp = pp;
-	}
-
-	s = syms__open(pid);
-	if (!s)
-		return NULL;
-	if (c->count >= SYMS_CACHE_MAX && lastp) {
-		syms__close(*lastp);
-		*lastp = NULL;
-		c->count--;
-	}
-	s->next = c->head;
-	c->head = s;
-	c->count++;
-	return s;
-}
-
-void syms_cache__invalidate(struct lw_syms_cache *c, pid_t pid)
-{
-	struct lw_syms **pp, *s;
-
-	if (!c)
-		return;
-	for (pp = &c->head; (s = *pp); pp = &s->next) {
-		if (s->pid == pid) {
-			*pp = s->next;
-			syms__close(s);
-			c->count--;
-			return;
-		}
-	}
-}
-
-void syms_cache__free(struct lw_syms_cache *c)
-{
-	struct lw_syms *s, *next;
-
-	if (!c)
-		return;
-	for (s = c->head; s; s = next) {
-		next = s->next;
-		syms__close(s);
-	}
-	free(c);
 }
