@@ -41,6 +41,7 @@ int child__start(struct lw_child *c, char **argv)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		setpgid(0, 0);
 		if (read(go[0], &b, 1) != 1)
 			_exit(127); /* lockwatch gave up before releasing us */
 		execvp(argv[0], argv);
@@ -49,6 +50,8 @@ int child__start(struct lw_child *c, char **argv)
 			_exit(127);
 		_exit(errno == ENOENT ? 127 : 126);
 	}
+	/* in the parent too, so the group exists before either side goes on */
+	setpgid(c->pid, c->pid);
 	close(go[0]);
 	close(err[1]);
 	c->go_fd = go[1];
@@ -77,38 +80,56 @@ int child__go(struct lw_child *c, char **argv)
 	return 0;
 }
 
-int child__poll(struct lw_child *c)
+static int reap(struct lw_child *c, int flags)
 {
+	pid_t r;
 	int st;
 
 	if (c->exited || c->pid <= 0)
 		return 1;
-	if (waitpid(c->pid, &st, WNOHANG) != c->pid)
+	do
+		r = waitpid(c->pid, &st, flags);
+	while (r < 0 && errno == EINTR);
+	if (r != c->pid)
 		return 0;
 	c->exited = 1;
 	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	return 1;
 }
 
+int child__poll(struct lw_child *c)
+{
+	return reap(c, WNOHANG);
+}
+
+void child__wait(struct lw_child *c)
+{
+	reap(c, 0);
+}
+
 void child__stop(struct lw_child *c, int grace_ms)
 {
 	struct timespec ts = { .tv_nsec = 10 * 1000000L };
 
-	if (c->pid <= 0 || child__poll(c))
+	if (c->pid <= 0)
 		return;
 	if (c->go_fd >= 0) {
 		/* never released: it is still ours, waiting on the pipe */
 		close(c->go_fd);
 		c->go_fd = -1;
-	} else {
-		kill(c->pid, SIGTERM);
+		child__wait(c);
+		return;
+	}
+	/* the command may be gone while processes it started live on */
+	if (kill(-c->pid, SIGTERM) && errno == ESRCH) {
+		child__wait(c);
+		return;
 	}
 	for (int waited = 0; waited < grace_ms; waited += 10) {
-		if (child__poll(c))
+		if (child__poll(c) && kill(-c->pid, 0) && errno == ESRCH)
 			return;
 		nanosleep(&ts, NULL);
 	}
-	kill(c->pid, SIGKILL);
-	while (!child__poll(c))
-		nanosleep(&ts, NULL);
+	kill(-c->pid, SIGKILL);
+	child__wait(c);
 }

@@ -2,7 +2,9 @@
 /*
  * The command lockwatch starts (lockwatch -- CMD): forked early, held before
  * execve until the BPF side watches its PID, so it is watched from its first
- * instruction; ended with lockwatch, like timeout(1) does.
+ * instruction; ended with lockwatch, like timeout(1) does: it runs in a
+ * process group of its own, and the whole group is signalled, so processes
+ * it started end with it.
  */
 #ifndef LW_CHILD_H
 #define LW_CHILD_H
@@ -23,7 +25,9 @@ int child__start(struct lw_child *c, char **argv);
 int child__go(struct lw_child *c, char **argv);
 /* Reap without blocking; 1 when it has exited. */
 int child__poll(struct lw_child *c);
-/* SIGTERM, then SIGKILL after grace_ms; reaps it. */
+/* Reap, waiting as long as it takes: for a command known to have exited. */
+void child__wait(struct lw_child *c);
+/* SIGTERM to its process group, then SIGKILL after grace_ms; reaps it. */
 void child__stop(struct lw_child *c, int grace_ms);
 
 #endif /* LW_CHILD_H */

@@ -123,8 +123,9 @@ int main(int argc, char **argv)
 			goto out;
 		err = child__go(&child, env.cmd);
 		if (err) {
-			child__stop(&child, 0);
-			status = child.status ? child.status : 127;
+			/* it is on its way to _exit(127 or 126): no signal */
+			child__wait(&child);
+			status = child.status;
 			goto out;
 		}
 	}
@@ -137,9 +138,11 @@ int main(int argc, char **argv)
 	watch__summary(&w, &sum);
 	sinks__summary(sinks, &sum);
 
+	if (env.cmd && !w.npids)
+		child__wait(&child); /* the command ended on its own */
 	if (sum.deadlocks)
 		status = env.cmd && env.error_exitcode ? env.error_exitcode : LW_EXIT_DEADLOCK;
-	else if (env.cmd && child__poll(&child))
+	else if (env.cmd && child.exited)
 		status = child.status;
 	else
 		status = LW_EXIT_OK;

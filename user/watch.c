@@ -156,6 +156,12 @@ void watch__run(struct lw_watch *w)
 			break;
 		if (!w->npids)
 			break;
+		if (ferror(stdout)) {
+			/* the reader went away (SIGPIPE is ignored so that a started
+			 * command is still ended cleanly) */
+			lw_debug("stdout closed, stopping");
+			break;
+		}
 	}
 }
 

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * deadlock - programs that really deadlock on pthread mutexes, for the
+ * lockwatch tests and the detection-latency benchmark.
+ *
+ *   deadlock abba      threads "poster" and "auditor" take the global mutexes
+ *                      ledger and journal in opposite order
+ *   deadlock abba-pi   the same on PTHREAD_PRIO_INHERIT mutexes: the kernel
+ *                      answers the FUTEX_LOCK_PI that closes the cycle with
+ *                      EDEADLK and glibc parks the thread for good
+ *   deadlock three     threads "alpha", "beta", "gamma" in a cycle over the
+ *                      mutexes first, second and third
+ *   deadlock self      thread "rebuilder": store_rebuild() holds store_lock and
+ *                      calls store_set_hash(), which takes it again
+ *
+ * Every thread takes its first lock, then all meet at a barrier.  The thread
+ * that closes the cycle waits until the others are asleep in the kernel (read
+ * from /proc/self/task/TID/{stat,syscall}), so the same thread always closes
+ * it and the deadlock forms on every run.  The deadlocked threads then hang
+ * forever and main() joins them.  Nothing is printed on stdout: lockwatch
+ * shares it with the command it runs.
+ *
+ * Environment:
+ *   LW_DELAY_MS=N      sleep N ms before starting the threads (lets
+ *                      "lockwatch -p PID" attach before the deadlock forms)
+ *   LW_GO_FILE=PATH    before starting the threads, wait until PATH exists
+ *   LW_STAMP_FILE=PATH write CLOCK_REALTIME in ns (decimal) to PATH right
+ *                      before the lock call that closes the cycle
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+pthread_mutex_t ledger = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t journal = PTHREAD_MUTEX_INITIALIZER;
+
+pthread_mutex_t first = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t second = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t third = PTHREAD_MUTEX_INITIALIZER;
+
+pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_barrier_t ready;
+/* TIDs of the threads that must be asleep before the cycle is closed. */
+static pid_t sleepers[2];
+static int nr_sleepers;
+/* Written after each lock call: no tail call may drop a frame the tests look for. */
+static volatile unsigned long after_lock;
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "deadlock: %s: %s\n", what, strerror(err));
+	exit(2);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void set_name(const char *name)
+{
+	int err = pthread_setname_np(pthread_self(), name);
+
+	if (err)
+		die("pthread_setname_np", err);
+}
+
+static void register_sleeper(void)
+{
+	__atomic_store_n(&sleepers[__atomic_fetch_add(&nr_sleepers, 1, __ATOMIC_SEQ_CST)],
+			 (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+}
+
+static void meet(void)
+{
+	int err = pthread_barrier_wait(&ready);
+
+	if (err && err != PTHREAD_BARRIER_SERIAL_THREAD)
+		die("pthread_barrier_wait", err);
+}
+
+static int read_task_file(pid_t tid, const char *file, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, file);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Asleep in futex(2): state S and syscall number 202 (x86_64 futex). */
+static int asleep_in_futex(pid_t tid)
+{
+	char buf[512];
+	char *p;
+
+	if (read_task_file(tid, "stat", buf, sizeof(buf)))
+		return 0;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] != 'S')
+		return 0;
+	if (read_task_file(tid, "syscall", buf, sizeof(buf)))
+		return 0;
+	return strncmp(buf, "202 ", 4) == 0;
+}
+
+/* Called by the thread that closes the cycle, right before it does. */
+static void wait_for_sleepers(int expected)
+{
+	for (int i = 0; i < expected; i++) {
+		pid_t tid;
+
+		while (!(tid = __atomic_load_n(&sleepers[i], __ATOMIC_SEQ_CST)))
+			sleep_ms(1);
+		while (!asleep_in_futex(tid))
+			sleep_ms(1);
+	}
+}
+
+static void stamp(void)
+{
+	const char *path = getenv("LW_STAMP_FILE");
+	struct timespec ts;
+	char buf[32];
+	int fd, len;
+
+	if (!path || !*path)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	len = snprintf(buf, sizeof(buf), "%lld\n",
+		       (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die(path, errno);
+	if (write(fd, buf, len) != len)
+		die(path, errno);
+	close(fd);
+}
+
+static void lock(pthread_mutex_t *m)
+{
+	int err = pthread_mutex_lock(m);
+
+	/* A default or PI mutex never fails here: glibc parks on EDEADLK. */
+	if (err)
+		die("pthread_mutex_lock", err);
+	after_lock++;
+}
+
+/* --- abba, abba-pi --- */
+
+__attribute__((noinline)) static void take_journal(void)
+{
+	lock(&journal);
+	pthread_mutex_unlock(&journal);
+}
+
+__attribute__((noinline)) static void take_ledger(void)
+{
+	lock(&ledger);
+	pthread_mutex_unlock(&ledger);
+}
+
+static void *poster(void *arg)
+{
+	set_name("poster");
+	lock(&ledger);
+	meet();
+	register_sleeper();
+	take_journal();
+	pthread_mutex_unlock(&ledger);
+	return NULL;
+}
+
+static void *auditor(void *arg)
+{
+	set_name("auditor");
+	lock(&journal);
+	meet();
+	wait_for_sleepers(1);
+	stamp();
+	take_ledger();
+	pthread_mutex_unlock(&journal);
+	return NULL;
+}
+
+static void make_pi(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+	int err;
+
+	pthread_mutexattr_init(&attr);
+	err = pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+	if (err)
+		die("pthread_mutexattr_setprotocol", err);
+	err = pthread_mutex_init(m, &attr);
+	if (err)
+		die("pthread_mutex_init", err);
+	pthread_mutexattr_destroy(&attr);
+}
+
+/* --- three --- */
+
+__attribute__((noinline)) static void take_second(void)
+{
+	lock(&second);
+	pthread_mutex_unlock(&second);
+}
+
+__attribute__((noinline)) static void take_third(void)
+{
+	lock(&third);
+	pthread_mutex_unlock(&third);
+}
+
+__attribute__((noinline)) static void take_first(void)
+{
+	lock(&first);
+	pthread_mutex_unlock(&first);
+}
+
+static void *alpha(void *arg)
+{
+	set_name("alpha");
+	lock(&first);
+	meet();
+	register_sleeper();
+	take_second();
+	pthread_mutex_unlock(&first);
+	return NULL;
+}
+
+static void *beta(void *arg)
+{
+	set_name("beta");
+	lock(&second);
+	meet();
+	register_sleeper();
+	take_third();
+	pthread_mutex_unlock(&second);
+	return NULL;
+}
+
+/* Not gamma(): libm has one. */
+static void *gamma_thread(void *arg)
+{
+	set_name("gamma");
+	lock(&third);
+	meet();
+	wait_for_sleepers(2);
+	stamp();
+	take_first();
+	pthread_mutex_unlock(&third);
+	return NULL;
+}
+
+/* --- self --- */
+
+__attribute__((noinline)) static void store_set_hash(void)
+{
+	stamp();
+	lock(&store_lock);
+	pthread_mutex_unlock(&store_lock);
+}
+
+__attribute__((noinline)) static void store_rebuild(void)
+{
+	lock(&store_lock);
+	store_set_hash();
+	pthread_mutex_unlock(&store_lock);
+}
+
+static void *rebuilder(void *arg)
+{
+	set_name("rebuilder");
+	meet();
+	store_rebuild();
+	return NULL;
+}
+
+struct mode {
+	const char *name;
+	void *(*threads[3])(void *);
+	int pi;
+};
+
+static const struct mode modes[] = {
+	{ .name = "abba", .threads = { poster, auditor } },
+	{ .name = "abba-pi", .threads = { poster, auditor }, .pi = 1 },
+	{ .name = "three", .threads = { alpha, beta, gamma_thread } },
+	{ .name = "self", .threads = { rebuilder } },
+};
+
+static void wait_before_start(void)
+{
+	const char *delay = getenv("LW_DELAY_MS");
+	const char *go = getenv("LW_GO_FILE");
+
+	if (delay && *delay)
+		sleep_ms(strtol(delay, NULL, 10));
+	if (go && *go)
+		while (access(go, F_OK))
+			sleep_ms(10);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: deadlock abba|abba-pi|three|self\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const struct mode *mode = NULL;
+	pthread_t tids[3];
+	int nr = 0, err;
+
+	if (argc != 2)
+		return usage();
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(argv[1], modes[i].name))
+			mode = &modes[i];
+	if (!mode)
+		return usage();
+
+	if (mode->pi) {
+		make_pi(&ledger);
+		make_pi(&journal);
+	}
+	while (nr < 3 && mode->threads[nr])
+		nr++;
+	/* The self mode meets main at the barrier, so it has one thread more. */
+	err = pthread_barrier_init(&ready, NULL, nr == 1 ? 2 : nr);
+	if (err)
+		die("pthread_barrier_init", err);
+
+	wait_before_start();
+	for (int i = 0; i < nr; i++) {
+		err = pthread_create(&tids[i], NULL, mode->threads[i], NULL);
+		if (err)
+			die("pthread_create", err);
+	}
+	if (nr == 1)
+		meet();
+	for (int i = 0; i < nr; i++)
+		pthread_join(tids[i], NULL);
+	return 0;
+}

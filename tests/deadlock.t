@@ -1,0 +1,269 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# deadlock.t - lockwatch reports real deadlocks (tests/deadlock.c) exactly:
+# one alert naming the process, the threads, the locks by symbol, the cycle in
+# order, and each blocked thread's stack down to the program's file:line.
+# Started with "-- CMD" and attached with "-p PID"; JSON and text output.
+
+# shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
+. "$(dirname "$0")/lib.sh"
+
+lw_require_root_bpf
+lw_require_built deadlock
+
+DL=$LW_PROGS/deadlock
+
+# check_alert DIR TYPE EDGE...: exactly one deadlock alert, whose cycle is
+# exactly the edges "waiter:lock:holder" (thread and lock names), each lock of
+# TYPE; the alert is self-consistent (pids, tids, keys, locks, threads).
+check_alert()
+{
+	local dir=$1 type=$2 n=$(($# - 2)) e w l h
+
+	shift 2
+	t_json_lines "$dir"
+	t_summary "$dir"
+	t_jq "exactly one deadlock alert" "$dir" 'alerts | length == 1'
+	t_jq "summary: deadlocks == 1" "$dir" 'summary.deadlocks == 1'
+	t_jq "alert: time is UTC ISO 8601, summary is text" "$dir" \
+		'alert | (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$"))
+		 and (.summary | type == "string" and length > 0)'
+	t_jq "alert: one process, comm deadlock, exe .../deadlock" "$dir" \
+		'alert.processes | length == 1 and .[0].comm == "deadlock" and
+		 (.[0].exe | endswith("/deadlock")) and (.[0].pid | type == "number")'
+	t_jq "cycle has $n edge(s)" "$dir" 'alert.cycle | length == $n' --argjson n "$n"
+	for e in "$@"; do
+		IFS=: read -r w l h <<<"$e"
+		t_jq "edge: thread $w waits for $type $l, held by thread $h" "$dir" \
+			'any(alert.cycle[]; .waiter.type == "thread" and .waiter.name == $w and
+			 .waits_for.type == $t and .waits_for.name == $l and
+			 .held_by.type == "thread" and .held_by.name == $h)' \
+			--arg w "$w" --arg l "$l" --arg h "$h" --arg t "$type"
+		t_jq "thread $w: blocked_for_ms >= 0 and a stack with hex pcs" "$dir" \
+			'[thread($w)] | length == 1 and (.[0].blocked_for_ms | type == "number" and . >= 0)
+			 and (.[0].stack | length > 0 and all(.[]; .pc | test("^0x[0-9a-f]+$")))' \
+			--arg w "$w"
+	done
+	t_jq "cycle is a closed chain (each holder is the next waiter)" "$dir" \
+		'alert.cycle as $c | all(range($c | length);
+			$c[.].held_by.tid == $c[(. + 1) % ($c | length)].waiter.tid)'
+	t_jq "cycle: every thread is in the reported process, waiters distinct" "$dir" \
+		'alert.processes[0].pid as $p | alert.cycle |
+		 all(.[]; .waiter.pid == $p and .held_by.pid == $p and
+		     (.waiter.tid | type == "number")) and
+		 ([.[].waiter.tid] | unique | length) == length'
+	t_jq "cycle: lock key is anon:PID:ADDR, addr a hex string" "$dir" \
+		'all(alert.cycle[]; (.waits_for.addr | test("^0x[0-9a-f]+$")) and
+		     .waits_for.key == "anon:\(.waiter.pid):\(.waits_for.addr)")'
+	t_jq "locks: one per cycle lock, same addr, type and holder" "$dir" \
+		'alert as $a | ($a.locks | length) == ($a.cycle | length) and
+		 all($a.cycle[]; . as $e | any($a.locks[]; .name == $e.waits_for.name and
+			.addr == $e.waits_for.addr and .key == $e.waits_for.key and
+			.type == $e.waits_for.type and .holder.tid == $e.held_by.tid and
+			.holder.pid == $e.held_by.pid))'
+}
+
+# t_frames DIR THREAD FUNCTION...: THREAD's stack has each FUNCTION with file
+# deadlock.c and a line, innermost first.
+t_frames()
+{
+	local dir=$1 thread=$2 f
+
+	shift 2
+	for f in "$@"; do
+		t_jq "thread $thread: stack has $f at deadlock.c:LINE" "$dir" \
+			'src_frame($t; $f; "deadlock.c")' --arg t "$thread" --arg f "$f"
+	done
+	[ $# -lt 2 ] && return
+	t_jq "thread $thread: stack frames in call order ($*)" "$dir" \
+		'[thread($t).stack[].function] as $s |
+		 [$fns[] | . as $f | $s | indices($f) | .[0]] as $i |
+		 all($i[]; . != null) and $i == ($i | sort)' \
+		--arg t "$thread" --argjson fns "$(printf '%s\n' "$@" | jq -R . | jq -s -c .)"
+}
+
+# t_cmd_ended DIR: the process of the alert, which the command lockwatch
+# started is or started, is gone once lockwatch is.
+t_cmd_ended()
+{
+	local dir=$1 pid
+
+	pid=$(jq -s 'map(select(.kind == "deadlock"))[0].processes[0].pid // empty' \
+		"$dir/out" 2>/dev/null)
+	[ -n "$pid" ] || return 0
+	if ! wait_until 5 proc_gone "$pid"; then
+		t_fail "the deadlocked process $pid still runs after lockwatch exited (not ended with it)"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+}
+
+test_abba_json()
+{
+	local dir
+
+	dir=$(lw_dir abba-json)
+	t_begin "abba: two threads, two mutexes (JSON)"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" abba
+	t_rc "$dir" 1
+	check_alert "$dir" mutex poster:journal:auditor auditor:ledger:poster
+	t_frames "$dir" poster take_journal poster
+	t_frames "$dir" auditor take_ledger auditor
+	t_cmd_ended "$dir"
+	t_end
+}
+
+test_abba_text()
+{
+	local dir edge='thread [0-9]+ \(%s\) waits for mutex %s at 0x[0-9a-f]+, held by thread [0-9]+ \(%s\)'
+
+	dir=$(lw_dir abba-text)
+	t_begin "abba: human output"
+	lw_run "$dir" --exit-on-deadlock --duration 30 -- "$DL" abba
+	t_rc "$dir" 1
+	head -n 1 "$dir/out" | grep -q DEADLOCK || t_fail "the first line does not say DEADLOCK"
+	# shellcheck disable=SC2059
+	t_grep "edge poster -> journal -> auditor" "$dir" "$(printf "$edge" poster journal auditor)"
+	# shellcheck disable=SC2059
+	t_grep "edge auditor -> ledger -> poster" "$dir" "$(printf "$edge" auditor ledger poster)"
+	t_grep "poster's stack" "$dir" 'take_journal'
+	t_grep "auditor's stack" "$dir" 'take_ledger'
+	t_grep "file:line in the stacks" "$dir" 'deadlock\.c:[0-9]+'
+	[ "$(grep -c DEADLOCK "$dir/out")" -eq 1 ] || t_fail "more than one DEADLOCK line"
+	tail -n 1 "$dir/out" | grep -q '^lockwatch: watched' ||
+		t_fail "the last line does not start with \"lockwatch: watched\""
+	t_end
+}
+
+test_three()
+{
+	local dir
+
+	dir=$(lw_dir three)
+	t_begin "three: a three-thread cycle"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" three
+	t_rc "$dir" 1
+	check_alert "$dir" mutex alpha:second:beta beta:third:gamma gamma:first:alpha
+	t_frames "$dir" alpha take_second alpha
+	t_frames "$dir" beta take_third beta
+	t_frames "$dir" gamma take_first
+	t_cmd_ended "$dir"
+	t_end
+}
+
+test_self()
+{
+	local dir
+
+	dir=$(lw_dir self)
+	t_begin "self: a locked function calls another locked function"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" self
+	t_rc "$dir" 1
+	check_alert "$dir" mutex rebuilder:store_lock:rebuilder
+	t_jq "waiter and holder are the same thread" "$dir" \
+		'alert.cycle[0] | .waiter.tid == .held_by.tid'
+	t_frames "$dir" rebuilder store_set_hash store_rebuild rebuilder
+	t_cmd_ended "$dir"
+	t_end
+}
+
+test_abba_pi()
+{
+	local dir
+
+	dir=$(lw_dir abba-pi)
+	t_begin "abba-pi: priority-inheritance mutexes"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" abba-pi
+	t_rc "$dir" 1
+	check_alert "$dir" pi_mutex poster:journal:auditor auditor:ledger:poster
+	t_frames "$dir" poster take_journal
+	t_frames "$dir" auditor take_ledger
+	t_cmd_ended "$dir"
+	t_end
+}
+
+test_attach()
+{
+	local dir pid
+
+	dir=$(lw_dir attach)
+	t_begin "-p PID: attached to a running process before it deadlocks"
+	bg_start env LW_GO_FILE="$dir/go" "$DL" abba
+	pid=$BG_PID
+	lw_spawn "$dir" --json --exit-on-deadlock --duration 30 -p "$pid" ||
+		t_fail "lockwatch did not start"
+	lw_wait_attached "$dir" || t_fail "lockwatch did not attach within 30 s"
+	touch "$dir/go"
+	lw_reap "$dir"
+	t_rc "$dir" 1
+	check_alert "$dir" mutex poster:journal:auditor auditor:ledger:poster
+	t_jq "the alert names pid $pid" "$dir" 'alert.processes[0].pid == $p' --argjson p "$pid"
+	t_frames "$dir" poster take_journal
+	t_frames "$dir" auditor take_ledger
+	[ -d "/proc/$pid" ] || t_fail "lockwatch -p ended the watched process"
+	bg_stop "$pid"
+	t_end
+}
+
+# Started first and checked last: it runs for its whole --duration meanwhile.
+start_once()
+{
+	ONCE_DIR=$(lw_dir once)
+	lw_spawn "$ONCE_DIR" --json --duration 4 -- "$DL" abba
+}
+
+test_once()
+{
+	local dir=$ONCE_DIR
+
+	t_begin "one alert per deadlock, not repeated while it persists (--duration 4)"
+	lw_reap "$dir"
+	t_rc "$dir" 1
+	t_json_lines "$dir"
+	t_jq "exactly one deadlock alert" "$dir" 'alerts | length == 1'
+	t_jq "summary: deadlocks == 1, alerts == records before it" "$dir" \
+		'summary.deadlocks == 1 and summary.alerts == (length - 1)'
+	t_jq "summary: duration_ms >= 3500" "$dir" 'summary.duration_ms >= 3500'
+	t_cmd_ended "$dir"
+	t_end
+}
+
+test_error_exitcode()
+{
+	local dir
+
+	dir=$(lw_dir error-exitcode)
+	t_begin "--error-exitcode 42 replaces status 1"
+	lw_run "$dir" --json --exit-on-deadlock --error-exitcode 42 --duration 30 -- "$DL" self
+	t_rc "$dir" 42
+	t_jq "exactly one deadlock alert" "$dir" 'alerts | length == 1'
+	t_cmd_ended "$dir"
+	t_end
+}
+
+test_child_process()
+{
+	local dir
+
+	dir=$(lw_dir child)
+	t_begin "-- sh -c '...': a deadlock in a child process of the command"
+	# Not the last command of the script, so sh forks it instead of exec'ing.
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -- sh -c '"$0" abba; exit 0' "$DL"
+	t_rc "$dir" 1
+	check_alert "$dir" mutex poster:journal:auditor auditor:ledger:poster
+	t_frames "$dir" poster take_journal
+	t_cmd_ended "$dir"
+	t_end
+}
+
+tap_plan 9
+start_once
+test_abba_json
+test_abba_text
+test_three
+test_self
+test_abba_pi
+test_attach
+test_error_exitcode
+test_child_process
+test_once
+tap_finish

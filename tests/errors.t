@@ -1,0 +1,261 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# errors.t - bad input and a hostile environment: each case gets its own exit
+# status (2 usage, 3 target, 4 environment) and one line on stderr starting
+# "lockwatch: ", never a crash or an error storm.  A missing capability or BTF
+# is simulated with setpriv and --btf, not mocked.
+
+# shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
+. "$(dirname "$0")/lib.sh"
+
+lw_require_root_bpf
+# shellcheck disable=SC2119 # nothing to build but lockwatch itself
+lw_require_built
+
+# A PID no process or thread uses: that of a process that just exited.  PIDs
+# are handed out cyclically, so it stays free until the counter wraps.
+unused_pid()
+{
+	local pid
+
+	true &
+	pid=$!
+	wait "$pid"
+	while [ -e "/proc/$pid" ]; do
+		pid=$((pid + 1))
+	done
+	echo "$pid"
+}
+
+# A kernel thread: kthreadd (pid 2) unless this is a PID namespace without it.
+kernel_thread()
+{
+	local stat flags pid
+
+	for pid in 2 /proc/[0-9]*; do
+		pid=${pid#/proc/}
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		flags=$(echo "$stat" | awk '{ print $7 }')
+		# PF_KTHREAD
+		if [ $((flags & 0x00200000)) -ne 0 ]; then
+			echo "$pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# expect_error NAME STATUS REGEX ARGS...: lockwatch ARGS exits with STATUS and
+# says so in one stderr line matching REGEX.
+expect_error()
+{
+	local name=$1 status=$2 re=$3 dir
+
+	shift 3
+	dir=$(lw_dir "err$((TAP_NUM + 1))")
+	t_begin "$name"
+	lw_run "$dir" "$@"
+	t_rc "$dir" "$status"
+	t_stderr_line "$dir" "$re"
+	[ ! -s "$dir/out" ] || t_fail "stdout is not empty"
+	t_end
+}
+
+test_unknown_pid()
+{
+	local pid
+
+	pid=$(unused_pid)
+	expect_error "-p $pid (no such process): exit 3" 3 "$pid" -p "$pid" --duration 5
+}
+
+# lw_run_as DIR WRAPPER...: like lw_run, for a lockwatch started by a wrapper.
+lw_run_as()
+{
+	local dir=$1 rc
+
+	shift
+	echo "$*" >"$dir/cmd"
+	date +%s.%N >"$dir/start"
+	timeout -k 10 "$LW_TIMEOUT" "$@" >"$dir/out" 2>"$dir/err" </dev/null
+	rc=$?
+	date +%s.%N >"$dir/end"
+	echo "$rc" >"$dir/rc"
+}
+
+test_not_root()
+{
+	local dir
+
+	dir=$(lw_dir not-root)
+	t_begin "not root (setpriv --reuid=65534): exit 4"
+	lw_run_as "$dir" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$LW_BIN" -p $$ --duration 5
+	t_rc "$dir" 4
+	t_stderr_line "$dir" 'root|privilege|permission|capabilit'
+	t_end
+}
+
+test_no_caps()
+{
+	local dir
+
+	dir=$(lw_dir no-caps)
+	t_begin "root without capabilities (setpriv --bounding-set=-all): exit 4"
+	lw_run_as "$dir" setpriv --inh-caps=-all --bounding-set=-all "$LW_BIN" -p $$ --duration 5
+	t_rc "$dir" 4
+	t_stderr_line "$dir" 'root|privilege|permission|capabilit'
+	t_end
+}
+
+test_help()
+{
+	local dir n
+
+	dir=$(lw_dir help)
+	t_begin "--help: exit 0, EXAMPLES and the exit statuses on stdout"
+	lw_run "$dir" --help
+	t_rc "$dir" 0
+	t_grep "EXAMPLES" "$dir" 'EXAMPLES'
+	grep -qi 'exit status' "$dir/out" || t_fail "no \"exit status\" section"
+	for n in 0 1 2 3 4 5; do
+		sed -n '/[Ee][Xx][Ii][Tt] [Ss][Tt][Aa][Tt][Uu][Ss]/,$p' "$dir/out" |
+			grep -Eq "^[[:space:]|]*${n}[[:space:]:|)-]+[[:alpha:]]" ||
+			t_fail "exit status $n is not described"
+	done
+	[ ! -s "$dir/err" ] || t_fail "stderr is not empty"
+	t_end
+}
+
+test_version()
+{
+	local dir
+
+	dir=$(lw_dir version)
+	t_begin "--version: exit 0, a version on stdout"
+	lw_run "$dir" --version
+	t_rc "$dir" 0
+	t_grep "version" "$dir" '[0-9]+\.[0-9]+'
+	[ ! -s "$dir/err" ] || t_fail "stderr is not empty"
+	t_end
+}
+
+test_zombie()
+{
+	local zfile=$LW_TMP/zombie.pid parent zpid
+
+	# bash forks a child and becomes "sleep 600", which never reaps it; the
+	# child exits only once that exec is done (bash itself would reap it).
+	# shellcheck disable=SC2016
+	bg_start bash -c '
+		(until [ "$(cat /proc/$$/comm)" = sleep ]; do sleep 0.01; done) &
+		echo $! >"$1"
+		exec sleep 600' zombie-parent "$zfile"
+	parent=$BG_PID
+	wait_until 10 test -s "$zfile"
+	zpid=$(cat "$zfile" 2>/dev/null)
+	if ! wait_until 10 test "$(proc_state "${zpid:-0}")" = Z; then
+		t_begin "-p ZOMBIE: exit 3"
+		t_fail "could not make a zombie (pid ${zpid:-?} state $(proc_state "${zpid:-0}"))"
+		t_end
+		bg_stop "$parent"
+		return
+	fi
+	expect_error "-p $zpid (a zombie): exit 3" 3 "$zpid" -p "$zpid" --duration 5
+	bg_stop "$parent"
+}
+
+test_kernel_thread()
+{
+	local pid
+
+	if ! pid=$(kernel_thread); then
+		tap_skip "-p KTHREAD: exit 3" "no kernel thread visible in this PID namespace"
+		return
+	fi
+	expect_error "-p $pid (kernel thread $(cat "/proc/$pid/comm")): exit 3" 3 "$pid" \
+		-p "$pid" --duration 5
+}
+
+test_watched_exits()
+{
+	local dir pid n
+
+	dir=$(lw_dir watched-exits)
+	t_begin "a watched PID exits: exit 0 and one clean note"
+	bg_start sleep 600
+	pid=$BG_PID
+	lw_spawn "$dir" --json --duration 30 -p "$pid" || t_fail "lockwatch did not start"
+	lw_wait_attached "$dir" || t_fail "lockwatch did not attach within 30 s"
+	bg_stop "$pid"
+	lw_reap "$dir"
+	t_rc "$dir" 0
+	t_json_lines "$dir"
+	t_jq "no alert records" "$dir" 'map(select(.kind != "summary")) | length == 0'
+	n=$(grep -c '' "$dir/err")
+	if [ "$n" -lt 1 ] || [ "$n" -gt 2 ]; then
+		t_fail "stderr has $n lines, expected 1 or 2"
+	fi
+	grep -qv '^lockwatch: ' "$dir/err" && t_fail "a stderr line does not start with \"lockwatch: \""
+	awk -v t="$(lw_elapsed "$dir")" 'BEGIN { exit !(t < 25) }' ||
+		t_fail "lockwatch did not stop when its only process exited"
+	t_end
+}
+
+# Ten runs: the status must not depend on who wins a race with the child.
+test_cmd_not_found()
+{
+	local i dir
+
+	t_begin "-- /nonexistent/cmd: failure status, one message (10 runs)"
+	for i in $(seq 10); do
+		dir=$(lw_dir "not-found$i")
+		lw_run "$dir" --duration 10 -- /nonexistent/cmd
+		t_rc "$dir" '!0'
+		t_stderr_line "$dir" '/nonexistent/cmd'
+		[ ! -s "$dir/out" ] || t_fail "stdout is not empty"
+		if [ "${#T_ERRS[@]}" -ne 0 ]; then
+			T_DIRS=("$dir")
+			break
+		fi
+	done
+	t_end
+}
+
+# Five runs: a command that exits at once races lockwatch's exit event.
+test_cmd_status()
+{
+	local i dir
+
+	t_begin "-- sh -c 'exit 7': the command's status passes through (5 runs)"
+	for i in $(seq 5); do
+		dir=$(lw_dir "cmd-status$i")
+		lw_run "$dir" --json --duration 30 -- sh -c 'exit 7'
+		t_rc "$dir" 7
+		t_json_lines "$dir"
+		t_jq "summary: deadlocks == 0" "$dir" 'summary.deadlocks == 0'
+		if [ "${#T_ERRS[@]}" -ne 0 ]; then
+			T_DIRS=("$dir")
+			break
+		fi
+	done
+	t_end
+}
+
+tap_plan 14
+test_unknown_pid
+expect_error "bad option (--no-such-option): exit 2" 2 'no-such-option' --no-such-option
+expect_error "-p abc: exit 2" 2 'abc' -p abc
+expect_error "--duration abc: exit 2" 2 'abc|duration' --duration abc -- true
+test_not_root
+test_no_caps
+expect_error "--btf /nonexistent: exit 4, names BTF" 4 'BTF' --btf /nonexistent -p $$ --duration 5
+test_help
+test_version
+test_zombie
+test_kernel_thread
+test_watched_exits
+test_cmd_not_found
+test_cmd_status
+tap_finish
