@@ -26,6 +26,8 @@
  *   LW_GO_FILE=PATH    before starting the threads, wait until PATH exists
  *   LW_STAMP_FILE=PATH write CLOCK_REALTIME in ns (decimal) to PATH right
  *                      before the lock call that closes the cycle
+ *   LW_HOSTILE_NAMES=1 name the threads with newlines, quotes, a terminal
+ *                      escape and invalid UTF-8 (see hostile_name())
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,9 +69,26 @@ static void sleep_ms(long ms)
 		;
 }
 
+/*
+ * What a hostile or careless process may call its threads (15 bytes at most):
+ * the first two letters of the real name, then a newline, a quote, a
+ * terminal escape, an invalid UTF-8 byte and a DEL.
+ */
+static const char *hostile_name(const char *name)
+{
+	static __thread char buf[16];
+
+	snprintf(buf, sizeof(buf), "%.2s\n\"\x1b[1m\xff\x7f", name);
+	return buf;
+}
+
 static void set_name(const char *name)
 {
-	int err = pthread_setname_np(pthread_self(), name);
+	int err;
+
+	if (getenv("LW_HOSTILE_NAMES"))
+		name = hostile_name(name);
+	err = pthread_setname_np(pthread_self(), name);
 
 	if (err)
 		die("pthread_setname_np", err);

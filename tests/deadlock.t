@@ -134,6 +134,30 @@ test_abba_text()
 	t_end
 }
 
+# Names are the watched process's to choose: both outputs must stay safe.
+test_hostile_names()
+{
+	local dir want
+
+	# decoded: p o LF " ESC [ 1 m, then the four characters \xff, then DEL
+	want=$(printf 'po\n"\033[1m\\xff\177')
+
+	dir=$(lw_dir hostile)
+	t_begin "abba with hostile thread names: JSON decodes them, text escapes them"
+	LW_HOSTILE_NAMES=1 lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" abba
+	t_rc "$dir" 1
+	t_json_lines "$dir"
+	t_jq "a waiter's name decodes to its bytes, the invalid one as \\xff" "$dir" \
+		'any(alert.cycle[]; .waiter.name == $w)' --arg w "$want"
+	LW_HOSTILE_NAMES=1 lw_run "$dir" --exit-on-deadlock --duration 30 -- "$DL" abba
+	t_rc "$dir" 1
+	LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$dir/out" &&
+		t_fail "text output holds a raw control byte"
+	LC_ALL=C grep -q $'\xff' "$dir/out" && t_fail "text output holds a raw invalid byte"
+	t_grep "the escaped name in the text" "$dir" 'thread [0-9]+ \(po\\n"\\x1b\[1m\\xff\\x7f\)'
+	t_end
+}
+
 test_three()
 {
 	local dir
@@ -255,10 +279,11 @@ test_child_process()
 	t_end
 }
 
-tap_plan 9
+tap_plan 10
 start_once
 test_abba_json
 test_abba_text
+test_hostile_names
 test_three
 test_self
 test_abba_pi
