@@ -26,16 +26,17 @@
 #define LW_WF_SHARED 0x4 /* not FUTEX_PRIVATE_FLAG: may span processes */
 
 /*
- * One thread's current wait: the value of the `waits` map, keyed by TID.
+ * One thread's current wait: the value of the `waits` map, keyed by TID, kept
+ * for the thread's life and rewritten at each wait. how == 0: not waiting.
  * The map is the source of truth for who waits now; ring-buffer events are
  * only hints to look at it.
  */
 struct lw_wait {
 	__u64 uaddr; /* futex word the thread sleeps on */
-	__u64 start_ns; /* bpf_ktime_get_ns() at sys_enter */
+	__u64 start_ns; /* bpf_ktime_get_ns() at sys_enter (CLOCK_MONOTONIC) */
 	__u32 tgid;
 	__u32 tid;
-	__u32 how; /* LW_HOW_* */
+	__u32 how; /* LW_HOW_*, 0: not waiting (written last, cleared at exit) */
 	__u32 op; /* futex op as passed (flags included) */
 	__u32 val; /* expected value (FUTEX_WAIT*) */
 	__u32 word; /* *uaddr at sys_enter */

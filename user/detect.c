@@ -27,7 +27,7 @@
 #define SYS_FUTEX_WAITV 449
 #define SYS_FUTEX_WAIT 455
 
-#define SNAP_MAX 16384 /* = the `waits` map's size */
+#define SNAP_MAX 65536 /* = the `waits` map's size */
 #define SWEEP_MIN_AGE_NS (50 * 1000000ull)
 #define CONFIRM_GAP_MS 10
 #define PI_PENDING_MAX 16
@@ -328,7 +328,8 @@ void detect__on_pi_edeadlk(struct lw_detect *d, const struct lw_wait *w)
 
 static int old_enough(const struct lw_wait *w, uint64_t now)
 {
-	return (w->flags & (LW_WF_MUTEX | LW_WF_PI)) && now - w->start_ns >= SWEEP_MIN_AGE_NS;
+	return (w->flags & (LW_WF_MUTEX | LW_WF_PI)) && now > w->start_ns &&
+	       now - w->start_ns >= SWEEP_MIN_AGE_NS;
 }
 
 int detect__sweep(struct lw_detect *d)

@@ -227,7 +227,18 @@ static int waits_iterate(struct lw_tracer *t, struct lw_wait *out, int max)
 	return n;
 }
 
-int tracer__waits(struct lw_tracer *t, struct lw_wait *out, int max)
+/* Keep the slots of threads waiting now (how != 0); count kept. */
+static int only_waiting(struct lw_wait *w, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (w[i].how)
+			w[k++] = w[i];
+	return k;
+}
+
+static int waits_read(struct lw_tracer *t, struct lw_wait *out, int max)
 {
 	int fd = bpf_map__fd(t->skel->maps.waits);
 	__u32 keys[256], batch;
@@ -256,6 +267,13 @@ int tracer__waits(struct lw_tracer *t, struct lw_wait *out, int max)
 		in = &batch;
 	}
 	return n;
+}
+
+int tracer__waits(struct lw_tracer *t, struct lw_wait *out, int max)
+{
+	int n = waits_read(t, out, max);
+
+	return n < 0 ? n : only_waiting(out, n);
 }
 
 void tracer__stats(struct lw_tracer *t, uint64_t stats[LW_STAT_NR])

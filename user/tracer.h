@@ -27,8 +27,8 @@ struct lw_tracer_opts {
 
 /*
  * 0, or a negative errno after a one-line message naming what failed:
- * -EPERM (not root / missing capability), -ENOENT (no BTF), -ENODEV (no
- * tracefs), -ENOSYS (no BPF), anything else (internal).
+ * -EPERM (not root / missing capability), -ENOENT (no BTF), -ENOSYS (no
+ * BPF), anything else (internal).
  */
 int tracer__open(struct lw_tracer **out, const struct lw_tracer_opts *opts);
 int tracer__add_target(struct lw_tracer *t, pid_t tgid);
