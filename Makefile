@@ -31,6 +31,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+# the skeleton and BPF object are products, not scratch: keep them
+.SECONDARY:
 .PHONY: all deps demo check bench format format-check clean
 
 all: lockwatch $(TEST_PROGS) $(BENCH_PROGS)

@@ -141,6 +141,12 @@ test_version()
 	t_end
 }
 
+# is_zombie PID: for wait_until, which must re-read the state on each try.
+is_zombie()
+{
+	[ "$(proc_state "$1")" = Z ]
+}
+
 test_zombie()
 {
 	local zfile=$LW_TMP/zombie.pid parent zpid
@@ -155,7 +161,7 @@ test_zombie()
 	parent=$BG_PID
 	wait_until 10 test -s "$zfile"
 	zpid=$(cat "$zfile" 2>/dev/null)
-	if ! wait_until 10 test "$(proc_state "${zpid:-0}")" = Z; then
+	if ! wait_until 10 is_zombie "${zpid:-0}"; then
 		t_begin "-p ZOMBIE: exit 3"
 		t_fail "could not make a zombie (pid ${zpid:-?} state $(proc_state "${zpid:-0}"))"
 		t_end
