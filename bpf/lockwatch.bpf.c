@@ -29,17 +29,7 @@
 #define FUTEX_PRIVATE_FLAG 128
 #define FUTEX_CLOCK_REALTIME 256
 #define FUTEX_CMD_MASK (~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
-#define FUTEX_TID_MASK 0x3fffffff
 #define FUTEX2_PRIVATE 128
-
-/* glibc pthread_mutex_t (bits/struct_mutex.h): __lock, __count, __owner,
- * __nusers, __kind */
-#define MUTEX_WORDS 5
-#define MUTEX_OWNER 2
-#define MUTEX_KIND 4
-/* Every bit a glibc mutex kind may carry: type 0..3, robust, PI, PP, pshared,
- * elision flags. */
-#define MUTEX_KIND_BITS (0x3 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200)
 
 /* Set before load. targ_all: watch every process (no `targets` lookup). */
 const volatile __u32 targ_all = 0;
@@ -100,14 +90,16 @@ static __always_inline __u32 holder_now(const struct lw_wait *w)
 {
 	__u32 v = 0;
 
-	if (w->flags & LW_WF_PI) {
+	if (w->flags & (LW_WF_PI | LW_WF_JOIN)) {
+		/* PI: the owner is in the word; join: the word is the TID,
+		 * cleared when that thread exits */
 		if (bpf_probe_read_user(&v, sizeof(v), (void *)w->uaddr))
 			return 0;
-		return v & FUTEX_TID_MASK;
+		return v & LW_FUTEX_TID_MASK;
 	}
 	if (!(w->flags & LW_WF_MUTEX))
 		return 0;
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->uaddr + MUTEX_OWNER * 4)))
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->uaddr + LW_MUTEX_OWNER * 4)))
 		return 0;
 	return v;
 }
@@ -190,21 +182,15 @@ static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, 
 					      int shared)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 words[MUTEX_WORDS] = {};
-	__u32 flags = shared ? LW_WF_SHARED : 0;
-	__u32 owner = 0;
+	__u32 words[LW_MUTEX_WORDS] = {};
+	__u32 flags, owner = 0;
 	struct lw_wait *w;
 
 	/* one read: __lock (the futex word), __count, __owner, __nusers, __kind */
 	bpf_probe_read_user(words, sizeof(words), (void *)uaddr);
-	if (pi) {
-		flags |= LW_WF_PI;
-		owner = words[0] & FUTEX_TID_MASK;
-	} else if (val == 2 && words[MUTEX_OWNER] && !(words[MUTEX_KIND] & ~MUTEX_KIND_BITS)) {
-		/* glibc's lll_lock_wait sleeps with the word at 2 */
-		flags |= LW_WF_MUTEX;
-		owner = words[MUTEX_OWNER];
-	}
+	flags = lw_classify(words, val, (__u32)id, pi, &owner);
+	if (shared)
+		flags |= LW_WF_SHARED;
 	w = slot((__u32)id);
 	if (!w)
 		return NULL;
@@ -216,7 +202,7 @@ static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, 
 	w->val = val;
 	w->word = words[0];
 	w->owner = owner;
-	w->kind = words[MUTEX_KIND];
+	w->kind = words[LW_MUTEX_KIND];
 	w->nr_futexes = 0;
 	w->flags = flags;
 	/* readers (the chain walk on another CPU, the daemon) go by `how`:
@@ -232,7 +218,7 @@ static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, 
  * every syscall of every process (+160 ns each on this machine, against +70 ns
  * for any syscall tracepoint); these run only on futex calls.
  */
-static __always_inline int futex_enter(__u64 uaddr, int op, __u32 val)
+static __always_inline int futex_enter(__u64 uaddr, int op, __u32 val, __u64 timeout)
 {
 	int cmd = op & FUTEX_CMD_MASK;
 	struct lw_wait *w;
@@ -254,15 +240,18 @@ static __always_inline int futex_enter(__u64 uaddr, int op, __u32 val)
 	if (!targeted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	w = record(LW_HOW_FUTEX, uaddr, op, val, pi, !(op & FUTEX_PRIVATE_FLAG));
-	if (w)
-		walk_chain(w);
+	if (!w)
+		return 0;
+	if (timeout)
+		w->flags |= LW_WF_TIMED;
+	walk_chain(w);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_futex")
 int handle_futex_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return futex_enter(ctx->args[0], (int)ctx->args[1], (__u32)ctx->args[2]);
+	return futex_enter(ctx->args[0], (int)ctx->args[1], (__u32)ctx->args[2], ctx->args[3]);
 }
 
 /* futex_wait(2), Linux 6.7+: not loaded where the tracepoint is missing */

@@ -24,6 +24,52 @@
 #define LW_WF_PI 0x1 /* FUTEX_LOCK_PI/LOCK_PI2/WAIT_REQUEUE_PI: owner in word */
 #define LW_WF_MUTEX 0x2 /* the words around uaddr look like a pthread_mutex_t */
 #define LW_WF_SHARED 0x4 /* not FUTEX_PRIVATE_FLAG: may span processes */
+#define LW_WF_JOIN 0x8 /* the word holds a TID: pthread_join waits for it to exit */
+#define LW_WF_ATTACH 0x10 /* found blocked at attach: start_ns is a lower bound */
+#define LW_WF_TIMED 0x20 /* the wait has a timeout: it ends by itself */
+#define LW_WF_PARKED 0x40 /* PI lock refused with EDEADLK; glibc parked the thread */
+
+#define LW_FUTEX_TID_MASK 0x3fffffff
+#define LW_TID_MAX 4194304 /* PID_MAX_LIMIT */
+/* glibc pthread_mutex_t (bits/struct_mutex.h): __lock, __count, __owner,
+ * __nusers, __kind */
+#define LW_MUTEX_WORDS 5
+#define LW_MUTEX_OWNER 2
+#define LW_MUTEX_KIND 4
+/* Every bit a glibc mutex kind may carry: type 0..3, robust, PI, PP, pshared,
+ * elision flags. */
+#define LW_MUTEX_KIND_BITS (0x3 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200)
+
+/*
+ * What a futex wait is on, from the words at uaddr: the one rule both sides
+ * use (the BPF side at sys_enter, the daemon for threads found blocked at
+ * attach). Returns LW_WF_* and sets *owner to the TID the words name:
+ *   PI lock: the owner TID is in the futex word itself;
+ *   glibc mutex: glibc's lll_lock_wait sleeps with the word at 2, and
+ *     __owner and __kind look like a mutex's;
+ *   join: the word is a TID (CLONE_CHILD_CLEARTID) and the wait expects it;
+ *     the daemon still checks it names a live thread of the same process.
+ * A TID read here is only a claim: the daemon believes it only when it
+ * names a thread that could hold the lock.
+ */
+static __attribute__((always_inline)) inline __u32
+lw_classify(const __u32 words[LW_MUTEX_WORDS], __u32 val, __u32 tid, int pi, __u32 *owner)
+{
+	if (pi) {
+		*owner = words[0] & LW_FUTEX_TID_MASK;
+		return LW_WF_PI;
+	}
+	if (val == 2 && words[LW_MUTEX_OWNER] && !(words[LW_MUTEX_KIND] & ~LW_MUTEX_KIND_BITS)) {
+		*owner = words[LW_MUTEX_OWNER];
+		return LW_WF_MUTEX;
+	}
+	if (val == words[0] && val > 0 && val < LW_TID_MAX && val != tid) {
+		*owner = val;
+		return LW_WF_JOIN;
+	}
+	*owner = 0;
+	return 0;
+}
 
 /*
  * One thread's current wait: the value of the `waits` map, keyed by TID, kept

@@ -16,6 +16,7 @@
 
 enum lw_alert_kind {
 	LW_ALERT_DEADLOCK, /* "deadlock": a confirmed cycle (self-deadlock: one edge) */
+	LW_ALERT_ORPHANED_LOCK, /* "orphaned_lock": waiters of a lock whose holder exited */
 };
 
 /* A thread or (later) a task: who waits, who holds. */
@@ -24,6 +25,7 @@ struct lw_party {
 	int pid;
 	int tid;
 	char name[LW_NAME_LEN]; /* comm, raw bytes, NUL-terminated */
+	int exited; /* a holder that is gone */
 };
 
 /* Something waited for: a lock, a thread's exit, ... */
@@ -36,7 +38,8 @@ struct lw_lockref {
 	int holder_pid, holder_tid; /* 0 when unknown */
 };
 
-/* One step of a cycle: waiter waits for locks[lock], which held_by holds. */
+/* One step of a cycle (or, outside a deadlock, one wait): waiter waits for
+ * locks[lock], which held_by holds. */
 struct lw_edge {
 	struct lw_party waiter;
 	int lock; /* index into lw_alert.locks */
@@ -46,6 +49,7 @@ struct lw_edge {
 struct lw_thread_report {
 	struct lw_party who;
 	uint64_t blocked_for_ms;
+	int blocked_at_least; /* found blocked at attach: blocked_for_ms is a lower bound */
 	struct lw_frame *stack; /* owned by the alert; lw_frames_free() */
 	int nframes;
 	int stack_err; /* 0, or the negative errno that stopped unwinding */
@@ -86,6 +90,8 @@ static inline const char *lw_alert_kind_name(enum lw_alert_kind k)
 	switch (k) {
 	case LW_ALERT_DEADLOCK:
 		return "deadlock";
+	case LW_ALERT_ORPHANED_LOCK:
+		return "orphaned_lock";
 	}
 	return "unknown";
 }

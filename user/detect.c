@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * From candidate chains to confirmed deadlocks. Edges captured at wait time go
- * stale (glibc sets __owner after taking the lock word and clears it before
- * releasing; a woken waiter keeps its map entry until it runs), so a cycle is
- * reported only after every waiter is seen, twice and 10 ms apart, sitting in
- * the same futex call without having run in between, and every lock still
- * names the same holder. A PI EDEADLK is the kernel's own proof; there the
- * check is that glibc parked the refused thread for good.
+ * From candidate chains to confirmed alerts. Waits come from the kernel's
+ * `waits` map while watching, or from /proc (attach.c) for `check`; holders
+ * from memory (holder.c). Edges captured at wait time go stale (glibc sets
+ * __owner after taking the lock word and clears it before releasing; a woken
+ * waiter keeps its entry until it runs), so nothing is reported until every
+ * waiter is seen, twice and 10 ms apart, sitting in the same futex call
+ * without having run in between, and every lock still names the same holder.
+ * A PI EDEADLK is the kernel's own proof; there the check is that glibc
+ * parked the refused thread for good.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,8 +16,10 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include "attach.h"
 #include "detect.h"
 #include "graph.h"
+#include "holder.h"
 #include "log.h"
 #include "proc.h"
 #include "report.h"
@@ -23,7 +27,6 @@
 #define FUTEX_WAIT 0
 #define FUTEX_WAIT_BITSET 9
 #define FUTEX_CMD_MASK (~(128 | 256))
-#define FUTEX_TID_MASK 0x3fffffffu
 #define SYS_FUTEX_WAITV 449
 #define SYS_FUTEX_WAIT 455
 
@@ -33,22 +36,33 @@
 #define PI_PENDING_MAX 16
 #define PI_PATIENCE_NS (1000 * 1000000ull)
 #define SIG_MAX 256
+#define CHECK_PIDS_MAX 16 /* processes `check` follows through shared locks */
+#define EXITED_MAX 64
 
 struct pi_pending {
 	struct lw_wait w;
 	uint64_t deadline_ns;
 };
 
+struct exited {
+	pid_t pid, tid;
+	char comm[LW_NAME_LEN];
+};
+
 struct lw_detect {
-	struct lw_tracer *tracer;
+	struct lw_tracer *tracer; /* NULL: `check`, waits come from /proc */
 	struct lw_sink *sinks;
 	struct lw_syms_cache *syms;
 	struct lw_graph *graph;
 	struct lw_wait *snap;
+	pid_t check_pids[CHECK_PIDS_MAX];
+	int ncheck;
 	struct pi_pending pi[PI_PENDING_MAX];
 	int npi;
-	uint64_t reported[SIG_MAX]; /* signatures of cycles already alerted */
+	uint64_t reported[SIG_MAX]; /* signatures of what was already alerted */
 	int nreported;
+	struct exited exited[EXITED_MAX]; /* names of threads gone, for orphans */
+	int nexited;
 	uint64_t alerts, deadlocks;
 };
 
@@ -105,80 +119,68 @@ uint64_t detect__deadlocks(struct lw_detect *d)
 	return d->deadlocks;
 }
 
-/*
- * The holder of the lock a wait is on, read from the waiter's memory now, or
- * 0. A TID read from memory is only believed when it names a live thread that
- * could hold the lock: one of the waiter's own process for a private lock.
- */
-static pid_t holder_now(const struct lw_wait *w, pid_t *holder_pid)
+void detect__thread_exited(struct lw_detect *d, pid_t pid, pid_t tid, const char *comm)
 {
-	uint32_t words[5];
-	pid_t tid, pid;
+	struct exited *e = &d->exited[d->nexited++ % EXITED_MAX];
 
-	if (!(w->flags & (LW_WF_PI | LW_WF_MUTEX)))
-		return 0;
-	if (lw_proc_read(w->tgid, w->uaddr, words, sizeof(words)))
-		return 0;
-	if (w->flags & LW_WF_PI)
-		tid = words[0] & FUTEX_TID_MASK;
-	else if (w->flags & LW_WF_MUTEX)
-		tid = words[2];
-	else
-		return 0;
-	if (tid <= 0)
-		return 0;
-	if (lw_proc_has_thread(w->tgid, tid)) {
-		pid = w->tgid;
-	} else {
-		if (!(w->flags & LW_WF_SHARED))
-			return 0;
-		pid = lw_proc_tgid(tid);
-		if (pid <= 0)
-			return 0;
-	}
-	*holder_pid = pid;
-	return tid;
+	e->pid = pid;
+	e->tid = tid;
+	snprintf(e->comm, sizeof(e->comm), "%s", comm);
 }
 
-static const char *lock_type(const struct lw_wait *w)
+static const char *exited_name(struct lw_detect *d, pid_t pid, pid_t tid)
 {
-	if (w->flags & LW_WF_PI)
-		return "pi_mutex";
-	if (w->flags & LW_WF_MUTEX)
-		return "mutex";
-	return "futex";
+	for (int i = 0; i < EXITED_MAX && i < d->nexited; i++)
+		if (d->exited[i].pid == pid && d->exited[i].tid == tid)
+			return d->exited[i].comm;
+	return "";
 }
 
 /* Put one wait into the graph, with its holder as memory says now. */
 static void add_wait(struct lw_detect *d, const struct lw_wait *w, int parked)
 {
-	struct lw_gnode *n, *h;
+	struct lw_gnode *n;
 	struct lw_glock *l;
-	char key[LW_KEY_LEN];
-	pid_t hpid = 0, htid;
+	struct lw_held h;
 
 	n = graph__thread(d->graph, w->tgid, w->tid);
-	if (!n)
+	if (!n || holder__resolve(w, &h))
 		return;
-	snprintf(key, sizeof(key), "anon:%u:0x%llx", w->tgid, (unsigned long long)w->uaddr);
-	l = graph__lock(d->graph, key, lock_type(w), w->tgid, w->uaddr);
+	l = graph__lock(d->graph, h.key, h.type, w->tgid, w->uaddr);
 	if (!l)
 		return;
 	n->waits_on = l;
 	n->wait_start_ns = w->start_ns;
 	n->parked = parked;
-	htid = holder_now(w, &hpid);
-	if (htid && !l->holder) {
-		h = graph__thread(d->graph, hpid, htid);
-		l->holder = h;
-	}
+	n->wait = *w;
+	if (h.holder_tid && !l->holder)
+		l->holder = graph__thread(d->graph, h.holder_pid, h.holder_tid);
+	if (h.gone_tid && !(w->flags & LW_WF_TIMED))
+		l->gone_tid = h.gone_tid;
 }
 
-/* Copy the kernel's current waits; n or -errno. */
+/* `check`: the waits of the checked processes, read from /proc. */
+static int scan(struct lw_detect *d)
+{
+	uint64_t now = now_ns();
+	int n = 0, k;
+
+	for (int i = 0; i < d->ncheck; i++) {
+		k = attach__scan(d->check_pids[i], d->snap + n, SNAP_MAX - n, now);
+		if (k > 0)
+			n += k;
+	}
+	return n;
+}
+
+/* The current waits; n or -errno. */
 static int snapshot(struct lw_detect *d)
 {
-	int n = tracer__waits(d->tracer, d->snap, SNAP_MAX);
+	int n;
 
+	if (!d->tracer)
+		return scan(d);
+	n = tracer__waits(d->tracer, d->snap, SNAP_MAX);
 	if (n < 0)
 		lw_debug("cannot read the waits map: %s", strerror(-n));
 	return n;
@@ -197,7 +199,7 @@ static void build(struct lw_detect *d, int n)
 
 		if (p && p->parked)
 			continue;
-		add_wait(d, &d->snap[i], 0);
+		add_wait(d, &d->snap[i], !!(d->snap[i].flags & LW_WF_PARKED));
 	}
 }
 
@@ -209,17 +211,22 @@ static int reported(struct lw_detect *d, uint64_t sig)
 	return 0;
 }
 
-/* Where the waiter of an edge must be sitting for the edge to be real. */
-static int edge_in_place(const struct lw_cedge *e, const struct lw_syscall *sc)
+static void remember(struct lw_detect *d, uint64_t sig)
 {
-	if (e->waiter->parked)
+	d->reported[d->nreported++ % SIG_MAX] = sig;
+}
+
+/* Where a waiter must be sitting for its wait to be real. */
+static int in_place(const struct lw_gnode *n, const struct lw_syscall *sc)
+{
+	if (n->parked)
 		/* glibc's park after EDEADLK: futex wait for a 0 that stays 0 */
 		return sc->nr == SYS_futex &&
 		       ((sc->args[1] & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET ||
 			(sc->args[1] & FUTEX_CMD_MASK) == FUTEX_WAIT) &&
 		       sc->args[2] == 0;
 	if (sc->nr == SYS_futex || sc->nr == SYS_FUTEX_WAIT)
-		return sc->args[0] == e->lock->addr;
+		return sc->args[0] == n->wait.uaddr;
 	return sc->nr == SYS_FUTEX_WAITV;
 }
 
@@ -228,65 +235,70 @@ struct observation {
 	uint64_t ctxsw;
 };
 
-static int observe(const struct lw_cycle *c, struct observation *o)
+/* Is waiter n still waiting in place, on a lock whose holder is still
+ * holder_tid (or, for an orphan, still names gone_tid)? */
+static int observe(const struct lw_gnode *n, pid_t holder_tid, pid_t gone_tid,
+		   struct observation *o)
 {
-	for (int i = 0; i < c->n; i++) {
-		const struct lw_cedge *e = &c->e[i];
-		struct lw_wait w = { .tgid = e->lock->pid, .uaddr = e->lock->addr };
-		pid_t hpid = 0;
+	struct lw_held h;
 
-		if (lw_proc_syscall(e->waiter->pid, e->waiter->tid, &o[i].sc) ||
-		    lw_proc_ctxsw(e->waiter->pid, e->waiter->tid, &o[i].ctxsw))
-			return 0;
-		if (!edge_in_place(e, &o[i].sc))
-			return 0;
-		w.flags = !strcmp(e->lock->type, "pi_mutex") ? LW_WF_PI : LW_WF_MUTEX;
-		w.flags |= LW_WF_SHARED;
-		if (holder_now(&w, &hpid) != e->holder->tid)
-			return 0;
-	}
-	return 1;
+	if (lw_proc_syscall(n->pid, n->tid, &o->sc) || lw_proc_ctxsw(n->pid, n->tid, &o->ctxsw))
+		return 0;
+	if (!in_place(n, &o->sc) || holder__resolve(&n->wait, &h))
+		return 0;
+	return h.holder_tid == holder_tid && h.gone_tid == gone_tid;
 }
 
-static int confirm(struct lw_cycle *c)
+/* Twice, CONFIRM_GAP_MS apart, with no context switch in between. */
+static int confirm(struct lw_gnode *const *w, const pid_t *holder, const pid_t *gone, int n,
+		   struct lw_syscall *sc)
 {
 	struct observation a[LW_MAX_CYCLE], b[LW_MAX_CYCLE];
 
-	if (!observe(c, a))
-		return 0;
-	sleep_ms(CONFIRM_GAP_MS);
-	if (!observe(c, b))
-		return 0;
-	for (int i = 0; i < c->n; i++) {
-		if (a[i].ctxsw != b[i].ctxsw || memcmp(&a[i].sc, &b[i].sc, sizeof(a[i].sc)))
+	for (int i = 0; i < n; i++)
+		if (!observe(w[i], holder[i], gone[i], &a[i]))
 			return 0;
-		c->e[i].sc = b[i].sc;
+	sleep_ms(CONFIRM_GAP_MS);
+	for (int i = 0; i < n; i++) {
+		if (!observe(w[i], holder[i], gone[i], &b[i]) || a[i].ctxsw != b[i].ctxsw ||
+		    memcmp(&a[i].sc, &b[i].sc, sizeof(a[i].sc)))
+			return 0;
+		sc[i] = b[i].sc;
 	}
 	return 1;
 }
 
-static void alert_cycle(struct lw_detect *d, struct lw_cycle *c, uint64_t sig)
+static void emit(struct lw_detect *d, struct lw_alert *a)
 {
-	struct lw_alert *a;
-
-	d->reported[d->nreported++ % SIG_MAX] = sig;
-	a = calloc(1, sizeof(*a));
-	if (!a) {
-		lw_err("out of memory building a report");
-		return;
-	}
-	report__deadlock(a, c, d->syms, now_ns());
 	sinks__alert(d->sinks, a);
 	lw_alert_free(a);
 	free(a);
 	d->alerts++;
-	d->deadlocks++;
+	d->deadlocks++; /* deadlock and orphaned_lock are both deadlock-class */
+}
+
+static int confirm_cycle(struct lw_cycle *c)
+{
+	struct lw_gnode *w[LW_MAX_CYCLE];
+	pid_t holder[LW_MAX_CYCLE], gone[LW_MAX_CYCLE] = { 0 };
+	struct lw_syscall sc[LW_MAX_CYCLE];
+
+	for (int i = 0; i < c->n; i++) {
+		w[i] = c->e[i].waiter;
+		holder[i] = c->e[i].holder->tid;
+	}
+	if (!confirm(w, holder, gone, c->n, sc))
+		return 0;
+	for (int i = 0; i < c->n; i++)
+		c->e[i].sc = sc[i];
+	return 1;
 }
 
 /* Look for a cycle through (or reached from) thread tid; 1 if one is pending. */
 static int check_from(struct lw_detect *d, pid_t tid)
 {
 	struct lw_gnode *start = graph__find_thread(d->graph, tid);
+	struct lw_alert *a;
 	struct lw_cycle c;
 	uint64_t sig;
 
@@ -295,11 +307,63 @@ static int check_from(struct lw_detect *d, pid_t tid)
 	sig = graph__cycle_signature(&c);
 	if (reported(d, sig))
 		return 0;
-	if (!confirm(&c)) {
+	if (!confirm_cycle(&c)) {
 		lw_debug("cycle of %d from tid %d not confirmed (stale edges)", c.n, tid);
 		return 1;
 	}
-	alert_cycle(d, &c, sig);
+	remember(d, sig);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return 0;
+	report__deadlock(a, &c, d->syms, now_ns());
+	emit(d, a);
+	return 0;
+}
+
+struct orphan_scan {
+	struct lw_detect *d;
+	struct lw_glock *lock;
+	struct lw_gnode *waiters[LW_MAX_CYCLE];
+	int n;
+};
+
+static int orphan_waiter(struct lw_gnode *n, void *arg)
+{
+	struct orphan_scan *o = arg;
+
+	if (n->waits_on == o->lock && !(n->wait.flags & LW_WF_TIMED) && o->n < LW_MAX_CYCLE)
+		o->waiters[o->n++] = n;
+	return 0;
+}
+
+/* Waiters of a lock whose owner exited: report it once it is confirmed. */
+static int check_orphan(struct lw_gnode *start, void *arg)
+{
+	struct orphan_scan o = { .d = arg, .lock = start->waits_on };
+	pid_t holder[LW_MAX_CYCLE] = { 0 }, gone[LW_MAX_CYCLE];
+	struct lw_syscall sc[LW_MAX_CYCLE];
+	struct lw_alert *a;
+	uint64_t sig;
+
+	if (!o.lock || !o.lock->gone_tid || o.lock->holder)
+		return 0;
+	sig = 0x6f7270686e0000ull ^ ((uint64_t)o.lock->gone_tid << 32) ^ o.lock->addr;
+	if (reported(o.d, sig))
+		return 0;
+	graph__for_each_thread(o.d->graph, orphan_waiter, &o);
+	if (!o.n || o.waiters[0] != start)
+		return 0; /* looked at from its first waiter only */
+	for (int i = 0; i < o.n; i++)
+		gone[i] = o.lock->gone_tid;
+	if (!confirm(o.waiters, holder, gone, o.n, sc))
+		return 0;
+	remember(o.d, sig);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return 0;
+	report__orphan(a, o.waiters, sc, o.n, o.lock,
+		       exited_name(o.d, o.lock->pid, o.lock->gone_tid), o.d->syms, now_ns());
+	emit(o.d, a);
 	return 0;
 }
 
@@ -326,22 +390,24 @@ void detect__on_pi_edeadlk(struct lw_detect *d, const struct lw_wait *w)
 	p->deadline_ns = now_ns() + PI_PATIENCE_NS;
 }
 
-static int old_enough(const struct lw_wait *w, uint64_t now)
+static int old_enough(const struct lw_wait *w, uint64_t now, uint64_t min_age)
 {
-	return (w->flags & (LW_WF_MUTEX | LW_WF_PI)) && now > w->start_ns &&
-	       now - w->start_ns >= SWEEP_MIN_AGE_NS;
+	return (w->flags & (LW_WF_MUTEX | LW_WF_PI | LW_WF_JOIN)) && now >= w->start_ns &&
+	       now - w->start_ns >= min_age;
 }
 
-int detect__sweep(struct lw_detect *d)
+/* Every check on the current waits at least min_age old. */
+static int look(struct lw_detect *d, uint64_t min_age)
 {
-	uint64_t now = now_ns();
 	int n, i, pending = 0;
+	uint64_t now;
 
 	n = snapshot(d);
 	if (n < 0)
 		return 100;
+	now = now_ns(); /* after the snapshot: a wait read from /proc starts now */
 	/* a busy healthy process has only short waits: nothing to build */
-	for (i = 0; i < n && !old_enough(&d->snap[i], now); i++)
+	for (i = 0; i < n && !old_enough(&d->snap[i], now, min_age); i++)
 		;
 	if (i == n && !d->npi)
 		return 100;
@@ -358,7 +424,51 @@ int detect__sweep(struct lw_detect *d)
 		pending = 1;
 	}
 	for (i = 0; i < n; i++)
-		if (old_enough(&d->snap[i], now))
+		if (old_enough(&d->snap[i], now, min_age))
 			check_from(d, d->snap[i].tid);
+	graph__for_each_thread(d->graph, check_orphan, d);
 	return pending ? 10 : 100;
+}
+
+int detect__sweep(struct lw_detect *d)
+{
+	return look(d, SWEEP_MIN_AGE_NS);
+}
+
+void detect__check_all(struct lw_detect *d)
+{
+	look(d, 0);
+}
+
+static int add_check_pid(struct lw_detect *d, pid_t pid)
+{
+	for (int i = 0; i < d->ncheck; i++)
+		if (d->check_pids[i] == pid)
+			return 0;
+	if (d->ncheck == CHECK_PIDS_MAX)
+		return 0;
+	d->check_pids[d->ncheck++] = pid;
+	return 1;
+}
+
+static int follow_holder(struct lw_gnode *n, void *arg)
+{
+	struct lw_detect *d = arg;
+
+	return n->waits_on && n->waits_on->holder && add_check_pid(d, n->waits_on->holder->pid);
+}
+
+uint64_t detect__check(struct lw_detect *d, pid_t pid)
+{
+	int n;
+
+	d->ncheck = 0;
+	add_check_pid(d, pid);
+	/* a shared lock held in another process: look at that one too */
+	do {
+		n = snapshot(d);
+		build(d, n);
+	} while (graph__for_each_thread(d->graph, follow_holder, d));
+	look(d, 0);
+	return d->deadlocks;
 }

@@ -15,6 +15,7 @@
 
 struct lw_detect;
 
+/* t: the kernel side while watching; NULL for `check` (waits from /proc). */
 struct lw_detect *detect__new(struct lw_tracer *t, struct lw_sink *sinks,
 			      struct lw_syms_cache *syms);
 void detect__free(struct lw_detect *d);
@@ -30,6 +31,15 @@ void detect__on_pi_edeadlk(struct lw_detect *d, const struct lw_wait *w);
  * use next: shorter while a check is pending.
  */
 int detect__sweep(struct lw_detect *d);
+/* The same, for waits of any age: right after attaching. */
+void detect__check_all(struct lw_detect *d);
+/*
+ * `check`: look once at pid and every process it shares a held lock with,
+ * report what is confirmed; returns the deadlock-class alerts.
+ */
+uint64_t detect__check(struct lw_detect *d, pid_t pid);
+/* A thread of a watched process exited: its name, for orphaned locks. */
+void detect__thread_exited(struct lw_detect *d, pid_t pid, pid_t tid, const char *comm);
 
 /* alerts and deadlock-class alerts reported so far */
 uint64_t detect__alerts(struct lw_detect *d);

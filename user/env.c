@@ -12,11 +12,16 @@
 static const char usage[] =
 	"Usage: lockwatch [OPTIONS] -p PID [-p PID]...\n"
 	"       lockwatch [OPTIONS] -- COMMAND [ARGS...]\n"
+	"       lockwatch check [--json] [-v] PID\n"
 	"\n"
 	"Watch processes for deadlocks as they happen: threads waiting for each\n"
 	"other on pthread mutexes (default, recursive, PI), self-deadlocks, with\n"
 	"thread names, lock symbols and the stack of every blocked thread.\n"
 	"Watched processes are never stopped, signalled or written to.\n"
+	"\n"
+	"`check` looks once at a process that may already be hung (threads that\n"
+	"blocked before lockwatch started), follows locks it shares with other\n"
+	"processes, prints the verdict and exits; it needs no BPF.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID            watch this process (repeat for more)\n"
@@ -34,7 +39,7 @@ static const char usage[] =
 	"\n"
 	"Exit status:\n"
 	"  0  no deadlock reported\n"
-	"  1  a deadlock was reported\n"
+	"  1  a deadlock (or a lock whose owner exited) was reported\n"
 	"  2  usage error\n"
 	"  3  target not found or not inspectable (no such PID, zombie, kernel thread)\n"
 	"  4  environment: not root or missing capability, no BPF, no BTF, no tracefs\n"
@@ -43,6 +48,7 @@ static const char usage[] =
 	"  was reported.\n"
 	"\n"
 	"EXAMPLES:\n"
+	"  lockwatch check 4242              is pid 4242 deadlocked right now?\n"
 	"  lockwatch -p 4242                 watch pid 4242 until Ctrl-C\n"
 	"  lockwatch -p 4242 -p 4243 --json  two processes, JSON lines\n"
 	"  lockwatch --exit-on-deadlock -- ./server --port 8080\n"
@@ -100,9 +106,16 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 	*exit_status = LW_EXIT_OK;
 	memset(env, 0, sizeof(*env));
 	env->ringbuf_size = 256 * 1024;
+	if (argc > 1 && !strcmp(argv[1], "check")) {
+		env->check = 1;
+		argv++;
+		argc--;
+	}
 	opterr = 0;
-	/* '+': options stop at the first non-option, so COMMAND keeps its own */
-	while ((c = getopt_long(argc, argv, "+p:jd:vhV", options, NULL)) != -1) {
+	/* '+': options stop at the first non-option, so COMMAND keeps its own;
+	 * `check PID --json` may put them after the PID */
+	while ((c = getopt_long(argc, argv, env->check ? "p:jd:vhV" : "+p:jd:vhV", options,
+				NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_long(optarg, 1, INT_MAX, &v))
@@ -159,6 +172,15 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 				       argv[optind - 1]);
 			return *exit_status = LW_EXIT_USAGE;
 		}
+	}
+	if (env->check) {
+		if (env->npids || env->cmd || optind != argc - 1 ||
+		    parse_long(argv[optind], 1, INT_MAX, &v)) {
+			lw_err("check takes one PID: lockwatch check [--json] PID");
+			return *exit_status = LW_EXIT_USAGE;
+		}
+		env->pids[env->npids++] = v;
+		return 0;
 	}
 	if (optind < argc) {
 		/* getopt leaves "--" consumed; anything left is the command */

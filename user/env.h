@@ -12,6 +12,7 @@ struct env {
 	pid_t pids[LW_MAX_PIDS]; /* -p */
 	int npids;
 	char **cmd; /* after "--": the command to start and watch */
+	int check; /* `lockwatch check PID`: look once, no BPF */
 	int json;
 	double duration; /* seconds; 0: until stopped */
 	int exit_on_deadlock;

@@ -103,6 +103,17 @@ struct lw_gnode *graph__find_thread(struct lw_graph *g, pid_t tid)
 	return NULL;
 }
 
+int graph__for_each_thread(struct lw_graph *g, int (*fn)(struct lw_gnode *n, void *arg), void *arg)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < HASH_SIZE; i++)
+		for (struct lw_gnode *n = g->threads[i]; n; n = n->hnext)
+			if ((ret = fn(n, arg)))
+				return ret;
+	return 0;
+}
+
 struct lw_gnode *graph__thread(struct lw_graph *g, pid_t pid, pid_t tid)
 {
 	struct lw_gnode *n = graph__find_thread(g, tid);

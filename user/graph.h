@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "alert.h"
+#include "lockwatch.h"
 #include "proc.h"
 
 #define LW_KEY_LEN 96
@@ -25,15 +26,17 @@ struct lw_gnode {
 	struct lw_glock *waits_on; /* NULL: not waiting (or on nothing we model) */
 	uint64_t wait_start_ns; /* CLOCK_MONOTONIC */
 	int parked; /* PI: glibc parked it for good after the kernel's EDEADLK */
+	struct lw_wait wait; /* what it waits in, as recorded */
 	struct lw_gnode *hnext;
 };
 
 struct lw_glock {
-	const char *type; /* "mutex", "pi_mutex", "futex" */
+	const char *type; /* "mutex", "pi_mutex", "thread_exit", "futex" */
 	char key[LW_KEY_LEN];
 	uint64_t addr; /* in `pid`'s address space */
 	pid_t pid;
 	struct lw_gnode *holder; /* NULL: unknown or free */
+	pid_t gone_tid; /* the memory names an owner that no longer exists */
 	struct lw_glock *hnext;
 };
 
@@ -61,6 +64,8 @@ struct lw_gnode *graph__thread(struct lw_graph *g, pid_t pid, pid_t tid);
 struct lw_glock *graph__lock(struct lw_graph *g, const char *key, const char *type, pid_t pid,
 			     uint64_t addr);
 struct lw_gnode *graph__find_thread(struct lw_graph *g, pid_t tid);
+/* Call fn for every participant; stops early when fn returns non-zero. */
+int graph__for_each_thread(struct lw_graph *g, int (*fn)(struct lw_gnode *n, void *arg), void *arg);
 /*
  * Follow waits_on -> holder from start until a node repeats. Fills c with the
  * cycle (which may not pass through start) and returns its length, or 0.

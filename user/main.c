@@ -76,6 +76,44 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* `lockwatch check PID`: one look from /proc and memory, no BPF. */
+static int check(const struct env *env)
+{
+	struct lw_sink *sinks = env->json ? sink__json(stdout) : sink__text(stdout);
+	struct lw_syms_cache *syms = syms_cache__new();
+	struct lw_detect *d = detect__new(NULL, sinks, syms);
+	struct lw_syscall sc;
+	struct lw_summary sum = {};
+	uint64_t start = mono_ns();
+	int status = LW_EXIT_INTERNAL;
+	char comm[LW_NAME_LEN];
+
+	if (!sinks || !syms || !d) {
+		lw_err("out of memory");
+		goto out;
+	}
+	if (lw_proc_syscall(env->pids[0], 0, &sc) == -EACCES) {
+		lw_err("cannot read pid %d: permission denied (run as root)", env->pids[0]);
+		status = LW_EXIT_ENV;
+		goto out;
+	}
+	sum.deadlocks = detect__check(d, env->pids[0]);
+	sum.alerts = detect__alerts(d);
+	sum.duration_ms = (mono_ns() - start) / 1000000;
+	if (!sum.alerts && !env->json) {
+		lw_proc_comm(env->pids[0], 0, comm, sizeof(comm));
+		printf("no deadlock in pid %d (%s)\n", env->pids[0], comm);
+	}
+	if (env->json)
+		sinks__summary(sinks, &sum);
+	status = sum.deadlocks ? LW_EXIT_DEADLOCK : LW_EXIT_OK;
+out:
+	detect__free(d);
+	syms_cache__free(syms);
+	sinks__destroy(sinks);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct lw_watch w = {};
@@ -92,6 +130,8 @@ int main(int argc, char **argv)
 	status = check_targets(&env);
 	if (status)
 		return status;
+	if (env.check)
+		return check(&env);
 
 	topts.btf = env.btf;
 	topts.ringbuf_size = env.ringbuf_size;

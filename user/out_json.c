@@ -41,6 +41,8 @@ static void json_party(FILE *f, const struct lw_party *p)
 	}
 	fputc('{', f);
 	json_party_fields(f, p);
+	if (p->exited)
+		fputs(",\"exited\":true", f);
 	fputc('}', f);
 }
 
@@ -83,7 +85,10 @@ static void json_thread(FILE *f, const struct lw_thread_report *t)
 
 	fputc('{', f);
 	json_party_fields(f, &t->who);
-	fprintf(f, ",\"blocked_for_ms\":%" PRIu64 ",\"stack\":[", t->blocked_for_ms);
+	fprintf(f, ",\"blocked_for_ms\":%" PRIu64, t->blocked_for_ms);
+	if (t->blocked_at_least) /* blocked before lockwatch looked */
+		fputs(",\"blocked_for_ms_is_lower_bound\":true", f);
+	fputs(",\"stack\":[", f);
 	for (i = 0; i < t->nframes; i++) {
 		if (i)
 			fputc(',', f);
@@ -118,7 +123,8 @@ static void json_alert(struct lw_sink *s, const struct lw_alert *a)
 		fputc('}', f);
 	}
 
-	fputs("],\"cycle\":[", f);
+	/* a deadlock's waits form a cycle; other alerts list them as waits */
+	fputs(a->kind == LW_ALERT_DEADLOCK ? "],\"cycle\":[" : "],\"waits\":[", f);
 	for (i = 0; i < a->ncycle; i++) {
 		const struct lw_edge *e = &a->cycle[i];
 

@@ -22,7 +22,7 @@ static void text_party(FILE *f, const struct lw_party *p, int ref_pid)
 	lw_text_str(f, p->type);
 	fprintf(f, " %d (", p->tid);
 	lw_text_str(f, p->name);
-	fputc(')', f);
+	fputs(p->exited ? ", exited)" : ")", f);
 	if (p->pid != ref_pid)
 		fprintf(f, " of pid %d", p->pid);
 }
@@ -103,7 +103,8 @@ static void text_thread(FILE *f, const struct lw_thread_report *t, int ref_pid)
 
 	fputs("\n  ", f);
 	text_party(f, &t->who, ref_pid);
-	fprintf(f, ", blocked %" PRIu64 ".%03" PRIu64 " s:\n", t->blocked_for_ms / 1000,
+	fprintf(f, ", blocked %s%" PRIu64 ".%03" PRIu64 " s:\n",
+		t->blocked_at_least ? "at least " : "", t->blocked_for_ms / 1000,
 		t->blocked_for_ms % 1000);
 	for (i = 0; i < t->nframes; i++)
 		text_frame(f, i, &t->stack[i]);

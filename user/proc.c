@@ -4,6 +4,7 @@
  * Nothing here stops, signals or writes to a process; reading another
  * process's syscall file and memory needs ptrace-read permission (root).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -197,4 +198,74 @@ int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+/* The innermost NSpid of a status file, or -errno; *levels: how many. */
+static pid_t nspid(const char *status_path, int *levels)
+{
+	char buf[4096], *p;
+	pid_t last = -EINVAL, v;
+	int n;
+
+	*levels = 0;
+	n = read_file(status_path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return -EINVAL;
+	for (p += 7; *p && *p != '\n';) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (sscanf(p, "%d%n", &v, &n) != 1)
+			break;
+		last = v;
+		(*levels)++;
+		p += n;
+	}
+	return last;
+}
+
+pid_t lw_proc_global_tid(pid_t pid, pid_t nstid)
+{
+	/* most processes live in the root namespace: remember which do not */
+	static struct {
+		pid_t pid;
+		int nested;
+	} seen[64];
+	static unsigned int next;
+	char path[64];
+	struct dirent *de;
+	int levels, nested = -1;
+	pid_t found = -ESRCH;
+	DIR *d;
+
+	for (unsigned int i = 0; i < 64; i++)
+		if (seen[i].pid == pid)
+			nested = seen[i].nested;
+	if (nested < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		if (nspid(path, &levels) < 0)
+			return -ESRCH;
+		nested = levels > 1;
+		seen[next % 64].pid = pid;
+		seen[next++ % 64].nested = nested;
+	}
+	if (!nested)
+		return nstid;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -ESRCH;
+	while (found < 0 && (de = readdir(d))) {
+		char status[300];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(status, sizeof(status), "/proc/%d/task/%s/status", pid, de->d_name);
+		if (nspid(status, &levels) == nstid)
+			found = atoi(de->d_name);
+	}
+	closedir(d);
+	return found;
 }

@@ -38,6 +38,12 @@ void lw_proc_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 void lw_proc_exe(pid_t pid, char *buf, size_t len);
 /* TGID of a TID, or -errno */
 int lw_proc_tgid(pid_t tid);
+/*
+ * The kernel's TID for a TID read from pid's memory, which is local to pid's
+ * PID namespace (NSpid in /proc/PID/task/TID/status); -ESRCH when no thread
+ * of pid has it. Outside a namespace, the TID itself.
+ */
+pid_t lw_proc_global_tid(pid_t pid, pid_t nstid);
 /* whether tid is a live thread of process pid */
 int lw_proc_has_thread(pid_t pid, pid_t tid);
 /* the whole of [addr, addr+len) or -errno (-EFAULT on a short read) */

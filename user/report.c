@@ -54,11 +54,11 @@ static const char *caller_of(const struct lw_thread_report *t)
 	return NULL;
 }
 
-static void stack_of(struct lw_thread_report *t, const struct lw_cedge *e,
-		     struct lw_syms_cache *cache)
+static void stack_of(struct lw_thread_report *t, const struct lw_gnode *n,
+		     const struct lw_syscall *sc, struct lw_syms_cache *cache)
 {
-	struct lw_syms *s = syms_cache__get(cache, e->waiter->pid);
-	int n;
+	struct lw_syms *s = syms_cache__get(cache, n->pid);
+	int k;
 
 	if (!s) {
 		t->stack_err = -errno;
@@ -69,32 +69,35 @@ static void stack_of(struct lw_thread_report *t, const struct lw_cedge *e,
 		t->stack_err = -ENOMEM;
 		return;
 	}
-	n = syms__unwind(s, e->waiter->tid, e->sc.sp, e->sc.pc, t->stack, MAX_FRAMES);
-	if (n < 0)
-		t->stack_err = n;
+	k = syms__unwind(s, n->tid, sc->sp, sc->pc, t->stack, MAX_FRAMES);
+	if (k < 0)
+		t->stack_err = k;
 	else
-		t->nframes = n;
+		t->nframes = k;
 }
 
-static int add_lock(struct lw_alert *a, const struct lw_cedge *e, const struct lw_thread_report *t,
-		    struct lw_syms_cache *cache)
+static int add_lock(struct lw_alert *a, const struct lw_glock *g, const struct lw_party *holder,
+		    const struct lw_thread_report *t, struct lw_syms_cache *cache)
 {
 	struct lw_lockref *l;
 	struct lw_syms *s;
 	const char *fn;
 
 	for (int i = 0; i < a->nlocks; i++)
-		if (!strcmp(a->locks[i].key, e->lock->key))
+		if (!strcmp(a->locks[i].key, g->key))
 			return i;
 	l = &a->locks[a->nlocks];
-	l->type = e->lock->type;
-	snprintf(l->key, sizeof(l->key), "%s", e->lock->key);
-	l->addr = e->lock->addr;
-	l->pid = e->lock->pid;
-	l->holder_pid = e->holder->pid;
-	l->holder_tid = e->holder->tid;
-	s = syms_cache__get(cache, e->lock->pid);
-	if (!s || syms__data_name(s, l->addr, l->name, sizeof(l->name))) {
+	l->type = g->type;
+	snprintf(l->key, sizeof(l->key), "%s", g->key);
+	l->addr = g->addr;
+	l->pid = g->pid;
+	l->holder_pid = holder->pid;
+	l->holder_tid = holder->tid;
+	s = syms_cache__get(cache, g->pid);
+	if (!strcmp(g->type, "thread_exit")) {
+		/* what a join waits for is the thread: name it */
+		snprintf(l->name, sizeof(l->name), "%s", holder->name);
+	} else if (!s || syms__data_name(s, l->addr, l->name, sizeof(l->name))) {
 		/* heap or stack: say where the waiter called into it */
 		fn = caller_of(t);
 		if (fn)
@@ -138,6 +141,15 @@ static void summarize(struct lw_alert *a)
 		 what);
 }
 
+static void thread_report(struct lw_thread_report *t, const struct lw_gnode *n,
+			  const struct lw_syscall *sc, struct lw_syms_cache *syms, uint64_t now_ns)
+{
+	party(&t->who, n);
+	t->blocked_for_ms = now_ns > n->wait_start_ns ? (now_ns - n->wait_start_ns) / 1000000 : 0;
+	t->blocked_at_least = !!(n->wait.flags & LW_WF_ATTACH);
+	stack_of(t, n, sc, syms);
+}
+
 void report__deadlock(struct lw_alert *a, const struct lw_cycle *c, struct lw_syms_cache *syms,
 		      uint64_t now_ns)
 {
@@ -150,14 +162,42 @@ void report__deadlock(struct lw_alert *a, const struct lw_cycle *c, struct lw_sy
 		struct lw_edge *ae = &a->cycle[a->ncycle++];
 
 		add_process(a, e->waiter->pid);
-		party(&t->who, e->waiter);
-		t->blocked_for_ms = now_ns > e->waiter->wait_start_ns ?
-					    (now_ns - e->waiter->wait_start_ns) / 1000000 :
-					    0;
-		stack_of(t, e, syms);
+		thread_report(t, e->waiter, &e->sc, syms, now_ns);
 		ae->waiter = t->who;
 		party(&ae->held_by, e->holder);
-		ae->lock = add_lock(a, e, t, syms);
+		ae->lock = add_lock(a, e->lock, &ae->held_by, t, syms);
 	}
 	summarize(a);
+}
+
+void report__orphan(struct lw_alert *a, struct lw_gnode *const *waiters,
+		    const struct lw_syscall *sc, int n, const struct lw_glock *lock,
+		    const char *gone_name, struct lw_syms_cache *syms, uint64_t now_ns)
+{
+	struct lw_party gone = {
+		.type = "thread", .pid = lock->pid, .tid = lock->gone_tid, .exited = 1
+	};
+	const struct lw_lockref *l;
+
+	memset(a, 0, sizeof(*a));
+	a->kind = LW_ALERT_ORPHANED_LOCK;
+	clock_gettime(CLOCK_REALTIME, &a->time);
+	snprintf(gone.name, sizeof(gone.name), "%s", gone_name);
+	for (int i = 0; i < n && i < LW_MAX_CYCLE; i++) {
+		struct lw_thread_report *t = &a->threads[a->nthreads++];
+		struct lw_edge *ae = &a->cycle[a->ncycle++];
+
+		add_process(a, waiters[i]->pid);
+		thread_report(t, waiters[i], &sc[i], syms, now_ns);
+		ae->waiter = t->who;
+		ae->held_by = gone;
+		ae->lock = add_lock(a, lock, &gone, t, syms);
+	}
+	l = &a->locks[0];
+	snprintf(a->summary, sizeof(a->summary),
+		 "%d thread%s of pid %d (%s) wait%s for %s %s, held by thread %d%s%s%s, which "
+		 "exited without unlocking it",
+		 a->ncycle, a->ncycle == 1 ? "" : "s", a->procs[0].pid, a->procs[0].comm,
+		 a->ncycle == 1 ? "s" : "", l->type, l->name[0] ? l->name : l->key, gone.tid,
+		 gone.name[0] ? " (" : "", gone.name, gone.name[0] ? ")" : "");
 }

@@ -11,5 +11,10 @@
 /* now_ns: CLOCK_MONOTONIC, to turn wait start times into durations */
 void report__deadlock(struct lw_alert *a, const struct lw_cycle *c, struct lw_syms_cache *syms,
 		      uint64_t now_ns);
+/* Waiters of a lock whose owner (lock->gone_tid, named gone_name) exited;
+ * sc: each waiter's syscall as confirmed. */
+void report__orphan(struct lw_alert *a, struct lw_gnode *const *waiters,
+		    const struct lw_syscall *sc, int n, const struct lw_glock *lock,
+		    const char *gone_name, struct lw_syms_cache *syms, uint64_t now_ns);
 
 #endif /* LW_REPORT_H */

@@ -276,6 +276,34 @@ int tracer__waits(struct lw_tracer *t, struct lw_wait *out, int max)
 	return n < 0 ? n : only_waiting(out, n);
 }
 
+void tracer__seed(struct lw_tracer *t, const struct lw_wait *w, int n)
+{
+	int fd = bpf_map__fd(t->skel->maps.waits);
+	struct lw_wait cur;
+
+	for (int i = 0; i < n; i++) {
+		__u32 tid = w[i].tid;
+
+		if (!bpf_map_lookup_elem(fd, &tid, &cur) && cur.how)
+			continue;
+		bpf_map_update_elem(fd, &tid, &w[i], BPF_ANY);
+	}
+}
+
+void tracer__unseed(struct lw_tracer *t, const struct lw_wait *w)
+{
+	int fd = bpf_map__fd(t->skel->maps.waits);
+	__u32 tid = w->tid;
+	struct lw_wait cur;
+
+	/* only if it is still the seeded wait, not one the kernel wrote since */
+	if (!bpf_map_lookup_elem(fd, &tid, &cur) && cur.how && (cur.flags & LW_WF_ATTACH) &&
+	    cur.uaddr == w->uaddr) {
+		cur.how = 0;
+		bpf_map_update_elem(fd, &tid, &cur, BPF_EXIST);
+	}
+}
+
 void tracer__stats(struct lw_tracer *t, uint64_t stats[LW_STAT_NR])
 {
 	int fd = bpf_map__fd(t->skel->maps.stats);

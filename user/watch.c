@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
+#include "attach.h"
 #include "log.h"
 #include "proc.h"
 #include "watch.h"
@@ -31,6 +32,39 @@ static int find(const struct lw_watch *w, pid_t pid)
 	return -1;
 }
 
+#define SEED_MAX 4096
+
+static int same_wait(const struct lw_wait *a, const struct lw_wait *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (b[i].tid == a->tid && b[i].uaddr == a->uaddr)
+			return 1;
+	return 0;
+}
+
+/*
+ * Threads already blocked when the filter went on: no event will come for
+ * them. Read them from /proc into the kernel's map (the filter is on first,
+ * so a wait that begins meanwhile is the kernel's), then read again and
+ * retire what ended in between: no gap, no double count.
+ */
+static void seed(struct lw_watch *w, pid_t pid)
+{
+	static struct lw_wait before[SEED_MAX], after[SEED_MAX];
+	uint64_t now = now_ns();
+	int n, m;
+
+	n = attach__scan(pid, before, SEED_MAX, now);
+	if (n <= 0)
+		return;
+	tracer__seed(w->tracer, before, n);
+	m = attach__scan(pid, after, SEED_MAX, now);
+	for (int i = 0; i < n; i++)
+		if (m < 0 || !same_wait(&before[i], after, m))
+			tracer__unseed(w->tracer, &before[i]);
+	w->seeded = 1;
+}
+
 int watch__add(struct lw_watch *w, pid_t pid, int named)
 {
 	int err;
@@ -48,6 +82,8 @@ int watch__add(struct lw_watch *w, pid_t pid, int named)
 	}
 	w->named[w->npids] = named;
 	w->pids[w->npids++] = pid;
+	if (named)
+		seed(w, pid);
 	return 0;
 }
 
@@ -89,11 +125,13 @@ int watch__on_event(void *ctx, const void *data, size_t size)
 			detect__on_pi_edeadlk(w->detect, &pi->wait);
 		break;
 	case LW_EV_THREAD_EXIT:
-		if (size < sizeof(*t) || !t->group_dead)
+		if (size < sizeof(*t))
 			break;
 		memcpy(comm, t->comm, LW_COMM_LEN);
 		comm[LW_COMM_LEN] = '\0';
-		forget(w, h->tgid, comm);
+		detect__thread_exited(w->detect, h->tgid, h->tid, comm);
+		if (t->group_dead)
+			forget(w, h->tgid, comm);
 		break;
 	case LW_EV_FORK:
 		if (size >= sizeof(*t) && find(w, h->tgid) >= 0)
@@ -136,6 +174,8 @@ void watch__run(struct lw_watch *w)
 
 	if (env->duration > 0)
 		stop_at = w->start_ns + (uint64_t)(env->duration * 1e9);
+	if (w->seeded)
+		detect__check_all(w->detect);
 	while (!lw_exiting) {
 		uint64_t now;
 

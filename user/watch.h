@@ -30,6 +30,7 @@ struct lw_watch {
 	int npids;
 	uint64_t events;
 	uint64_t start_ns;
+	int seeded; /* waits found at attach: look at them at once */
 };
 
 extern volatile sig_atomic_t lw_exiting;
