@@ -97,9 +97,12 @@ static __always_inline __u32 holder_now(const struct lw_wait *w)
 			return 0;
 		return v & LW_FUTEX_TID_MASK;
 	}
-	if (!(w->flags & LW_WF_MUTEX))
+	if (!(w->flags & (LW_WF_MUTEX | LW_WF_RWLOCK)))
 		return 0;
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->uaddr + LW_MUTEX_OWNER * 4)))
+	if (bpf_probe_read_user(
+		    &v, sizeof(v),
+		    (void *)(w->uaddr +
+			     4 * (w->flags & LW_WF_RWLOCK ? (w->kind & 7) : LW_MUTEX_OWNER))))
 		return 0;
 	return v;
 }
@@ -183,12 +186,12 @@ static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, 
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 words[LW_MUTEX_WORDS] = {};
-	__u32 flags, owner = 0;
+	__u32 flags, owner = 0, owner_word;
 	struct lw_wait *w;
 
 	/* one read: __lock (the futex word), __count, __owner, __nusers, __kind */
 	bpf_probe_read_user(words, sizeof(words), (void *)uaddr);
-	flags = lw_classify(words, val, (__u32)id, pi, &owner);
+	flags = lw_classify(words, val, (__u32)id, pi, &owner, &owner_word);
 	if (shared)
 		flags |= LW_WF_SHARED;
 	w = slot((__u32)id);
@@ -202,7 +205,8 @@ static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, 
 	w->val = val;
 	w->word = words[0];
 	w->owner = owner;
-	w->kind = words[LW_MUTEX_KIND];
+	/* an rwlock keeps the index of its owner word instead */
+	w->kind = flags & LW_WF_RWLOCK ? owner_word : words[LW_MUTEX_KIND];
 	w->nr_futexes = 0;
 	w->flags = flags;
 	/* readers (the chain walk on another CPU, the daemon) go by `how`:

@@ -28,6 +28,7 @@
 #define LW_WF_ATTACH 0x10 /* found blocked at attach: start_ns is a lower bound */
 #define LW_WF_TIMED 0x20 /* the wait has a timeout: it ends by itself */
 #define LW_WF_PARKED 0x40 /* PI lock refused with EDEADLK; glibc parked the thread */
+#define LW_WF_RWLOCK 0x80 /* a glibc rwlock held for writing; kind: owner word index */
 
 #define LW_FUTEX_TID_MASK 0x3fffffff
 #define LW_TID_MAX 4194304 /* PID_MAX_LIMIT */
@@ -47,14 +48,21 @@
  *   PI lock: the owner TID is in the futex word itself;
  *   glibc mutex: glibc's lll_lock_wait sleeps with the word at 2, and
  *     __owner and __kind look like a mutex's;
+ *   glibc rwlock (bits/struct_rwlock.h: __readers, __writers, __wrphase_futex,
+ *     __writers_futex, __pad3, __pad4, __cur_writer, __shared, ...): waits
+ *     on __writers_futex or __wrphase_futex expect 1|FUTEX_USED; the
+ *     writer's TID is in __cur_writer, 3 or 4 words on, with the zero pads
+ *     between (*owner_word says which);
  *   join: the word is a TID (CLONE_CHILD_CLEARTID) and the wait expects it;
  *     the daemon still checks it names a live thread of the same process.
  * A TID read here is only a claim: the daemon believes it only when it
  * names a thread that could hold the lock.
  */
-static __attribute__((always_inline)) inline __u32
-lw_classify(const __u32 words[LW_MUTEX_WORDS], __u32 val, __u32 tid, int pi, __u32 *owner)
+static __attribute__((always_inline)) inline __u32 lw_classify(const __u32 words[LW_MUTEX_WORDS],
+							       __u32 val, __u32 tid, int pi,
+							       __u32 *owner, __u32 *owner_word)
 {
+	*owner_word = LW_MUTEX_OWNER;
 	if (pi) {
 		*owner = words[0] & LW_FUTEX_TID_MASK;
 		return LW_WF_PI;
@@ -62,6 +70,20 @@ lw_classify(const __u32 words[LW_MUTEX_WORDS], __u32 val, __u32 tid, int pi, __u
 	if (val == 2 && words[LW_MUTEX_OWNER] && !(words[LW_MUTEX_KIND] & ~LW_MUTEX_KIND_BITS)) {
 		*owner = words[LW_MUTEX_OWNER];
 		return LW_WF_MUTEX;
+	}
+	if (val == 3 && words[0] == 3) {
+		/* __writers_futex: __pad3, __pad4, then __cur_writer */
+		if (!words[1] && !words[2] && words[3] && words[4] <= 1)
+			*owner_word = 3;
+		/* __wrphase_futex: __writers_futex, __pad3, __pad4, __cur_writer */
+		else if (words[1] <= 3 && !words[2] && !words[3] && words[4])
+			*owner_word = 4;
+		else
+			*owner_word = 0;
+		if (*owner_word) {
+			*owner = words[*owner_word];
+			return LW_WF_RWLOCK;
+		}
 	}
 	if (val == words[0] && val > 0 && val < LW_TID_MAX && val != tid) {
 		*owner = val;
@@ -87,7 +109,7 @@ struct lw_wait {
 	__u32 val; /* expected value (FUTEX_WAIT*) */
 	__u32 word; /* *uaddr at sys_enter */
 	__u32 owner; /* holder TID captured at sys_enter, 0 if unknown */
-	__u32 kind; /* pthread_mutex_t.__kind (uaddr + 16) at sys_enter */
+	__u32 kind; /* pthread_mutex_t.__kind (uaddr + 16); LW_WF_RWLOCK: owner word index */
 	__u32 nr_futexes; /* futex_waitv only */
 	__u32 flags; /* LW_WF_* */
 };

@@ -137,7 +137,7 @@ int attach__scan(pid_t pid, struct lw_wait *out, int max, uint64_t now_ns)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)) && n < max) {
-		uint32_t words[LW_MUTEX_WORDS] = { 0 }, owner = 0;
+		uint32_t words[LW_MUTEX_WORDS] = { 0 }, owner = 0, owner_word;
 		struct lw_wait *w = &out[n];
 		pid_t tid = atoi(de->d_name);
 		int kind;
@@ -148,10 +148,10 @@ int attach__scan(pid_t pid, struct lw_wait *out, int max, uint64_t now_ns)
 		if (!kind)
 			continue;
 		lw_proc_read(pid, w->uaddr, words, sizeof(words));
-		w->flags |= lw_classify(words, w->val, tid, kind == 2, &owner);
+		w->flags |= lw_classify(words, w->val, tid, kind == 2, &owner, &owner_word);
 		w->word = words[0];
 		w->owner = owner;
-		w->kind = words[LW_MUTEX_KIND];
+		w->kind = w->flags & LW_WF_RWLOCK ? owner_word : words[LW_MUTEX_KIND];
 		refused_pi_lock(pid, tid, &sc, w);
 		w->flags |= LW_WF_ATTACH;
 		w->start_ns = now_ns;

@@ -146,7 +146,7 @@ static void add_wait(struct lw_detect *d, const struct lw_wait *w, int parked)
 	n = graph__thread(d->graph, w->tgid, w->tid);
 	if (!n || holder__resolve(w, &h))
 		return;
-	l = graph__lock(d->graph, h.key, h.type, w->tgid, w->uaddr);
+	l = graph__lock(d->graph, h.key, h.type, w->tgid, h.addr);
 	if (!l)
 		return;
 	n->waits_on = l;
@@ -392,8 +392,8 @@ void detect__on_pi_edeadlk(struct lw_detect *d, const struct lw_wait *w)
 
 static int old_enough(const struct lw_wait *w, uint64_t now, uint64_t min_age)
 {
-	return (w->flags & (LW_WF_MUTEX | LW_WF_PI | LW_WF_JOIN)) && now >= w->start_ns &&
-	       now - w->start_ns >= min_age;
+	return (w->flags & (LW_WF_MUTEX | LW_WF_PI | LW_WF_RWLOCK | LW_WF_JOIN)) &&
+	       now >= w->start_ns && now - w->start_ns >= min_age;
 }
 
 /* Every check on the current waits at least min_age old. */

@@ -20,6 +20,8 @@ static const char *type_of(uint32_t flags)
 		return "pi_mutex";
 	if (flags & LW_WF_MUTEX)
 		return "mutex";
+	if (flags & LW_WF_RWLOCK)
+		return "rwlock";
 	if (flags & LW_WF_JOIN)
 		return "thread_exit";
 	return "futex";
@@ -27,11 +29,15 @@ static const char *type_of(uint32_t flags)
 
 static void key_of(const struct lw_wait *w, struct lw_held *h)
 {
+	/* __writers_futex is 12 bytes in, __wrphase_futex 8 (owner word 3 or 4) */
+	h->addr = w->uaddr;
+	if (w->flags & LW_WF_RWLOCK)
+		h->addr -= w->kind == 3 ? 12 : 8;
 	/* a shared lock is the same lock in every process that maps it */
-	if ((w->flags & LW_WF_SHARED) && (w->flags & (LW_WF_MUTEX | LW_WF_PI)) &&
-	    !lw_mem_key(w->tgid, w->uaddr, h->key, sizeof(h->key)))
+	if ((w->flags & LW_WF_SHARED) && (w->flags & (LW_WF_MUTEX | LW_WF_PI | LW_WF_RWLOCK)) &&
+	    !lw_mem_key(w->tgid, h->addr, h->key, sizeof(h->key)))
 		return;
-	snprintf(h->key, sizeof(h->key), "anon:%u:0x%llx", w->tgid, (unsigned long long)w->uaddr);
+	snprintf(h->key, sizeof(h->key), "anon:%u:0x%llx", w->tgid, (unsigned long long)h->addr);
 }
 
 /* The TID the words name now, or 0 (free, or no longer looking like it). */
@@ -39,6 +45,8 @@ static pid_t claimed(const struct lw_wait *w, const uint32_t words[LW_MUTEX_WORD
 {
 	if (w->flags & (LW_WF_PI | LW_WF_JOIN))
 		return words[0] & LW_FUTEX_TID_MASK;
+	if (w->flags & LW_WF_RWLOCK) /* __cur_writer; 0 once it unlocked */
+		return w->kind < LW_MUTEX_WORDS ? words[w->kind] : 0;
 	if (!(w->flags & LW_WF_MUTEX) || !words[0] || (words[LW_MUTEX_KIND] & ~LW_MUTEX_KIND_BITS))
 		return 0;
 	return words[LW_MUTEX_OWNER];
@@ -52,7 +60,7 @@ int holder__resolve(const struct lw_wait *w, struct lw_held *h)
 	memset(h, 0, sizeof(*h));
 	h->type = type_of(w->flags);
 	key_of(w, h);
-	if (!(w->flags & (LW_WF_PI | LW_WF_MUTEX | LW_WF_JOIN)))
+	if (!(w->flags & (LW_WF_PI | LW_WF_MUTEX | LW_WF_RWLOCK | LW_WF_JOIN)))
 		return 0;
 	if (lw_proc_read(w->tgid, w->uaddr, words, sizeof(words)))
 		return -EFAULT;

@@ -9,6 +9,7 @@
 #ifndef LW_HOLDER_H
 #define LW_HOLDER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include "graph.h"
 #include "lockwatch.h"
@@ -16,6 +17,7 @@
 struct lw_held {
 	const char *type; /* "mutex", "pi_mutex", "thread_exit", "futex" */
 	char key[LW_KEY_LEN];
+	uint64_t addr; /* the lock itself: an rwlock starts before its futex word */
 	pid_t holder_pid, holder_tid; /* 0: free, unknown or not believed */
 	pid_t gone_tid; /* the memory names a TID no thread has: an exited owner */
 };

@@ -107,11 +107,24 @@ static int add_lock(struct lw_alert *a, const struct lw_glock *g, const struct l
 	return a->nlocks++;
 }
 
+static const char *plural(const char *type)
+{
+	if (!strcmp(type, "mutex"))
+		return "mutexes";
+	if (!strcmp(type, "pi_mutex"))
+		return "PI mutexes";
+	if (!strcmp(type, "rwlock"))
+		return "rwlocks";
+	if (!strcmp(type, "thread_exit"))
+		return "joins";
+	return "locks";
+}
+
 static void summarize(struct lw_alert *a)
 {
 	const struct lw_edge *e = &a->cycle[0];
 	const struct lw_lockref *l = &a->locks[e->lock];
-	const char *what = "mutexes";
+	const char *what;
 	char pids[128] = "";
 	size_t off = 0;
 
@@ -122,11 +135,10 @@ static void summarize(struct lw_alert *a)
 			 l->name[0] ? l->name : l->key);
 		return;
 	}
+	what = plural(a->locks[0].type);
 	for (int i = 0; i < a->nlocks; i++)
 		if (strcmp(a->locks[i].type, a->locks[0].type))
 			what = "locks";
-	if (!strcmp(what, "mutexes") && !strcmp(a->locks[0].type, "pi_mutex"))
-		what = "PI mutexes";
 	if (a->nprocs == 1) {
 		snprintf(a->summary, sizeof(a->summary),
 			 "%d threads of pid %d (%s) wait for each other on %d %s", a->ncycle,
