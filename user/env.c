@@ -10,11 +10,12 @@
 #include "log.h"
 
 static const char usage[] =
-	"Usage: lockwatch [OPTIONS] -p PID [-p PID]...\n"
+	"Usage: lockwatch [OPTIONS] [-p PID [-p PID]...]\n"
 	"       lockwatch [OPTIONS] -- COMMAND [ARGS...]\n"
 	"       lockwatch check [--json] [-v] PID\n"
 	"\n"
-	"Watch processes for deadlocks as they happen: threads waiting for each\n"
+	"Watch processes (without -p: every process on the host) for deadlocks\n"
+	"as they happen: threads waiting for each\n"
 	"other on pthread mutexes (default, recursive, PI), self-deadlocks, with\n"
 	"thread names, lock symbols and the stack of every blocked thread.\n"
 	"Watched processes are never stopped, signalled or written to.\n"
@@ -50,6 +51,7 @@ static const char usage[] =
 	"EXAMPLES:\n"
 	"  lockwatch check 4242              is pid 4242 deadlocked right now?\n"
 	"  lockwatch -p 4242                 watch pid 4242 until Ctrl-C\n"
+	"  lockwatch --json                  watch the whole host\n"
 	"  lockwatch -p 4242 -p 4243 --json  two processes, JSON lines\n"
 	"  lockwatch --exit-on-deadlock -- ./server --port 8080\n"
 	"                                    run a program, stop at its first deadlock\n"
@@ -186,10 +188,7 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 		/* getopt leaves "--" consumed; anything left is the command */
 		env->cmd = &argv[optind];
 	}
-	if (!env->npids && !env->cmd) {
-		lw_err("nothing to watch: give -p PID or -- COMMAND (see lockwatch --help)");
-		return *exit_status = LW_EXIT_USAGE;
-	}
+	env->host = !env->npids && !env->cmd;
 	if (env->npids && env->cmd) {
 		lw_err("give either -p PID or -- COMMAND, not both");
 		return *exit_status = LW_EXIT_USAGE;

@@ -13,6 +13,7 @@ struct env {
 	int npids;
 	char **cmd; /* after "--": the command to start and watch */
 	int check; /* `lockwatch check PID`: look once, no BPF */
+	int host; /* neither -p nor a command: watch every process */
 	int json;
 	double duration; /* seconds; 0: until stopped */
 	int exit_on_deadlock;

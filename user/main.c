@@ -135,6 +135,7 @@ int main(int argc, char **argv)
 
 	topts.btf = env.btf;
 	topts.ringbuf_size = env.ringbuf_size;
+	topts.all = env.host;
 	topts.on_event = watch__on_event;
 	topts.ctx = &w;
 	err = tracer__open(&w.tracer, &topts);
@@ -172,6 +173,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < env.npids; i++)
 		if (watch__add(&w, env.pids[i], 1))
 			goto out;
+	if (env.host)
+		watch__seed_host(&w);
 
 	w.start_ns = mono_ns();
 	watch__run(&w);

@@ -152,6 +152,7 @@ int tracer__open(struct lw_tracer **out, const struct lw_tracer_opts *opts)
 		goto out_free;
 	}
 	bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_size);
+	t->skel->rodata->targ_all = !!opts->all;
 	/* futex_wait(2) is Linux 6.7+ (futex2); 6.1 has only futex and waitv */
 	if (!tracepoint_exists("syscalls", "sys_enter_futex_wait")) {
 		bpf_program__set_autoload(t->skel->progs.handle_futex2_enter, false);

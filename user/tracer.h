@@ -21,6 +21,7 @@ typedef int (*lw_event_fn)(void *ctx, const void *data, size_t size);
 struct lw_tracer_opts {
 	const char *btf; /* NULL: the running kernel's */
 	uint32_t ringbuf_size;
+	int all; /* every process, not a list of targets */
 	lw_event_fn on_event;
 	void *ctx;
 };

@@ -4,7 +4,9 @@
  * pending), hands records to detect.c, sweeps the `waits` map on a timer,
  * keeps the watched set current (forks, exits, exec), and stops when told.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -63,6 +65,19 @@ static void seed(struct lw_watch *w, pid_t pid)
 		if (m < 0 || !same_wait(&before[i], after, m))
 			tracer__unseed(w->tracer, &before[i]);
 	w->seeded = 1;
+}
+
+void watch__seed_host(struct lw_watch *w)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (atoi(de->d_name) > 0)
+			seed(w, atoi(de->d_name));
+	closedir(d);
 }
 
 int watch__add(struct lw_watch *w, pid_t pid, int named)
@@ -194,7 +209,7 @@ void watch__run(struct lw_watch *w)
 			break;
 		if (stop_at && now >= stop_at)
 			break;
-		if (!w->npids)
+		if (!w->npids && !env->host)
 			break;
 		if (ferror(stdout)) {
 			/* the reader went away (SIGPIPE is ignored so that a started

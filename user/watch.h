@@ -39,6 +39,8 @@ extern volatile sig_atomic_t lw_exiting;
 int watch__add(struct lw_watch *w, pid_t pid, int named);
 /* Ring-buffer callback (lw_event_fn). */
 int watch__on_event(void *ctx, const void *data, size_t size);
+/* Whole host: look at what every process is already blocked in. */
+void watch__seed_host(struct lw_watch *w);
 /* Run until a stop condition. */
 void watch__run(struct lw_watch *w);
 void watch__summary(struct lw_watch *w, struct lw_summary *s);
