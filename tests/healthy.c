@@ -14,6 +14,8 @@
  *   trylock     2 threads taking 2 mutexes in opposite order; the second one
  *               takes its second lock with pthread_mutex_trylock and backs off
  *   stress      4 threads locking 4 mutexes in one order, no sleeps at all
+ *   slowhold    thread "slow-0" holds slow_lock for 2.5 s once, while
+ *               "slow-1" waits for it: a long wait, not a deadlock
  *
  * The modes with short critical sections now and then hold a lock across a
  * short sleep, so other threads really wait in the kernel (FUTEX_WAIT) and
@@ -324,6 +326,31 @@ static void *stress_thread(void *arg)
 	return NULL;
 }
 
+/* --- slowhold --- */
+
+pthread_mutex_t slow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *slow_thread(void *arg)
+{
+	struct timespec hold = { .tv_sec = 2, .tv_nsec = 500000000L };
+	struct timespec gap = { .tv_nsec = 1000000L }, first = { .tv_nsec = 20000000L };
+	long id = (long)arg;
+
+	name_self("slow", id);
+	if (id) /* let the holder take it first */
+		nanosleep(&first, NULL);
+	for (unsigned long i = 0; !expired(); i++) {
+		lock(&slow_lock);
+		guarded[0]++;
+		if (!id && !i)
+			nanosleep(&hold, NULL);
+		unlock(&slow_lock);
+		progress[id]++;
+		nanosleep(&gap, NULL);
+	}
+	return NULL;
+}
+
 static void init_mutex(pthread_mutex_t *m, int kind)
 {
 	pthread_mutexattr_t attr;
@@ -346,6 +373,7 @@ static const struct mode modes[] = {
 	{ "condvar", { condvar_producer, condvar_consumer, condvar_consumer } },
 	{ "trylock", { trylock_forward, trylock_backward } },
 	{ "stress", { stress_thread, stress_thread, stress_thread, stress_thread } },
+	{ "slowhold", { slow_thread, slow_thread } },
 };
 
 static unsigned long sum(int from, int nr)
@@ -384,8 +412,8 @@ static void verify(const struct mode *mode, int nr)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: healthy ordered|recursive|errorcheck|condvar|trylock|stress "
-			"[SECONDS]\n");
+	fprintf(stderr, "usage: healthy ordered|recursive|errorcheck|condvar|trylock|stress|"
+			"slowhold [SECONDS]\n");
 	return 2;
 }
 

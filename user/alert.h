@@ -17,6 +17,7 @@
 enum lw_alert_kind {
 	LW_ALERT_DEADLOCK, /* "deadlock": a confirmed cycle (self-deadlock: one edge) */
 	LW_ALERT_ORPHANED_LOCK, /* "orphaned_lock": waiters of a lock whose holder exited */
+	LW_ALERT_LONG_WAIT, /* "long_wait": waiters of one lock past --wait-threshold */
 };
 
 /* A thread or (later) a task: who waits, who holds. */
@@ -92,6 +93,8 @@ static inline const char *lw_alert_kind_name(enum lw_alert_kind k)
 		return "deadlock";
 	case LW_ALERT_ORPHANED_LOCK:
 		return "orphaned_lock";
+	case LW_ALERT_LONG_WAIT:
+		return "long_wait";
 	}
 	return "unknown";
 }

@@ -63,6 +63,7 @@ struct lw_detect {
 	int nreported;
 	struct exited exited[EXITED_MAX]; /* names of threads gone, for orphans */
 	int nexited;
+	uint64_t wait_threshold_ns; /* 0: no long_wait alerts */
 	uint64_t alerts, deadlocks;
 };
 
@@ -117,6 +118,17 @@ uint64_t detect__alerts(struct lw_detect *d)
 uint64_t detect__deadlocks(struct lw_detect *d)
 {
 	return d->deadlocks;
+}
+
+void detect__set_wait_threshold(struct lw_detect *d, double seconds)
+{
+	d->wait_threshold_ns = seconds * 1e9;
+}
+
+/* One wait of one thread, whatever it becomes part of. */
+static uint64_t wait_sig(const struct lw_gnode *n)
+{
+	return 0x6c6f6e67ull ^ ((uint64_t)n->tid << 40) ^ n->wait_start_ns;
 }
 
 void detect__thread_exited(struct lw_detect *d, pid_t pid, pid_t tid, const char *comm)
@@ -270,11 +282,13 @@ static int confirm(struct lw_gnode *const *w, const pid_t *holder, const pid_t *
 
 static void emit(struct lw_detect *d, struct lw_alert *a)
 {
+	/* deadlock and orphaned_lock are deadlock-class, long_wait is not */
+	if (a->kind != LW_ALERT_LONG_WAIT)
+		d->deadlocks++;
+	d->alerts++;
 	sinks__alert(d->sinks, a);
 	lw_alert_free(a);
 	free(a);
-	d->alerts++;
-	d->deadlocks++; /* deadlock and orphaned_lock are both deadlock-class */
 }
 
 static int confirm_cycle(struct lw_cycle *c)
@@ -312,6 +326,8 @@ static int check_from(struct lw_detect *d, pid_t tid)
 		return 1;
 	}
 	remember(d, sig);
+	for (int i = 0; i < c.n; i++)
+		remember(d, wait_sig(c.e[i].waiter));
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return 0;
@@ -358,12 +374,69 @@ static int check_orphan(struct lw_gnode *start, void *arg)
 	if (!confirm(o.waiters, holder, gone, o.n, sc))
 		return 0;
 	remember(o.d, sig);
+	for (int i = 0; i < o.n; i++)
+		remember(o.d, wait_sig(o.waiters[i]));
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return 0;
 	report__orphan(a, o.waiters, sc, o.n, o.lock,
 		       exited_name(o.d, o.lock->pid, o.lock->gone_tid), o.d->syms, now_ns());
 	emit(o.d, a);
+	return 0;
+}
+
+struct long_scan {
+	struct lw_detect *d;
+	uint64_t now;
+	struct lw_glock *lock;
+	struct lw_gnode *waiters[LW_MAX_CYCLE];
+	int n;
+};
+
+static int long_enough(const struct lw_gnode *n, const struct long_scan *l)
+{
+	return n->waits_on && !(n->wait.flags & (LW_WF_TIMED | LW_WF_JOIN)) &&
+	       (n->wait.flags & (LW_WF_MUTEX | LW_WF_PI | LW_WF_RWLOCK)) &&
+	       l->now >= n->wait_start_ns && l->now - n->wait_start_ns >= l->d->wait_threshold_ns &&
+	       !reported(l->d, wait_sig(n));
+}
+
+static int long_waiter(struct lw_gnode *n, void *arg)
+{
+	struct long_scan *l = arg;
+
+	if (n->waits_on == l->lock && long_enough(n, l) && l->n < LW_MAX_CYCLE)
+		l->waiters[l->n++] = n;
+	return 0;
+}
+
+/* Waiters of one lock past the threshold: one alert for them, once each. */
+static int check_long(struct lw_gnode *start, void *arg)
+{
+	struct long_scan l = *(struct long_scan *)arg;
+	pid_t holder[LW_MAX_CYCLE], gone[LW_MAX_CYCLE] = { 0 };
+	struct lw_syscall sc[LW_MAX_CYCLE];
+	struct lw_gnode *h;
+	struct lw_alert *a;
+
+	if (!long_enough(start, &l))
+		return 0;
+	l.lock = start->waits_on;
+	h = l.lock->holder;
+	graph__for_each_thread(l.d->graph, long_waiter, &l);
+	if (!l.n || l.waiters[0] != start)
+		return 0; /* looked at from its first waiter only */
+	for (int i = 0; i < l.n; i++)
+		holder[i] = h ? h->tid : 0;
+	if (!confirm(l.waiters, holder, gone, l.n, sc))
+		return 0;
+	for (int i = 0; i < l.n; i++)
+		remember(l.d, wait_sig(l.waiters[i]));
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return 0;
+	report__long_wait(a, l.waiters, sc, l.n, l.lock, l.d->syms, l.now);
+	emit(l.d, a);
 	return 0;
 }
 
@@ -427,6 +500,11 @@ static int look(struct lw_detect *d, uint64_t min_age)
 		if (old_enough(&d->snap[i], now, min_age))
 			check_from(d, d->snap[i].tid);
 	graph__for_each_thread(d->graph, check_orphan, d);
+	if (d->wait_threshold_ns) {
+		struct long_scan l = { .d = d, .now = now };
+
+		graph__for_each_thread(d->graph, check_long, &l);
+	}
 	return pending ? 10 : 100;
 }
 

@@ -38,6 +38,8 @@ void detect__check_all(struct lw_detect *d);
  * report what is confirmed; returns the deadlock-class alerts.
  */
 uint64_t detect__check(struct lw_detect *d, pid_t pid);
+/* Waits on a lock longer than this get a long_wait alert; 0: never. */
+void detect__set_wait_threshold(struct lw_detect *d, double seconds);
 /* A thread of a watched process exited: its name, for orphaned locks. */
 void detect__thread_exited(struct lw_detect *d, pid_t pid, pid_t tid, const char *comm);
 

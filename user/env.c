@@ -30,6 +30,8 @@ static const char usage[] =
 	"                           and a last one of kind \"summary\"\n"
 	"  -d, --duration SEC       stop after SEC seconds (default: until stopped)\n"
 	"      --exit-on-deadlock   stop at the first deadlock reported\n"
+	"  -w, --wait-threshold SEC report waits on a lock longer than SEC\n"
+	"                           (long_wait; default 30, 0: never)\n"
 	"      --error-exitcode N   exit with N instead of 1 when a deadlock was\n"
 	"                           reported (with -- COMMAND)\n"
 	"      --btf FILE           kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
@@ -66,10 +68,22 @@ enum {
 	OPT_RINGBUF_SIZE,
 };
 
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !(*out >= 0) || *out > 1e9)
+		return -EINVAL;
+	return 0;
+}
+
 static const struct option options[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "duration", required_argument, NULL, 'd' },
+	{ "wait-threshold", required_argument, NULL, 'w' },
 	{ "exit-on-deadlock", no_argument, NULL, OPT_EXIT_ON_DEADLOCK },
 	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 	{ "btf", required_argument, NULL, OPT_BTF },
@@ -101,13 +115,13 @@ static int bad(const char *what, const char *arg)
 
 int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 {
-	char *end;
 	long v;
 	int c;
 
 	*exit_status = LW_EXIT_OK;
 	memset(env, 0, sizeof(*env));
 	env->ringbuf_size = 256 * 1024;
+	env->wait_threshold = 30;
 	if (argc > 1 && !strcmp(argv[1], "check")) {
 		env->check = 1;
 		argv++;
@@ -116,7 +130,7 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 	opterr = 0;
 	/* '+': options stop at the first non-option, so COMMAND keeps its own;
 	 * `check PID --json` may put them after the PID */
-	while ((c = getopt_long(argc, argv, env->check ? "p:jd:vhV" : "+p:jd:vhV", options,
+	while ((c = getopt_long(argc, argv, env->check ? "p:jd:w:vhV" : "+p:jd:w:vhV", options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -132,11 +146,12 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 			env->json = 1;
 			break;
 		case 'd':
-			errno = 0;
-			env->duration = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(env->duration > 0) ||
-			    env->duration > 1e9)
+			if (parse_seconds(optarg, &env->duration) || !env->duration)
 				return *exit_status = bad("duration", optarg);
+			break;
+		case 'w':
+			if (parse_seconds(optarg, &env->wait_threshold))
+				return *exit_status = bad("wait threshold", optarg);
 			break;
 		case OPT_EXIT_ON_DEADLOCK:
 			env->exit_on_deadlock = 1;
@@ -166,7 +181,7 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 			return 1;
 		case '?':
 		default:
-			if (optopt && optopt < 256 && strchr("pd", optopt))
+			if (optopt && optopt < 256 && strchr("pdw", optopt))
 				lw_err("option -%c needs an argument (see lockwatch --help)",
 				       optopt);
 			else

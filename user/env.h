@@ -16,6 +16,7 @@ struct env {
 	int host; /* neither -p nor a command: watch every process */
 	int json;
 	double duration; /* seconds; 0: until stopped */
+	double wait_threshold; /* seconds before a long_wait alert; 0: never */
 	int exit_on_deadlock;
 	int error_exitcode; /* status for a deadlock with -- CMD; 0: use 1 */
 	const char *btf; /* --btf: BTF file instead of the running kernel's */

@@ -151,6 +151,7 @@ int main(int argc, char **argv)
 		lw_err("out of memory");
 		goto out;
 	}
+	detect__set_wait_threshold(w.detect, env.wait_threshold);
 	install_signals();
 
 	if (env.cmd) {

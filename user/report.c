@@ -5,6 +5,7 @@
  * confirmation read), lock names from ELF symbols, and the one-line summary.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,4 +213,40 @@ void report__orphan(struct lw_alert *a, struct lw_gnode *const *waiters,
 		 a->ncycle, a->ncycle == 1 ? "" : "s", a->procs[0].pid, a->procs[0].comm,
 		 a->ncycle == 1 ? "s" : "", l->type, l->name[0] ? l->name : l->key, gone.tid,
 		 gone.name[0] ? " (" : "", gone.name, gone.name[0] ? ")" : "");
+}
+
+void report__long_wait(struct lw_alert *a, struct lw_gnode *const *waiters,
+		       const struct lw_syscall *sc, int n, const struct lw_glock *lock,
+		       struct lw_syms_cache *syms, uint64_t now_ns)
+{
+	struct lw_party holder = {};
+	const struct lw_thread_report *t0;
+	const struct lw_lockref *l;
+	char by[LW_NAME_LEN + 32] = ", holder unknown";
+
+	memset(a, 0, sizeof(*a));
+	a->kind = LW_ALERT_LONG_WAIT;
+	clock_gettime(CLOCK_REALTIME, &a->time);
+	if (lock->holder)
+		party(&holder, lock->holder);
+	for (int i = 0; i < n && i < LW_MAX_CYCLE; i++) {
+		struct lw_thread_report *t = &a->threads[a->nthreads++];
+		struct lw_edge *ae = &a->cycle[a->ncycle++];
+
+		add_process(a, waiters[i]->pid);
+		thread_report(t, waiters[i], &sc[i], syms, now_ns);
+		ae->waiter = t->who;
+		ae->held_by = holder;
+		ae->lock = add_lock(a, lock, &holder, t, syms);
+	}
+	l = &a->locks[0];
+	t0 = &a->threads[0];
+	if (holder.tid)
+		snprintf(by, sizeof(by), ", held by thread %d (%s)", holder.tid, holder.name);
+	snprintf(a->summary, sizeof(a->summary),
+		 "%d thread%s of pid %d (%s) %s waited %s%" PRIu64 ".%03" PRIu64 " s for %s %s%s",
+		 a->ncycle, a->ncycle == 1 ? "" : "s", a->procs[0].pid, a->procs[0].comm,
+		 a->ncycle == 1 ? "has" : "have", t0->blocked_at_least ? "at least " : "",
+		 t0->blocked_for_ms / 1000, t0->blocked_for_ms % 1000, l->type,
+		 l->name[0] ? l->name : l->key, by);
 }

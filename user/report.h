@@ -17,4 +17,9 @@ void report__orphan(struct lw_alert *a, struct lw_gnode *const *waiters,
 		    const struct lw_syscall *sc, int n, const struct lw_glock *lock,
 		    const char *gone_name, struct lw_syms_cache *syms, uint64_t now_ns);
 
+/* Waiters of one lock past --wait-threshold; sc as confirmed. */
+void report__long_wait(struct lw_alert *a, struct lw_gnode *const *waiters,
+		       const struct lw_syscall *sc, int n, const struct lw_glock *lock,
+		       struct lw_syms_cache *syms, uint64_t now_ns);
+
 #endif /* LW_REPORT_H */
