@@ -64,6 +64,8 @@ struct lw_detect {
 	struct exited exited[EXITED_MAX]; /* names of threads gone, for orphans */
 	int nexited;
 	uint64_t wait_threshold_ns; /* 0: no long_wait alerts */
+	void (*on_linked)(void *ctx, pid_t pid);
+	void *linked_ctx;
 	uint64_t alerts, deadlocks;
 };
 
@@ -120,6 +122,12 @@ uint64_t detect__deadlocks(struct lw_detect *d)
 	return d->deadlocks;
 }
 
+void detect__on_linked(struct lw_detect *d, void (*fn)(void *ctx, pid_t pid), void *ctx)
+{
+	d->on_linked = fn;
+	d->linked_ctx = ctx;
+}
+
 void detect__set_wait_threshold(struct lw_detect *d, double seconds)
 {
 	d->wait_threshold_ns = seconds * 1e9;
@@ -167,6 +175,8 @@ static void add_wait(struct lw_detect *d, const struct lw_wait *w, int parked)
 	n->wait = *w;
 	if (h.holder_tid && !l->holder)
 		l->holder = graph__thread(d->graph, h.holder_pid, h.holder_tid);
+	if (h.holder_tid && h.holder_pid != (pid_t)w->tgid && d->on_linked)
+		d->on_linked(d->linked_ctx, h.holder_pid);
 	if (h.gone_tid && !(w->flags & LW_WF_TIMED))
 		l->gone_tid = h.gone_tid;
 }

@@ -38,6 +38,9 @@ void detect__check_all(struct lw_detect *d);
  * report what is confirmed; returns the deadlock-class alerts.
  */
 uint64_t detect__check(struct lw_detect *d, pid_t pid);
+/* Called with a process that holds a lock a watched thread waits for, so
+ * the caller can watch it too: a cycle may run through it. */
+void detect__on_linked(struct lw_detect *d, void (*fn)(void *ctx, pid_t pid), void *ctx);
 /* Waits on a lock longer than this get a long_wait alert; 0: never. */
 void detect__set_wait_threshold(struct lw_detect *d, double seconds);
 /* A thread of a watched process exited: its name, for orphaned locks. */

@@ -152,6 +152,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	detect__set_wait_threshold(w.detect, env.wait_threshold);
+	detect__on_linked(w.detect, watch__on_linked, &w);
 	install_signals();
 
 	if (env.cmd) {

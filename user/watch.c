@@ -102,6 +102,17 @@ int watch__add(struct lw_watch *w, pid_t pid, int named)
 	return 0;
 }
 
+void watch__on_linked(void *ctx, pid_t pid)
+{
+	struct lw_watch *w = ctx;
+
+	if (w->env->host || find(w, pid) >= 0)
+		return;
+	lw_debug("following a shared lock into pid %d", pid);
+	if (!watch__add(w, pid, 0))
+		seed(w, pid);
+}
+
 static void forget(struct lw_watch *w, pid_t pid, const char *comm)
 {
 	int i = find(w, pid);
@@ -189,11 +200,13 @@ void watch__run(struct lw_watch *w)
 
 	if (env->duration > 0)
 		stop_at = w->start_ns + (uint64_t)(env->duration * 1e9);
-	if (w->seeded)
-		detect__check_all(w->detect);
 	while (!lw_exiting) {
 		uint64_t now;
 
+		if (w->seeded) { /* waits found blocked: look at them at once */
+			w->seeded = 0;
+			detect__check_all(w->detect);
+		}
 		err = tracer__poll(w->tracer, timeout);
 		if (err < 0) {
 			lw_err("error polling the ring buffer: %s", strerror(-err));

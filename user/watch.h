@@ -37,6 +37,8 @@ extern volatile sig_atomic_t lw_exiting;
 
 /* Add a process to the watched set and the kernel's filter; 0 or -errno. */
 int watch__add(struct lw_watch *w, pid_t pid, int named);
+/* detect.c found a lock held in process pid: watch it too. */
+void watch__on_linked(void *ctx, pid_t pid);
 /* Ring-buffer callback (lw_event_fn). */
 int watch__on_event(void *ctx, const void *data, size_t size);
 /* Whole host: look at what every process is already blocked in. */
