@@ -73,6 +73,17 @@ struct lw_alert {
 	struct lw_lockref locks[LW_MAX_CYCLE];
 };
 
+/* What blocked threads wait for, grouped by lock: the graph as `check` saw
+ * it, alerts or not. Semaphores, condition variables and barriers have no
+ * owner to name: they show here, never as deadlocks. */
+#define LW_BLOCKED_NAMED 8
+struct lw_blocked {
+	struct lw_lockref lock; /* holder_tid 0: no holder known */
+	struct lw_party holder;
+	int nwaiters;
+	struct lw_party waiters[LW_BLOCKED_NAMED]; /* the first ones */
+};
+
 /* The last record of every run. */
 struct lw_summary {
 	uint64_t duration_ms;
@@ -84,6 +95,8 @@ struct lw_summary {
 	uint64_t deadlocks; /* deadlock-class alerts */
 	uint64_t cpu_ms; /* lockwatch's own user+system CPU */
 	uint64_t max_rss_kb; /* lockwatch's own peak RSS */
+	const struct lw_blocked *blocked; /* `check` only */
+	int nblocked;
 };
 
 static inline const char *lw_alert_kind_name(enum lw_alert_kind k)

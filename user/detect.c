@@ -560,3 +560,8 @@ uint64_t detect__check(struct lw_detect *d, pid_t pid)
 	look(d, 0);
 	return d->deadlocks;
 }
+
+int detect__blocked(struct lw_detect *d, struct lw_blocked *out, int max)
+{
+	return report__blocked(d->graph, out, max, d->syms);
+}

@@ -38,6 +38,8 @@ void detect__check_all(struct lw_detect *d);
  * report what is confirmed; returns the deadlock-class alerts.
  */
 uint64_t detect__check(struct lw_detect *d, pid_t pid);
+/* After detect__check: what every blocked thread waits for, by lock. */
+int detect__blocked(struct lw_detect *d, struct lw_blocked *out, int max);
 /* Called with a process that holds a lock a watched thread waits for, so
  * the caller can watch it too: a cycle may run through it. */
 void detect__on_linked(struct lw_detect *d, void (*fn)(void *ctx, pid_t pid), void *ctx);

@@ -76,9 +76,12 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+#define LW_CHECK_BLOCKED_MAX 64
+
 /* `lockwatch check PID`: one look from /proc and memory, no BPF. */
 static int check(const struct env *env)
 {
+	static struct lw_blocked blocked[LW_CHECK_BLOCKED_MAX];
 	struct lw_sink *sinks = env->json ? sink__json(stdout) : sink__text(stdout);
 	struct lw_syms_cache *syms = syms_cache__new();
 	struct lw_detect *d = detect__new(NULL, sinks, syms);
@@ -99,13 +102,15 @@ static int check(const struct env *env)
 	}
 	sum.deadlocks = detect__check(d, env->pids[0]);
 	sum.alerts = detect__alerts(d);
+	sum.blocked = blocked;
+	sum.nblocked = detect__blocked(d, blocked, LW_CHECK_BLOCKED_MAX);
 	sum.duration_ms = (mono_ns() - start) / 1000000;
 	if (!sum.alerts && !env->json) {
 		lw_proc_comm(env->pids[0], 0, comm, sizeof(comm));
-		printf("no deadlock in pid %d (%s)\n", env->pids[0], comm);
+		printf("no deadlock in pid %d (%s)%s\n", env->pids[0], comm,
+		       sum.nblocked ? "; blocked threads:" : "");
 	}
-	if (env->json)
-		sinks__summary(sinks, &sum);
+	sinks__summary(sinks, &sum);
 	status = sum.deadlocks ? LW_EXIT_DEADLOCK : LW_EXIT_OK;
 out:
 	detect__free(d);

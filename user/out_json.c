@@ -167,9 +167,28 @@ static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
 	fprintf(f,
 		",\"duration_ms\":%" PRIu64 ",\"waits\":%" PRIu64 ",\"events\":%" PRIu64
 		",\"drops\":%" PRIu64 ",\"waits_full\":%" PRIu64 ",\"alerts\":%" PRIu64
-		",\"deadlocks\":%" PRIu64 ",\"cpu_ms\":%" PRIu64 ",\"max_rss_kb\":%" PRIu64 "}\n",
+		",\"deadlocks\":%" PRIu64 ",\"cpu_ms\":%" PRIu64 ",\"max_rss_kb\":%" PRIu64,
 		sum->duration_ms, sum->waits, sum->events, sum->drops, sum->waits_full, sum->alerts,
 		sum->deadlocks, sum->cpu_ms, sum->max_rss_kb);
+	if (sum->blocked) {
+		/* `check`: what every blocked thread waits for, by lock */
+		fputs(",\"blocked\":[", f);
+		for (int i = 0; i < sum->nblocked; i++) {
+			const struct lw_blocked *b = &sum->blocked[i];
+
+			fputs(i ? ",{\"waits_for\":" : "{\"waits_for\":", f);
+			json_lock(f, &b->lock, 1);
+			fprintf(f, ",\"count\":%d,\"waiters\":[", b->nwaiters);
+			for (int k = 0; k < b->nwaiters && k < LW_BLOCKED_NAMED; k++) {
+				if (k)
+					fputc(',', f);
+				json_party(f, &b->waiters[k]);
+			}
+			fputs("]}", f);
+		}
+		fputc(']', f);
+	}
+	fputs("}\n", f);
 	fflush(f);
 }
 

@@ -136,10 +136,32 @@ static void text_alert(struct lw_sink *s, const struct lw_alert *a)
 	fflush(f);
 }
 
+/* `check`: what every blocked thread waits for, a line per lock. */
+static void text_blocked(FILE *f, const struct lw_summary *sum)
+{
+	for (int i = 0; i < sum->nblocked; i++) {
+		const struct lw_blocked *b = &sum->blocked[i];
+		struct lw_edge e = { .waiter = b->waiters[0], .lock = 0 };
+		struct lw_alert one = { .nlocks = 1 };
+
+		one.locks[0] = b->lock;
+		e.held_by = b->holder;
+		text_edge(f, &one, &e, e.waiter.pid);
+		if (b->nwaiters > 1)
+			fprintf(f, "    and %d more thread%s waiting for it\n", b->nwaiters - 1,
+				b->nwaiters == 2 ? "" : "s");
+	}
+}
+
 static void text_summary(struct lw_sink *s, const struct lw_summary *sum)
 {
 	FILE *f = s->out;
 
+	if (sum->blocked) {
+		text_blocked(f, sum);
+		fflush(f);
+		return;
+	}
 	fprintf(f,
 		"lockwatch: watched %" PRIu64 ".%" PRIu64 " s: %" PRIu64 " deadlock%s, %" PRIu64
 		" waits tracked, %" PRIu64 " events lost",

@@ -88,6 +88,7 @@ static int add_lock(struct lw_alert *a, const struct lw_glock *g, const struct l
 		if (!strcmp(a->locks[i].key, g->key))
 			return i;
 	l = &a->locks[a->nlocks];
+	memset(l, 0, sizeof(*l));
 	l->type = g->type;
 	snprintf(l->key, sizeof(l->key), "%s", g->key);
 	l->addr = g->addr;
@@ -249,4 +250,81 @@ void report__long_wait(struct lw_alert *a, struct lw_gnode *const *waiters,
 		 a->ncycle == 1 ? "has" : "have", t0->blocked_at_least ? "at least " : "",
 		 t0->blocked_for_ms / 1000, t0->blocked_for_ms % 1000, l->type,
 		 l->name[0] ? l->name : l->key, by);
+}
+
+/* The wait's kind from the libc function the thread sleeps in. */
+static const char *type_from_stack(const struct lw_gnode *n, struct lw_syms_cache *cache)
+{
+	static const struct {
+		const char *fn, *type;
+	} kinds[] = {
+		{ "sem_", "semaphore" },	{ "cond_", "condvar" },
+		{ "barrier_wait", "barrier" },	{ "rwlock", "rwlock" },
+		{ "join", "thread_exit" },	{ "mutex_lock", "mutex" },
+		{ "mutex_timedlock", "mutex" },
+	};
+	struct lw_thread_report t = {};
+	struct lw_syscall sc;
+	const char *type = "futex";
+
+	if (lw_proc_syscall(n->pid, n->tid, &sc))
+		return type;
+	stack_of(&t, n, &sc, cache);
+	for (int i = 0; i < t.nframes && !strcmp(type, "futex"); i++)
+		for (size_t k = 0; t.stack[i].function && k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (strstr(t.stack[i].function, kinds[k].fn)) {
+				type = kinds[k].type;
+				break;
+			}
+	lw_frames_free(t.stack, t.nframes);
+	free(t.stack);
+	return type;
+}
+
+struct blocked_scan {
+	struct lw_blocked *out;
+	int n, max;
+	struct lw_syms_cache *syms;
+};
+
+static int blocked_one(struct lw_gnode *n, void *arg)
+{
+	struct blocked_scan *b = arg;
+	struct lw_thread_report t = {};
+	struct lw_blocked *g = NULL;
+	struct lw_alert tmp;
+
+	if (!n->waits_on)
+		return 0;
+	for (int i = 0; i < b->n; i++)
+		if (!strcmp(b->out[i].lock.key, n->waits_on->key))
+			g = &b->out[i];
+	if (!g) {
+		struct lw_glock l = *n->waits_on;
+
+		if (b->n == b->max)
+			return 0;
+		g = &b->out[b->n++];
+		memset(g, 0, sizeof(*g));
+		if (!strcmp(l.type, "futex"))
+			l.type = type_from_stack(n, b->syms);
+		if (l.holder)
+			party(&g->holder, l.holder);
+		tmp.nlocks = 0;
+		party(&t.who, n);
+		add_lock(&tmp, &l, &g->holder, &t, b->syms);
+		g->lock = tmp.locks[0];
+	}
+	if (g->nwaiters < LW_BLOCKED_NAMED)
+		party(&g->waiters[g->nwaiters], n);
+	g->nwaiters++;
+	return 0;
+}
+
+int report__blocked(struct lw_graph *g, struct lw_blocked *out, int max, struct lw_syms_cache *syms)
+{
+	struct blocked_scan b = { .out = out, .max = max, .syms = syms };
+
+	graph__for_each_thread(g, blocked_one, &b);
+	return b.n;
 }

@@ -22,4 +22,12 @@ void report__long_wait(struct lw_alert *a, struct lw_gnode *const *waiters,
 		       const struct lw_syscall *sc, int n, const struct lw_glock *lock,
 		       struct lw_syms_cache *syms, uint64_t now_ns);
 
+/*
+ * What every waiter in the graph waits for, grouped by lock, into out (at
+ * most max groups); waits whose memory names no owner (semaphores, condition
+ * variables, barriers) get their type from where the waiter sleeps.
+ */
+int report__blocked(struct lw_graph *g, struct lw_blocked *out, int max,
+		    struct lw_syms_cache *syms);
+
 #endif /* LW_REPORT_H */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "modfile.h"
 #include "syms.h"
 
 #define PAGE_SZ 4096UL
@@ -63,32 +64,10 @@ struct lw_syms {
 	struct pc_sym pcs[PC_CACHE_SLOTS];
 };
 
-static char *debuginfo_path;
-
-/*
- * dwfl_standard_find_debuginfo ends with a debuginfod download when
- * DEBUGINFOD_URLS is set. A watchdog must not stall on the network (or leak
- * what runs on the host) while it looks at a hung process: with the variable
- * set, search only the local build-id tree (where Debian's -dbg packages go).
- */
-static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-			  const char *file_name, const char *debuglink_file,
-			  GElf_Word debuglink_crc, char **debuginfo_file_name)
-{
-	const char *urls = getenv("DEBUGINFOD_URLS");
-
-	if (urls && urls[0])
-		return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
-						    debuglink_file, debuglink_crc,
-						    debuginfo_file_name);
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-					    debuglink_crc, debuginfo_file_name);
-}
-
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+	.find_elf = lw_modfile_find_elf,
+	.find_debuginfo = lw_modfile_find_debuginfo,
+	.debuginfo_path = &lw_modfile_debuginfo_path,
 };
 
 static bool read_remote(pid_t pid, uint64_t addr, void *buf, size_t len)
@@ -188,6 +167,7 @@ struct lw_syms *syms__open(pid_t pid)
 		goto err_free;
 	}
 	dwfl_report_begin(s->dwfl);
+	lw_modfile_pid(pid);
 	err = dwfl_linux_proc_report(s->dwfl, pid);
 	if (err) {
 		/* A positive errno from opening /proc/PID/maps, or -1. */
