@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# watch.t - watching beyond the given PIDs: lockwatch with no -p watches the
+# whole host (a deadlock that formed before it started, one that forms while
+# it runs, and silence on a healthy host), and -p on one process of a
+# cross-process cycle follows the shared lock into the other one.
+
+# shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/lib-attach.sh
+. "$(dirname "$0")/lib-attach.sh"
+
+lw_require_root_bpf
+lw_require_built deadlock hang healthy
+
+# Host-wide runs see every process on the machine: judge only the alerts
+# about the processes a test started.
+JQ_DEFS+='
+def about($p): dl_alerts | map(select(any(.processes[]; .pid == $p)));
+'
+
+test_host_existing()
+{
+	local dir
+
+	dir=$(lw_dir host-existing)
+	t_begin "no -p: a deadlock that formed before lockwatch started is reported at once"
+	bg_start "$DL" abba
+	wait_hung "$BG_PID" 3 || t_fail "deadlock abba did not hang"
+	lw_run "$dir" --json --duration 3
+	t_rc "$dir" 1
+	t_jq "one alert about it: poster and auditor on ledger and journal" "$dir" \
+		'about($p) | length == 1 and
+		 ([.[0].cycle[] | [.waiter.name, .waits_for.name, .held_by.name]] | sort) ==
+		 [["auditor", "ledger", "poster"], ["poster", "journal", "auditor"]]' \
+		--argjson p "$BG_PID"
+	bg_stop "$BG_PID"
+	t_end
+}
+
+test_host_new()
+{
+	local dir
+
+	dir=$(lw_dir host-new)
+	t_begin "no -p: a deadlock that forms while lockwatch watches the host"
+	lw_spawn "$dir" --json --duration 6 || t_fail "lockwatch did not start"
+	lw_wait_attached "$dir" || t_fail "lockwatch did not attach"
+	bg_start "$DL" three
+	lw_reap "$dir"
+	t_rc "$dir" 1
+	t_jq "one alert about it: alpha, beta, gamma on first, second, third" "$dir" \
+		'about($p) | length == 1 and
+		 ([.[0].cycle[] | [.waiter.name, .waits_for.name, .held_by.name]] | sort) ==
+		 [["alpha", "second", "beta"], ["beta", "third", "gamma"], ["gamma", "first", "alpha"]]' \
+		--argjson p "$BG_PID"
+	bg_stop "$BG_PID"
+	t_end
+}
+
+test_host_quiet()
+{
+	local dir h1 h2 h3
+
+	dir=$(lw_dir host-quiet)
+	t_begin "no -p: healthy busy programs on the host, no alert"
+	lw_spawn "$dir" --json --duration 8 || t_fail "lockwatch did not start"
+	lw_wait_attached "$dir" || t_fail "lockwatch did not attach"
+	bg_start "$LW_PROGS/healthy" ordered 5
+	h1=$BG_PID
+	bg_start "$HANG" forged 5
+	h2=$BG_PID
+	bg_start "$HANG" barrier-sem 5
+	h3=$BG_PID
+	lw_reap "$dir"
+	t_json_lines "$dir"
+	t_jq "no alert about them" "$dir" \
+		'[about($a), about($b), about($c)] | all(length == 0)' \
+		--argjson a "$h1" --argjson b "$h2" --argjson c "$h3"
+	t_jq "it saw the waits" "$dir" '.[-1].waits > 0'
+	hang_stop "$h1"
+	hang_stop "$h2"
+	hang_stop "$h3"
+	t_end
+}
+
+test_follow_shared()
+{
+	local dir parent child
+
+	dir=$(lw_dir follow)
+	t_begin "-p one process of a cross-process cycle: the shared lock leads to the other"
+	hang_start follow shared-anon || { t_end; return; }
+	parent=${HANG_NRS[0]}
+	child=${HANG_NRS[1]}
+	lw_run "$dir" --json --exit-on-deadlock --duration 20 -p "$parent"
+	t_rc "$dir" 1
+	t_cycle "$dir" diner-a:mutex:*:diner-b diner-b:mutex:*:diner-a
+	t_jq "both processes are in the alert" "$dir" \
+		'[dl_alerts[0].processes[].pid] | sort == ([$p, $c] | sort)' \
+		--argjson p "$parent" --argjson c "$child"
+	hang_stop "$HANG_PID"
+	t_end
+}
+
+tap_plan 4
+test_host_existing
+test_host_new
+test_host_quiet
+test_follow_shared
+tap_finish
