@@ -14,6 +14,7 @@
 #include "env.h"
 #include "log.h"
 #include "proc.h"
+#include "report.h"
 #include "sink.h"
 #include "syms.h"
 #include "tracer.h"
@@ -104,7 +105,10 @@ static int check(const struct env *env)
 	sum.alerts = detect__alerts(d);
 	sum.blocked = blocked;
 	sum.nblocked = detect__blocked(d, blocked, LW_CHECK_BLOCKED_MAX);
+	for (int i = 0; i < sum.nblocked; i++)
+		sum.waits += blocked[i].nwaiters;
 	sum.duration_ms = (mono_ns() - start) / 1000000;
+	report__self_usage(&sum);
 	if (!sum.alerts && !env->json) {
 		lw_proc_comm(env->pids[0], 0, comm, sizeof(comm));
 		printf("no deadlock in pid %d (%s)%s\n", env->pids[0], comm,

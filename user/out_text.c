@@ -22,7 +22,8 @@ static void text_party(FILE *f, const struct lw_party *p, int ref_pid)
 	lw_text_str(f, p->type);
 	fprintf(f, " %d (", p->tid);
 	lw_text_str(f, p->name);
-	fputs(p->exited ? ", exited)" : ")", f);
+	/* an exited holder's name is often unknown: "(exited)", not "(, exited)" */
+	fputs(!p->exited ? ")" : p->name[0] ? ", exited)" : "exited)", f);
 	if (p->pid != ref_pid)
 		fprintf(f, " of pid %d", p->pid);
 }

@@ -5,6 +5,7 @@
  * confirmation read), lock names from ELF symbols, and the one-line summary.
  */
 #include <errno.h>
+#include <sys/resource.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,8 +309,13 @@ static int blocked_one(struct lw_gnode *n, void *arg)
 		memset(g, 0, sizeof(*g));
 		if (!strcmp(l.type, "futex"))
 			l.type = type_from_stack(n, b->syms);
-		if (l.holder)
+		if (l.holder) {
 			party(&g->holder, l.holder);
+		} else if (l.gone_tid) {
+			g->holder = (struct lw_party){
+				.type = "thread", .pid = l.pid, .tid = l.gone_tid, .exited = 1
+			};
+		}
 		tmp.nlocks = 0;
 		party(&t.who, n);
 		add_lock(&tmp, &l, &g->holder, &t, b->syms);
@@ -327,4 +333,15 @@ int report__blocked(struct lw_graph *g, struct lw_blocked *out, int max, struct 
 
 	graph__for_each_thread(g, blocked_one, &b);
 	return b.n;
+}
+
+void report__self_usage(struct lw_summary *sum)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return;
+	sum->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+	sum->max_rss_kb = ru.ru_maxrss;
 }

@@ -30,4 +30,7 @@ void report__long_wait(struct lw_alert *a, struct lw_gnode *const *waiters,
 int report__blocked(struct lw_graph *g, struct lw_blocked *out, int max,
 		    struct lw_syms_cache *syms);
 
+/* lockwatch's own CPU time and peak RSS, into the summary. */
+void report__self_usage(struct lw_summary *sum);
+
 #endif /* LW_REPORT_H */

@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <sys/resource.h>
 #include "attach.h"
 #include "log.h"
 #include "proc.h"
+#include "report.h"
 #include "watch.h"
 
 volatile sig_atomic_t lw_exiting;
@@ -236,7 +236,6 @@ void watch__run(struct lw_watch *w)
 void watch__summary(struct lw_watch *w, struct lw_summary *s)
 {
 	uint64_t st[LW_STAT_NR];
-	struct rusage ru;
 
 	memset(s, 0, sizeof(*s));
 	tracer__stats(w->tracer, st);
@@ -247,11 +246,7 @@ void watch__summary(struct lw_watch *w, struct lw_summary *s)
 	s->events = w->events;
 	s->alerts = detect__alerts(w->detect);
 	s->deadlocks = detect__deadlocks(w->detect);
-	if (!getrusage(RUSAGE_SELF, &ru)) {
-		s->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-			    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-		s->max_rss_kb = ru.ru_maxrss;
-	}
+	report__self_usage(s);
 	if (s->drops)
 		lw_err("%llu events lost: the ring buffer was full (consider a larger --ringbuf-size)",
 		       (unsigned long long)s->drops);
