@@ -12,40 +12,6 @@ lw_require_root_bpf
 # shellcheck disable=SC2119 # nothing to build but lockwatch itself
 lw_require_built
 
-# A PID no process or thread uses: that of a process that just exited.  PIDs
-# are handed out cyclically, so it stays free until the counter wraps.
-unused_pid()
-{
-	local pid
-
-	true &
-	pid=$!
-	wait "$pid"
-	while [ -e "/proc/$pid" ]; do
-		pid=$((pid + 1))
-	done
-	echo "$pid"
-}
-
-# A kernel thread: kthreadd (pid 2) unless this is a PID namespace without it.
-kernel_thread()
-{
-	local stat flags pid
-
-	for pid in 2 /proc/[0-9]*; do
-		pid=${pid#/proc/}
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-		stat=${stat##*) }
-		flags=$(echo "$stat" | awk '{ print $7 }')
-		# PF_KTHREAD
-		if [ $((flags & 0x00200000)) -ne 0 ]; then
-			echo "$pid"
-			return 0
-		fi
-	done
-	return 1
-}
-
 # expect_error NAME STATUS REGEX ARGS...: lockwatch ARGS exits with STATUS and
 # says so in one stderr line matching REGEX.
 expect_error()
@@ -141,35 +107,21 @@ test_version()
 	t_end
 }
 
-# is_zombie PID: for wait_until, which must re-read the state on each try.
-is_zombie()
-{
-	[ "$(proc_state "$1")" = Z ]
-}
-
 test_zombie()
 {
-	local zfile=$LW_TMP/zombie.pid parent zpid
+	local zfile=$LW_TMP/zombie.pid zpid
 
-	# bash forks a child and becomes "sleep 600", which never reaps it; the
-	# child exits only once that exec is done (bash itself would reap it).
-	# shellcheck disable=SC2016
-	bg_start bash -c '
-		(until [ "$(cat /proc/$$/comm)" = sleep ]; do sleep 0.01; done) &
-		echo $! >"$1"
-		exec sleep 600' zombie-parent "$zfile"
-	parent=$BG_PID
-	wait_until 10 test -s "$zfile"
-	zpid=$(cat "$zfile" 2>/dev/null)
-	if ! wait_until 10 is_zombie "${zpid:-0}"; then
+	if ! zombie_start "$zfile"; then
+		zpid=$(cat "$zfile" 2>/dev/null)
 		t_begin "-p ZOMBIE: exit 3"
 		t_fail "could not make a zombie (pid ${zpid:-?} state $(proc_state "${zpid:-0}"))"
 		t_end
-		bg_stop "$parent"
+		bg_stop "$ZOMBIE_PARENT"
 		return
 	fi
+	zpid=$(cat "$zfile")
 	expect_error "-p $zpid (a zombie): exit 3" 3 "$zpid" -p "$zpid" --duration 5
-	bg_stop "$parent"
+	bg_stop "$ZOMBIE_PARENT"
 }
 
 test_kernel_thread()

@@ -384,6 +384,63 @@ t_grep()
 	grep -Eq -- "$re" "$dir/out" || t_fail "$desc: stdout has no line matching /$re/"
 }
 
+# --- processes that cannot be inspected ---
+
+# A PID no process or thread uses: that of a process that just exited.
+unused_pid()
+{
+	local pid
+
+	true &
+	pid=$!
+	wait "$pid"
+	while [ -e "/proc/$pid" ]; do
+		pid=$((pid + 1))
+	done
+	echo "$pid"
+}
+
+# A kernel thread: kthreadd (pid 2) unless this is a PID namespace without it.
+kernel_thread()
+{
+	local stat flags pid
+
+	for pid in 2 /proc/[0-9]*; do
+		pid=${pid#/proc/}
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		flags=$(echo "$stat" | awk '{ print $7 }')
+		# PF_KTHREAD
+		if [ $((flags & 0x00200000)) -ne 0 ]; then
+			echo "$pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
+is_zombie()
+{
+	[ "$(proc_state "$1")" = Z ]
+}
+
+# zombie_start FILE: a zombie whose parent (ZOMBIE_PARENT, ended with bg_stop)
+# never reaps it; its PID goes to FILE.
+zombie_start()
+{
+	local zfile=$1
+
+	# bash forks a child and becomes "sleep 600", which never reaps it; the
+	# child exits only once that exec is done (bash itself would reap it).
+	bg_start bash -c '
+		(until [ "$(cat /proc/$$/comm)" = sleep ]; do sleep 0.01; done) &
+		echo $! >"$1"
+		exec sleep 600' zombie-parent "$zfile"
+	ZOMBIE_PARENT=$BG_PID
+	wait_until 10 test -s "$zfile" || return 1
+	wait_until 10 is_zombie "$(cat "$zfile")"
+}
+
 # --- requirements ---
 
 # lw_require_root_bpf: skips the whole file where lockwatch cannot run at all.

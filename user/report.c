@@ -185,6 +185,23 @@ void report__deadlock(struct lw_alert *a, const struct lw_cycle *c, struct lw_sy
 	summarize(a);
 }
 
+/* Waiters of one lock, each an edge to its holder (or the owner gone). */
+static void add_waits(struct lw_alert *a, struct lw_gnode *const *waiters,
+		      const struct lw_syscall *sc, int n, const struct lw_glock *lock,
+		      const struct lw_party *holder, struct lw_syms_cache *syms, uint64_t now_ns)
+{
+	for (int i = 0; i < n && i < LW_MAX_CYCLE; i++) {
+		struct lw_thread_report *t = &a->threads[a->nthreads++];
+		struct lw_edge *ae = &a->cycle[a->ncycle++];
+
+		add_process(a, waiters[i]->pid);
+		thread_report(t, waiters[i], &sc[i], syms, now_ns);
+		ae->waiter = t->who;
+		ae->held_by = *holder;
+		ae->lock = add_lock(a, lock, holder, t, syms);
+	}
+}
+
 void report__orphan(struct lw_alert *a, struct lw_gnode *const *waiters,
 		    const struct lw_syscall *sc, int n, const struct lw_glock *lock,
 		    const char *gone_name, struct lw_syms_cache *syms, uint64_t now_ns)
@@ -198,16 +215,7 @@ void report__orphan(struct lw_alert *a, struct lw_gnode *const *waiters,
 	a->kind = LW_ALERT_ORPHANED_LOCK;
 	clock_gettime(CLOCK_REALTIME, &a->time);
 	snprintf(gone.name, sizeof(gone.name), "%s", gone_name);
-	for (int i = 0; i < n && i < LW_MAX_CYCLE; i++) {
-		struct lw_thread_report *t = &a->threads[a->nthreads++];
-		struct lw_edge *ae = &a->cycle[a->ncycle++];
-
-		add_process(a, waiters[i]->pid);
-		thread_report(t, waiters[i], &sc[i], syms, now_ns);
-		ae->waiter = t->who;
-		ae->held_by = gone;
-		ae->lock = add_lock(a, lock, &gone, t, syms);
-	}
+	add_waits(a, waiters, sc, n, lock, &gone, syms, now_ns);
 	l = &a->locks[0];
 	snprintf(a->summary, sizeof(a->summary),
 		 "%d thread%s of pid %d (%s) wait%s for %s %s, held by thread %d%s%s%s, which "
@@ -231,16 +239,7 @@ void report__long_wait(struct lw_alert *a, struct lw_gnode *const *waiters,
 	clock_gettime(CLOCK_REALTIME, &a->time);
 	if (lock->holder)
 		party(&holder, lock->holder);
-	for (int i = 0; i < n && i < LW_MAX_CYCLE; i++) {
-		struct lw_thread_report *t = &a->threads[a->nthreads++];
-		struct lw_edge *ae = &a->cycle[a->ncycle++];
-
-		add_process(a, waiters[i]->pid);
-		thread_report(t, waiters[i], &sc[i], syms, now_ns);
-		ae->waiter = t->who;
-		ae->held_by = holder;
-		ae->lock = add_lock(a, lock, &holder, t, syms);
-	}
+	add_waits(a, waiters, sc, n, lock, &holder, syms, now_ns);
 	l = &a->locks[0];
 	t0 = &a->threads[0];
 	if (holder.tid)
