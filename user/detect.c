@@ -492,8 +492,11 @@ static int look(struct lw_detect *d, uint64_t min_age)
 	/* a busy healthy process has only short waits: nothing to build */
 	for (i = 0; i < n && !old_enough(&d->snap[i], now, min_age); i++)
 		;
-	if (i == n && !d->npi)
+	if (i == n && !d->npi) {
+		graph__clear(d->graph);
+		sinks__graph(d->sinks, d->graph, now);
 		return 100;
+	}
 	build(d, n);
 	/* PI: the refused thread parks a moment after EDEADLK; keep looking
 	 * until it has, or until an error-checking mutex let it go on */
@@ -515,6 +518,7 @@ static int look(struct lw_detect *d, uint64_t min_age)
 
 		graph__for_each_thread(d->graph, check_long, &l);
 	}
+	sinks__graph(d->sinks, d->graph, now);
 	return pending ? 10 : 100;
 }
 

@@ -36,6 +36,9 @@ static const char usage[] =
 	"                           reported (with -- COMMAND)\n"
 	"      --btf FILE           kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 	"      --ringbuf-size BYTES ring buffer size, a power of two (default 262144)\n"
+	"      --sysfs              publish the graph to the kernel module's\n"
+	"                           /sys/kernel/lockwatch (default when it is loaded)\n"
+	"      --no-sysfs           write the same files under /run/lockwatch instead\n"
 	"  -v, --verbose            diagnostics, libbpf messages\n"
 	"  -h, --help               this text\n"
 	"  -V, --version            version\n"
@@ -66,6 +69,8 @@ enum {
 	OPT_ERROR_EXITCODE,
 	OPT_BTF,
 	OPT_RINGBUF_SIZE,
+	OPT_SYSFS,
+	OPT_NO_SYSFS,
 };
 
 static int parse_seconds(const char *s, double *out)
@@ -88,6 +93,8 @@ static const struct option options[] = {
 	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF_SIZE },
+	{ "sysfs", no_argument, NULL, OPT_SYSFS },
+	{ "no-sysfs", no_argument, NULL, OPT_NO_SYSFS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -122,6 +129,7 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 	memset(env, 0, sizeof(*env));
 	env->ringbuf_size = 256 * 1024;
 	env->wait_threshold = 30;
+	env->sysfs = -1;
 	if (argc > 1 && !strcmp(argv[1], "check")) {
 		env->check = 1;
 		argv++;
@@ -169,6 +177,12 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 				return *exit_status = bad(
 					       "ring buffer size (a power of two >= 4096)", optarg);
 			env->ringbuf_size = v;
+			break;
+		case OPT_SYSFS:
+			env->sysfs = 1;
+			break;
+		case OPT_NO_SYSFS:
+			env->sysfs = 0;
 			break;
 		case 'v':
 			env->verbose = 1;

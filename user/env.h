@@ -22,6 +22,7 @@ struct env {
 	const char *btf; /* --btf: BTF file instead of the running kernel's */
 	uint32_t ringbuf_size;
 	int verbose;
+	int sysfs; /* files: -1 auto (module if loaded), 0 /run/lockwatch, 1 module */
 };
 
 /* 0 to go on; non-zero to exit with *exit_status (0 after --help). */

@@ -103,6 +103,16 @@ struct lw_gnode *graph__find_thread(struct lw_graph *g, pid_t tid)
 	return NULL;
 }
 
+int graph__nlocks(struct lw_graph *g)
+{
+	int n = 0;
+
+	for (unsigned int i = 0; i < HASH_SIZE; i++)
+		for (struct lw_glock *l = g->locks[i]; l; l = l->hnext)
+			n++;
+	return n;
+}
+
 int graph__for_each_thread(struct lw_graph *g, int (*fn)(struct lw_gnode *n, void *arg), void *arg)
 {
 	int ret;

@@ -64,6 +64,8 @@ struct lw_gnode *graph__thread(struct lw_graph *g, pid_t pid, pid_t tid);
 struct lw_glock *graph__lock(struct lw_graph *g, const char *key, const char *type, pid_t pid,
 			     uint64_t addr);
 struct lw_gnode *graph__find_thread(struct lw_graph *g, pid_t tid);
+/* How many locks the graph holds. */
+int graph__nlocks(struct lw_graph *g);
 /* Call fn for every participant; stops early when fn returns non-zero. */
 int graph__for_each_thread(struct lw_graph *g, int (*fn)(struct lw_gnode *n, void *arg), void *arg);
 /*

@@ -56,6 +56,27 @@ static int check_targets(const struct env *env)
 	return 0;
 }
 
+#define MODULE_PUBLISH "/sys/kernel/lockwatch/publish"
+#define RUN_DIR "/run/lockwatch"
+
+/* The graph as files: the module's when loaded (or asked for), else /run. */
+static int add_files_sink(const struct env *env, struct lw_sink *head, struct lw_syms_cache *syms)
+{
+	int sysfs = env->sysfs < 0 ? access(MODULE_PUBLISH, F_OK) == 0 : env->sysfs;
+
+	head->next = sink__files(RUN_DIR, sysfs, syms);
+	if (head->next)
+		return 0;
+	if (sysfs) {
+		lw_err("--sysfs: cannot publish to " MODULE_PUBLISH ": %s (is the module loaded?)",
+		       strerror(errno));
+		return LW_EXIT_ENV;
+	}
+	/* the report on stdout matters more than the files */
+	lw_err("cannot write " RUN_DIR ": %s; going on without it", strerror(errno));
+	return 0;
+}
+
 static int env_status(int err)
 {
 	switch (err) {
@@ -155,6 +176,10 @@ int main(int argc, char **argv)
 	sinks = env.json ? sink__json(stdout) : sink__text(stdout);
 	w.env = &env;
 	w.syms = syms_cache__new();
+	if (sinks && w.syms && (err = add_files_sink(&env, sinks, w.syms))) {
+		status = err;
+		goto out;
+	}
 	w.detect = detect__new(w.tracer, sinks, w.syms);
 	if (!sinks || !w.syms || !w.detect) {
 		lw_err("out of memory");

@@ -15,6 +15,13 @@ void sinks__alert(struct lw_sink *head, const struct lw_alert *a)
 			s->ops->alert(s, a);
 }
 
+void sinks__graph(struct lw_sink *head, struct lw_graph *g, uint64_t now_ns)
+{
+	for (struct lw_sink *s = head; s; s = s->next)
+		if (s->ops->graph)
+			s->ops->graph(s, g, now_ns);
+}
+
 void sinks__summary(struct lw_sink *head, const struct lw_summary *sum)
 {
 	struct lw_sink *s;
