@@ -26,6 +26,7 @@
 #define ALERTS_MAX 64
 #define TEXT_MAX (512 * 1024) /* each of graph and alerts; the module takes 1 MiB */
 #define HEARTBEAT_NS 1000000000ull
+#define PAGE 4096
 
 struct files_sink {
 	struct lw_sink base;
@@ -228,9 +229,18 @@ static void publish_sysfs(struct files_sink *f, const char *graph, size_t glen, 
 	memcpy(rec + n + glen, f->text, alen);
 	fd = open(PUBLISH_PATH, O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		if (write(fd, rec, n + glen + alen) < 0)
-			fprintf(stderr, "lockwatch: publishing to " PUBLISH_PATH " failed: %s\n",
-				strerror(errno));
+		/* sysfs takes a page per write(2): whole pages from offset 0 */
+		for (size_t off = 0, len = n + glen + alen; off < len;) {
+			ssize_t k = write(fd, rec + off, len - off < PAGE ? len - off : PAGE);
+
+			if (k <= 0) {
+				fprintf(stderr,
+					"lockwatch: publishing to " PUBLISH_PATH " failed: %s\n",
+					k < 0 ? strerror(errno) : "short write");
+				break;
+			}
+			off += k;
+		}
 		close(fd);
 	}
 	free(rec);
