@@ -6,7 +6,17 @@
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
-      zlib1g-dev libc6-dbg jq perl util-linux procps clang-format"
+      zlib1g-dev libc6-dbg jq perl util-linux procps clang-format
+      qemu-system-x86 busybox-static cpio kmod"
+
+# The kernel module is built for, and tested on, Debian's 6.1 kernel in a VM
+# (make vmtest): its headers, at the version linux-image-amd64 points to now.
+if [ "$(id -u)" = 0 ] && ! ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; then
+	apt-get update -qq
+	kimg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/.*Depends: linux-image-\(6\.1\.[^ ]*-amd64\)$/\1/p' | head -n 1)
+	[ -n "$kimg" ] && PKGS="$PKGS linux-headers-$kimg"
+fi
 
 missing=""
 for p in $PKGS; do

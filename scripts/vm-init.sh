@@ -1,0 +1,44 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
+# SPDX-License-Identifier: GPL-2.0
+# vm-init.sh - /init of the initramfs that scripts/vmtest.sh boots under qemu.
+#
+# Mounts the pseudo filesystems lockwatch needs, runs /vm-tests.sh (the guest
+# test runner) with its output on the console, dumps the kernel log and
+# reports the runner's exit status through console markers, then powers off.
+# The host trusts only the markers: no marker means the guest failed.
+
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export HOME=/root TMPDIR=/tmp
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm /tmp /run /root
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t bpf bpf /sys/fs/bpf
+# lockwatch's maps and ring buffer count against RLIMIT_MEMLOCK on old
+# kernels (6.1 charges memcg, but be safe).
+ulimit -l unlimited 2>/dev/null
+hostname lockwatch-vm
+
+exec </dev/console >/dev/console 2>&1
+
+echo "VMTEST-START: $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime) s"
+sh /vm-tests.sh
+rc=$?
+# The kernel log, for the host's scan for WARNING:/BUG:/Oops: with "quiet"
+# on the command line the console shows only errors as they happen.
+dmesg | sed 's/^/DMESG: /'
+echo "VMTEST-EXIT: $rc"
+sync
+poweroff -f
+# not reached; a panic=-1 kernel reboots, and qemu -no-reboot exits then
+sleep 5
+echo o >/proc/sysrq-trigger
