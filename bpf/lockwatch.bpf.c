@@ -21,16 +21,6 @@
 
 #define EDEADLK 35
 
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
-#define FUTEX_PRIVATE_FLAG 128
-#define FUTEX_CLOCK_REALTIME 256
-#define FUTEX_CMD_MASK (~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
-#define FUTEX2_PRIVATE 128
-
 /* Set before load. targ_all: watch every process (no `targets` lookup). */
 const volatile __u32 targ_all = 0;
 
@@ -224,18 +214,18 @@ static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, 
  */
 static __always_inline int futex_enter(__u64 uaddr, int op, __u32 val, __u64 timeout)
 {
-	int cmd = op & FUTEX_CMD_MASK;
+	int cmd = op & LW_FUTEX_CMD_MASK;
 	struct lw_wait *w;
 	int pi;
 
 	switch (cmd) {
-	case FUTEX_WAIT:
-	case FUTEX_WAIT_BITSET:
-	case FUTEX_WAIT_REQUEUE_PI: /* sleeps on a condvar word; the PI lock is uaddr2 */
+	case LW_FUTEX_WAIT:
+	case LW_FUTEX_WAIT_BITSET:
+	case LW_FUTEX_WAIT_REQUEUE_PI: /* sleeps on a condvar word; the PI lock is uaddr2 */
 		pi = 0;
 		break;
-	case FUTEX_LOCK_PI:
-	case FUTEX_LOCK_PI2:
+	case LW_FUTEX_LOCK_PI:
+	case LW_FUTEX_LOCK_PI2:
 		pi = 1;
 		break;
 	default:
@@ -243,7 +233,7 @@ static __always_inline int futex_enter(__u64 uaddr, int op, __u32 val, __u64 tim
 	}
 	if (!targeted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	w = record(LW_HOW_FUTEX, uaddr, op, val, pi, !(op & FUTEX_PRIVATE_FLAG));
+	w = record(LW_HOW_FUTEX, uaddr, op, val, pi, !(op & LW_FUTEX_PRIVATE_FLAG));
 	if (!w)
 		return 0;
 	if (timeout)
@@ -267,7 +257,7 @@ int handle_futex2_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!targeted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	w = record(LW_HOW_FUTEX2, ctx->args[0], 0, (__u32)ctx->args[1], 0,
-		   !((__u32)ctx->args[3] & FUTEX2_PRIVATE));
+		   !((__u32)ctx->args[3] & LW_FUTEX2_PRIVATE));
 	if (w)
 		walk_chain(w);
 	return 0;
@@ -291,7 +281,7 @@ int handle_futex_waitv_enter(struct trace_event_raw_sys_enter *ctx)
 	if (bpf_probe_read_user(&first, sizeof(first), (void *)ctx->args[0]))
 		return 0;
 	w = record(LW_HOW_WAITV, first.uaddr, 0, (__u32)first.val, 0,
-		   !(first.flags & FUTEX2_PRIVATE));
+		   !(first.flags & LW_FUTEX2_PRIVATE));
 	if (w)
 		w->nr_futexes = (__u32)ctx->args[1];
 	return 0;

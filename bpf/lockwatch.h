@@ -12,6 +12,21 @@
 #include <linux/types.h>
 #endif
 
+/* The futex ABI (linux/futex.h, x86_64 syscall numbers): vmlinux.h carries no
+ * macros, and both sides must read ops alike. */
+#define LW_FUTEX_WAIT 0
+#define LW_FUTEX_LOCK_PI 6
+#define LW_FUTEX_WAIT_BITSET 9
+#define LW_FUTEX_WAIT_REQUEUE_PI 11
+#define LW_FUTEX_LOCK_PI2 13
+#define LW_FUTEX_PRIVATE_FLAG 128
+#define LW_FUTEX_CLOCK_REALTIME 256
+#define LW_FUTEX_CMD_MASK (~(LW_FUTEX_PRIVATE_FLAG | LW_FUTEX_CLOCK_REALTIME))
+#define LW_FUTEX2_PRIVATE 128
+#define LW_SYS_FUTEX 202
+#define LW_SYS_FUTEX_WAITV 449
+#define LW_SYS_FUTEX_WAIT 455 /* Linux 6.7+ */
+
 #define LW_COMM_LEN 16
 #define LW_MAX_CHAIN 16 /* hops the in-kernel chain walk follows */
 

@@ -13,18 +13,6 @@
 #include "attach.h"
 #include "proc.h"
 
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
-#define FUTEX_PRIVATE_FLAG 128
-#define FUTEX_CMD_MASK (~(128 | 256))
-#define FUTEX2_PRIVATE 128
-#define SYS_FUTEX 202
-#define SYS_FUTEX_WAITV 449
-#define SYS_FUTEX_WAIT 455
-
 struct futex_waitv_user {
 	uint64_t val;
 	uint64_t uaddr;
@@ -41,12 +29,12 @@ static int from_syscall(pid_t pid, pid_t tid, const struct lw_syscall *sc, struc
 
 	memset(w, 0, sizeof(*w));
 	switch (sc->nr) {
-	case SYS_FUTEX:
-		cmd = sc->args[1] & FUTEX_CMD_MASK;
-		if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2)
+	case LW_SYS_FUTEX:
+		cmd = sc->args[1] & LW_FUTEX_CMD_MASK;
+		if (cmd == LW_FUTEX_LOCK_PI || cmd == LW_FUTEX_LOCK_PI2)
 			pi = 1;
-		else if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET &&
-			 cmd != FUTEX_WAIT_REQUEUE_PI)
+		else if (cmd != LW_FUTEX_WAIT && cmd != LW_FUTEX_WAIT_BITSET &&
+			 cmd != LW_FUTEX_WAIT_REQUEUE_PI)
 			return 0;
 		w->how = LW_HOW_FUTEX;
 		w->uaddr = sc->args[0];
@@ -54,22 +42,22 @@ static int from_syscall(pid_t pid, pid_t tid, const struct lw_syscall *sc, struc
 		w->val = sc->args[2];
 		if (sc->args[3]) /* utime: WAIT, WAIT_BITSET, LOCK_PI */
 			w->flags |= LW_WF_TIMED;
-		shared = !(sc->args[1] & FUTEX_PRIVATE_FLAG);
+		shared = !(sc->args[1] & LW_FUTEX_PRIVATE_FLAG);
 		break;
-	case SYS_FUTEX_WAIT:
+	case LW_SYS_FUTEX_WAIT:
 		w->how = LW_HOW_FUTEX2;
 		w->uaddr = sc->args[0];
 		w->val = sc->args[1];
-		shared = !(sc->args[3] & FUTEX2_PRIVATE);
+		shared = !(sc->args[3] & LW_FUTEX2_PRIVATE);
 		break;
-	case SYS_FUTEX_WAITV:
+	case LW_SYS_FUTEX_WAITV:
 		if (lw_proc_read(pid, sc->args[0], &first, sizeof(first)))
 			return 0;
 		w->how = LW_HOW_WAITV;
 		w->uaddr = first.uaddr;
 		w->val = first.val;
 		w->nr_futexes = sc->args[1];
-		shared = !(first.flags & FUTEX2_PRIVATE);
+		shared = !(first.flags & LW_FUTEX2_PRIVATE);
 		break;
 	default:
 		return 0;

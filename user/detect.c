@@ -24,12 +24,6 @@
 #include "proc.h"
 #include "report.h"
 
-#define FUTEX_WAIT 0
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_CMD_MASK (~(128 | 256))
-#define SYS_FUTEX_WAITV 449
-#define SYS_FUTEX_WAIT 455
-
 #define SNAP_MAX 65536 /* = the `waits` map's size */
 #define SWEEP_MIN_AGE_NS (50 * 1000000ull)
 #define CONFIRM_GAP_MS 10
@@ -244,12 +238,12 @@ static int in_place(const struct lw_gnode *n, const struct lw_syscall *sc)
 	if (n->parked)
 		/* glibc's park after EDEADLK: futex wait for a 0 that stays 0 */
 		return sc->nr == SYS_futex &&
-		       ((sc->args[1] & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET ||
-			(sc->args[1] & FUTEX_CMD_MASK) == FUTEX_WAIT) &&
+		       ((sc->args[1] & LW_FUTEX_CMD_MASK) == LW_FUTEX_WAIT_BITSET ||
+			(sc->args[1] & LW_FUTEX_CMD_MASK) == LW_FUTEX_WAIT) &&
 		       sc->args[2] == 0;
-	if (sc->nr == SYS_futex || sc->nr == SYS_FUTEX_WAIT)
+	if (sc->nr == SYS_futex || sc->nr == LW_SYS_FUTEX_WAIT)
 		return sc->args[0] == n->wait.uaddr;
-	return sc->nr == SYS_FUTEX_WAITV;
+	return sc->nr == LW_SYS_FUTEX_WAITV;
 }
 
 struct observation {
