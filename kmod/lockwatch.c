@@ -552,13 +552,14 @@ static ssize_t lockwatch_text_read(struct file *file,
 		text = pin->snap->text;
 		len = pin->snap->graph_len;
 	}
-	if (off >= len) {
-		lockwatch_pin_drop(pin);
-		ret = 0;
-		goto out_unlock;
-	}
-	ret = min_t(size_t, count, len - off);
-	memcpy(buf, text + off, ret);
+	/*
+	 * End of file keeps the pin: readers read past the end more than once
+	 * (sendfile loops), and each such read must see 0, not -ESTALE. The
+	 * pin goes with the next offset-0 read, idleness or eviction.
+	 */
+	ret = off >= len ? 0 : min_t(size_t, count, len - off);
+	if (ret)
+		memcpy(buf, text + off, ret);
 	pin->touched = jiffies;
 
 out_unlock:

@@ -278,6 +278,349 @@ test_module()
 	done
 }
 
+# --- the module under load: publish, attacks, unload with open files ---
+
+SYS=/sys/kernel/lockwatch
+
+mod_load()
+{
+	local dep
+	if [ -e /lockwatch-deps ]; then
+		while read -r dep; do
+			insmod "/modules/$dep" 2>/dev/null
+		done </lockwatch-deps
+	fi
+	insmod "$KO" 2>"$W/insmod.err"
+}
+
+# sysget FILE: the file's content, read with plain cat
+sysget() { cat "$SYS/$1" 2>/dev/null; }
+
+# t_check NAME OK WHY: one result from a check made earlier: "ok", or "not ok"
+# with WHY as the diagnostic.
+t_check()
+{
+	NUM=$((NUM + 1))
+	if [ "$2" = 1 ]; then
+		PASS=$((PASS + 1))
+		echo "VMTAP ok - $1"
+	else
+		FAIL=$((FAIL + 1))
+		echo "VMTAP not ok - $1"
+		echo "VMTAP # $3"
+	fi
+}
+
+# t_eq DESC GOT WANT
+t_eq() { [ "$2" = "$3" ] || t_fail "$1: got '$2', expected '$3'"; }
+
+# 1. lockwatch --sysfs publishes a deadlock into the module
+test_module_publish()
+{
+	local f=$W/modpub dl lw i=0 g first last n v
+	t_begin "module: lockwatch --sysfs publishes deadlock abba (plain cat)"
+	"$T/deadlock" abba >/dev/null 2>&1 &
+	dl=$!
+	until proc_hung "$dl" 3; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || break
+		sleep 0.1
+	done
+	FILES="$FILES $f"
+	echo "$LW --json --sysfs --duration 4 -p $dl" >"$f.cmd"
+	timeout -k 5 30 "$LW" --json --sysfs --duration 4 -p "$dl" >"$f.out" 2>"$f.err" </dev/null &
+	lw=$!
+	sleep 2.5
+	t_eq "deadlocks" "$(sysget deadlocks)" 1
+	v=$(sysget blocked_threads)
+	[ "${v:-0}" -ge 2 ] 2>/dev/null || t_fail "blocked_threads: got '$v', expected >= 2"
+	t_eq "stale" "$(sysget stale)" 0
+	# lockwatch runs under timeout: its pid is the child of the timeout
+	v=$(sysget daemon_pid)
+	[ "$v" = "$lw" ] || [ "$(cat /proc/"$v"/comm 2>/dev/null)" = lockwatch ] ||
+		t_fail "daemon_pid: got '$v', not lockwatch (timeout pid $lw)"
+	g=$(sysget generation)
+	[ "${g:-0}" -gt 0 ] 2>/dev/null || t_fail "generation: got '$g', expected > 0"
+	cat "$SYS/graph" >"$f.graph" 2>"$f.graph.err"
+	CAT_RC=$?
+	dd if="$SYS/graph" bs=4096 2>"$f.dd.err" >/dev/null
+	DD_RC=$?
+	first=$(head -n 1 "$f.graph")
+	last=$(tail -n 1 "$f.graph")
+	n=$(($(wc -l <"$f.graph") - 2))
+	case $first in
+	"lockwatch-graph 1 generation="*" lines=$n") ;;
+	*) t_fail "graph first line '$first' (expected lockwatch-graph 1 generation=G lines=$n)" ;;
+	esac
+	G=${first#lockwatch-graph 1 generation=}
+	G=${G%% *}
+	t_eq "graph last line" "$last" "end generation=$G"
+	grep -q '^wait .*comm=poster .*name=journal' "$f.graph" ||
+		t_fail "graph: no line comm=poster ... name=journal"
+	grep -q '^wait .*comm=auditor .*name=ledger' "$f.graph" ||
+		t_fail "graph: no line comm=auditor ... name=ledger"
+	cat "$SYS/alerts" >"$f.alerts" 2>>"$f.graph.err"
+	CAT_RC="$CAT_RC $?"
+	grep -q '^alert .*kind=deadlock' "$f.alerts" || t_fail "alerts: no kind=deadlock line"
+	wait "$lw"
+	echo $? >"$f.rc"
+	STALE_NOW=$(sysget stale)
+	if [ "$STALE_NOW" != 1 ]; then
+		sleep 3.3
+		t_eq "stale 3.3 s after lockwatch exited (stale_after_ms 3000)" "$(sysget stale)" 1
+	fi
+	kill -KILL "$dl" 2>/dev/null
+	wait "$dl" 2>/dev/null
+	if [ -n "$ERRS" ]; then
+		for v in graph alerts; do
+			say "$v:"
+			head -n 20 "$f.$v" | diag
+		done
+		for v in generation deadlocks blocked_threads daemon_pid stale; do
+			say "$v: $(sysget $v)"
+		done
+	fi
+	t_end
+	say "graph after the run:"
+	head -n 6 "$f.graph" | cut -c 1-300 | diag
+	say "alerts: $(grep -c '^alert ' "$f.alerts") line(s)"
+	say "cat graph, cat alerts exit status: $CAT_RC; stderr: $(tr '\n' ' ' <"$f.graph.err")"
+	say "dd if=graph bs=4096 exit status: $DD_RC; stderr: $(tr '\n' ' ' <"$f.dd.err")"
+	# which readers hit ESTALE (busybox cat copies with sendfile(2))
+	for v in "cat G >/dev/null" "cat G | cat >/dev/null" "dd if=G bs=65536 of=/dev/null" \
+		"dd if=G bs=64 of=/dev/null" "head -c 1000000 G >/dev/null" "cat <G >/dev/null"; do
+		sh -c "$(echo "$v" | sed "s|G|$SYS/graph|g")" >/dev/null 2>"$f.try.err"
+		say "reader '$v': exit status $?, $(tr '\n' ' ' <"$f.try.err" | cut -c 1-120)"
+	done
+	t_check "module: plain cat graph and cat alerts exit 0" \
+		"$([ "$CAT_RC" = "0 0" ] && echo 1)" \
+		"cat prints the whole snapshot, then fails: $(head -n 1 "$f.graph.err")"
+	t_check "module: lockwatch's stopping=1 record makes stale 1 at once" \
+		"$([ "$STALE_NOW" = 1 ] && echo 1)" \
+		"stale was '$STALE_NOW' right after lockwatch exited; lockwatch: $(tail -n 1 "$f.err")"
+}
+
+# rec_make FILE GRAPH_LINES: a well-formed publish record with GRAPH_LINES
+# wait lines in FILE
+rec_make()
+{
+	local out=$1 lines=$2 i b h n
+	{
+		echo "lockwatch-graph 1 generation=0 lines=$lines"
+		i=0
+		while [ "$i" -lt "$lines" ]; do
+			echo "wait pid=4242 tid=$((5000 + i)) comm=filler$i type=mutex key=anon:4242:0x$i addr=0x$i name=lock$i holder_pid=4242 holder_tid=4243 blocked_ms=1"
+			i=$((i + 1))
+		done
+		echo "end generation=0"
+		echo "lockwatch-alerts 1 generation=0 lines=1"
+		echo "alert time=1.000000000 kind=deadlock pids=4242 summary=test"
+		echo "end generation=0"
+	} >"$out.body"
+	b=$(wc -c <"$out.body")
+	n=$b
+	while :; do
+		h="lockwatch-publish 1 length=$n pid=4242 deadlocks=1 blocked_threads=$lines tracked_locks=$lines stopping=0"
+		[ $((b + ${#h} + 1)) -eq "$n" ] && break
+		n=$((b + ${#h} + 1))
+	done
+	{ echo "$h"; cat "$out.body"; } >"$out"
+	rm -f "$out.body"
+}
+
+# t_reject DESC CMD...: CMD (writing to publish) must fail, generation unchanged
+t_reject()
+{
+	local desc=$1 g0 g1 e
+	shift
+	g0=$(sysget generation)
+	if "$@" 2>"$W/reject.err"; then
+		t_fail "$desc: the write succeeded"
+	fi
+	e=$(head -n 1 "$W/reject.err")
+	say "$desc: ${e:-(no message)}"
+	g1=$(sysget generation)
+	t_eq "$desc: generation" "$g1" "$g0"
+}
+
+# (busybox head exits 0 when its write fails: dd reports it)
+w_random() { dd if=/dev/urandom of="$SYS/publish" bs=3000 count=1 2>/dev/null; }
+w_version() {
+	printf 'lockwatch-publish 2 length=%d pid=1 deadlocks=0 blocked_threads=0 tracked_locks=0 stopping=1\nlockwatch-graph 1 generation=0 lines=0\nend generation=0\nlockwatch-alerts 1 generation=0 lines=0\nend generation=0\n' 175 >"$SYS/publish"
+}
+w_trunc() {
+	printf 'lockwatch-publish 1 length=%d pid=1 deadlocks=0 blocked_threads=0 tracked_locks=0 stopping=0\nlockwatch-graph 1 generation=0 lines=0\nend generation=0\n' 3000 >"$SYS/publish"
+}
+w_huge() {
+	printf 'lockwatch-publish 1 length=%d pid=1 deadlocks=0 blocked_threads=0 tracked_locks=0 stopping=0\n' 2000000 >"$SYS/publish"
+}
+# a whole page of a two-page record, then a short tail that does not finish it
+w_trunc2() { dd if="$W/rec2.cut" of="$SYS/publish" bs=4096 2>/dev/null; }
+# the excess in the same piece as the record's last byte
+w_long() { dd if="$W/rec2.long" of="$SYS/publish" bs=4096 2>/dev/null; }
+
+# 2. attacks on publish
+test_module_attacks()
+{
+	local g0 g1 i pids p v
+	t_begin "module: bad publishes fail with an errno and change nothing"
+	t_reject "random bytes" w_random
+	t_reject "wrong version" w_version
+	t_reject "length larger than written (truncated)" w_trunc
+	t_reject "length over 1 MiB" w_huge
+	rec_make "$W/rec2" 60
+	rec_make "$W/rec1" 2
+	head -c 6000 "$W/rec2" >"$W/rec2.cut"
+	{ cat "$W/rec2"; echo extra; } >"$W/rec2.long"
+	t_reject "two-page record cut short" w_trunc2
+	t_reject "two-page record with bytes past length" w_long
+	t_end
+
+	t_begin "module: a well-formed two-page record written by dd bs=4096 is accepted"
+	g0=$(sysget generation)
+	say "record: $(wc -c <"$W/rec2") bytes"
+	dd if="$W/rec2" of="$SYS/publish" bs=4096 2>"$W/dd.err" || t_fail "dd failed: $(cat "$W/dd.err")"
+	g1=$(sysget generation)
+	t_eq "generation" "$g1" "$((g0 + 1))"
+	t_eq "daemon_pid" "$(sysget daemon_pid)" 4242
+	t_eq "deadlocks" "$(sysget deadlocks)" 1
+	t_eq "blocked_threads" "$(sysget blocked_threads)" 60
+	t_eq "stale" "$(sysget stale)" 0
+	cat "$SYS/graph" >"$W/rec2.graph"
+	t_eq "graph first line" "$(head -n 1 "$W/rec2.graph")" "lockwatch-graph 1 generation=$g1 lines=60"
+	t_eq "graph last line" "$(tail -n 1 "$W/rec2.graph")" "end generation=$g1"
+	t_eq "graph lines" "$(wc -l <"$W/rec2.graph")" 62
+	t_eq "alerts" "$(cat "$SYS/alerts")" "lockwatch-alerts 1 generation=$g1 lines=1
+alert time=1.000000000 kind=deadlock pids=4242 summary=test
+end generation=$g1"
+	t_end
+
+	t_begin "module: 6 concurrent garbage writers and a reader for 2 s"
+	g0=$(sysget generation)
+	pids=
+	for i in 1 2 3 4 5 6; do
+		(
+			end=$(($(cut -d. -f1 /proc/uptime) + 2))
+			while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+				case $i in
+				1 | 2) head -c 5000 /dev/urandom >"$SYS/publish" ;;
+				3) w_trunc ;;
+				# first page of a valid two-page record only: staged, then
+				# abandoned (at most 4 staged: EBUSY beyond)
+				4 | 5) head -c 4096 "$W/rec2" >"$SYS/publish" ;;
+				6) w_trunc2 ;;
+				esac
+			done 2>/dev/null
+		) &
+		pids="$pids $!"
+	done
+	(
+		end=$(($(cut -d. -f1 /proc/uptime) + 2))
+		n=0
+		bad=0
+		while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+			cat "$SYS/graph" >"$W/reader.graph" 2>/dev/null
+			n=$((n + 1))
+			l1=$(head -n 1 "$W/reader.graph")
+			l2=$(tail -n 1 "$W/reader.graph")
+			g=${l1#lockwatch-graph 1 generation=}
+			g=${g%% *}
+			[ "$l2" = "end generation=$g" ] && [ "$(wc -l <"$W/reader.graph")" = 62 ] ||
+				bad=$((bad + 1))
+		done
+		echo "reads: $n torn: $bad"
+	) >"$W/reader.out" 2>&1 &
+	pids="$pids $!"
+	for p in $pids; do
+		wait "$p"
+	done
+	say "reader: $(tr '\n' ' ' <"$W/reader.out")"
+	grep -q 'torn: 0$' "$W/reader.out" || t_fail "a reader saw a torn or partial graph"
+	g1=$(sysget generation)
+	t_eq "generation after the garbage" "$g1" "$g0"
+	v=$(head -n 1 "$SYS/graph")
+	t_eq "graph still the last good record" "$v" "lockwatch-graph 1 generation=$g0 lines=60"
+	t_end
+	# abandoned multi-page records hold the 4 staging buffers for 5 s
+	dd if="$W/rec2" of="$SYS/publish" bs=4096 2>"$W/dd.err" >/dev/null
+	say "a two-page publish right after the writers: exit status $?, $(tail -n 1 "$W/dd.err")"
+
+	t_begin "module: stale_after_ms: 50 rejected, 500 accepted"
+	v=$(sysget stale_after_ms)
+	t_eq "default stale_after_ms" "$v" 3000
+	if echo 50 >"$SYS/stale_after_ms" 2>"$W/sam.err"; then
+		t_fail "writing 50 succeeded"
+	fi
+	say "write 50: $(cat "$W/sam.err")"
+	t_eq "after 50" "$(sysget stale_after_ms)" 3000
+	if echo abc >"$SYS/stale_after_ms" 2>"$W/sam.err"; then
+		t_fail "writing abc succeeded"
+	fi
+	say "write abc: $(cat "$W/sam.err")"
+	echo 500 >"$SYS/stale_after_ms" 2>"$W/sam.err" || t_fail "writing 500 failed: $(cat "$W/sam.err")"
+	t_eq "after 500" "$(sysget stale_after_ms)" 500
+	dd if="$W/rec1" of="$SYS/publish" bs=4096 2>"$W/dd.err" || t_fail "republish (one page) failed: $(cat "$W/dd.err")"
+	t_eq "stale just after a publish" "$(sysget stale)" 0
+	sleep 0.8
+	t_eq "stale 0.8 s after a publish (500 ms timeout)" "$(sysget stale)" 1
+	echo 3000 >"$SYS/stale_after_ms"
+	t_eq "back to 3000: stale" "$(sysget stale)" 0
+	t_end
+}
+
+# 3. unload and reload while files are held open
+test_module_reload()
+{
+	local i r e
+	t_begin "module: rmmod/insmod x5 while graph (fd 3) and a half-written publish (fd 4) are open"
+	for i in 1 2 3 4 5; do
+		exec 3<"$SYS/graph" || t_fail "#$i: open graph failed"
+		# a partial read: pins a snapshot
+		dd bs=16 count=1 <&3 >/dev/null 2>&1 || t_fail "#$i: reading 16 bytes from fd 3 failed"
+		exec 4>"$SYS/publish" || t_fail "#$i: open publish failed"
+		# the first page of a two-page record: staged in the module
+		head -c 4096 "$W/rec2" >&4 || t_fail "#$i: staging a page failed"
+		rmmod "$MOD" 2>"$W/rmmod.err"
+		r=$?
+		[ "$r" = 0 ] || t_fail "#$i: rmmod with files open failed ($r): $(cat "$W/rmmod.err")"
+		[ "$i" -gt 1 ] || say "#1: rmmod with graph and publish open: exit status $r $(cat "$W/rmmod.err")"
+		[ ! -e "$SYS" ] || t_fail "#$i: $SYS still there after rmmod"
+		if e=$(cat <&3 2>&1 >/dev/null); then
+			t_fail "#$i: reading fd 3 after rmmod succeeded"
+		fi
+		[ "$i" -gt 1 ] || say "#1: cat <&3 after rmmod: $e"
+		if e=$(printf 'x' 2>&1 >&4); then
+			t_fail "#$i: writing fd 4 after rmmod succeeded"
+		fi
+		[ "$i" -gt 1 ] || say "#1: write to fd 4 after rmmod: $e"
+		mod_load || t_fail "#$i: insmod failed: $(cat "$W/insmod.err")"
+		if e=$(cat <&3 2>&1 >/dev/null); then
+			t_fail "#$i: reading the old fd 3 after insmod succeeded"
+		fi
+		t_eq "#$i: generation after reload" "$(sysget generation)" 0
+		t_eq "#$i: stale after reload" "$(sysget stale)" 1
+		exec 3<&- 4>&-
+	done
+	t_end
+}
+
+test_module_live()
+{
+	if [ ! -e "$KO" ]; then
+		t_skip "module: publish, attacks, reload" "kmod/lockwatch.ko is not built"
+		return
+	fi
+	t_begin "module: insmod for the live tests"
+	mod_load || t_fail "insmod failed: $(cat "$W/insmod.err")"
+	t_end || return
+	test_module_publish
+	test_module_attacks
+	test_module_reload
+	t_begin "module: final rmmod"
+	rmmod "$MOD" 2>"$W/rmmod.err" || t_fail "rmmod failed: $(cat "$W/rmmod.err")"
+	t_end
+}
+
 say "guest: $(uname -a)"
 say "guest: $(nproc) CPUs, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo), uptime $(cut -d' ' -f1 /proc/uptime) s"
 START=$(cut -d' ' -f1 /proc/uptime)
@@ -292,6 +635,7 @@ test_deadlock self mutex rebuilder:store_lock:rebuilder
 test_healthy
 test_check
 test_module
+test_module_live
 
 say "guest: tests took $(echo "$START $(cut -d' ' -f1 /proc/uptime)" | awk '{ printf "%.1f", $2 - $1 }') s"
 echo "VMTEST-RESULT: $PASS passed, $FAIL failed, $SKIP skipped"

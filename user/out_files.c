@@ -208,7 +208,10 @@ static void publish_sysfs(struct files_sink *f, const char *graph, size_t glen, 
 
 	f->len = 0;
 	f->truncated = 0;
-	alerts_text(f, 0);
+	if (stopping) /* FORMAT.md: a stopping record carries empty sections */
+		put(f, "lockwatch-alerts 1 generation=0 lines=0\nend generation=0\n");
+	else
+		alerts_text(f, 0);
 	alen = f->len;
 	/* the length counts the header line too, digits included: iterate */
 	for (;;) {
@@ -305,11 +308,12 @@ static void files_alert(struct lw_sink *s, const struct lw_alert *a)
 static void files_destroy(struct lw_sink *s)
 {
 	struct files_sink *f = (struct files_sink *)s;
-	const char empty[] = "";
+	const char empty[] = "lockwatch-graph 1 generation=0 lines=0\nend generation=0\n";
 
 	/* readers must not take the last snapshot for the present */
+	f->deadlocks = f->blocked = f->locks = 0;
 	if (f->sysfs)
-		publish_sysfs(f, empty, 0, 1);
+		publish_sysfs(f, empty, sizeof(empty) - 1, 1);
 	else
 		publish_run(f, NULL, 0, 1);
 	for (int i = 0; i < ALERTS_MAX; i++)
