@@ -223,6 +223,43 @@ test_check()
 	t_end
 }
 
+# test_hang MODE KIND EDGE...: tests/hang MODE hangs (its ready file appears),
+# then "lockwatch check" reports one KIND alert whose waits are exactly the
+# EDGEs "waiter:type:lock:holder" (a lock "*" is not checked by name).
+test_hang()
+{
+	local mode=$1 kind=$2 f=$W/hang-$1 n pid i=0 e w ty l h
+	shift 2
+	n=$#
+	t_begin "hang $mode, then check: one $kind, waits $*"
+	rm -f "$W/ready.$mode"
+	LW_READY_FILE="$W/ready.$mode" "$T/hang" "$mode" >/dev/null 2>&1 &
+	pid=$!
+	until [ -s "$W/ready.$mode" ]; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || break
+		sleep 0.1
+	done
+	[ -s "$W/ready.$mode" ] || t_fail "hang $mode did not get ready"
+	run "$f" 30 "$LW" check --json "$pid"
+	t_rc "$f" 1
+	t_jq "exactly one $kind alert" "$f" \
+		'[.[] | select(.kind != "summary")] | length == 1 and .[0].kind == $k' --arg k "$kind"
+	t_jq "$n wait(s)" "$f" '.[0] | (.cycle // .waits) | length == $n' --argjson n "$n"
+	for e in "$@"; do
+		IFS=: read -r w ty l h <<EOF
+$e
+EOF
+		t_jq "$w waits for $ty $l, held by $h" "$f" \
+			'any(.[0] | (.cycle // .waits)[]; .waiter.name == $w and .waits_for.type == $t and
+			 ($l == "*" or .waits_for.name == $l) and (.held_by.name // "") == $h)' \
+			--arg w "$w" --arg t "$ty" --arg l "$l" --arg h "$h"
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	t_end
+}
+
 # The module: load, show and read /sys/kernel/lockwatch, unload; twice.
 test_module()
 {
@@ -633,6 +670,12 @@ test_deadlock abba-pi pi_mutex poster:journal:auditor auditor:ledger:poster
 test_deadlock three mutex alpha:second:beta beta:third:gamma gamma:first:alpha
 test_deadlock self mutex rebuilder:store_lock:rebuilder
 test_healthy
+test_hang rwlock-abba deadlock north:rwlock:inventory:south south:rwlock:catalog:north
+test_hang join-each-other deadlock left:thread_exit:right:right right:thread_exit:left:left
+test_hang join-holding deadlock owner:thread_exit:worker:worker worker:mutex:registry:owner
+test_hang orphan orphaned_lock reader:mutex:config_lock:
+test_hang shared-anon deadlock 'diner-a:mutex:*:diner-b' 'diner-b:mutex:*:diner-a'
+test_hang three-proc deadlock 'ring-a:mutex:*:ring-b' 'ring-b:mutex:*:ring-c' 'ring-c:mutex:*:ring-a'
 test_check
 test_module
 test_module_live
