@@ -169,11 +169,12 @@ EOF
 	t_end
 }
 
+# test_healthy MODE SECONDS: a busy correct program stays silent.
 test_healthy()
 {
-	local f=$W/healthy
-	t_begin "healthy ordered 3: exit 0, no alert, waits seen"
-	run "$f" 60 "$LW" --json --duration 5 -- "$T/healthy" ordered 3
+	local mode=$1 secs=$2 f=$W/healthy-$1
+	t_begin "healthy $mode $secs: exit 0, no alert, waits seen"
+	run "$f" 60 "$LW" --json --duration $((secs + 5)) -- "$T/healthy" "$mode" "$secs"
 	t_rc "$f" 0
 	t_jq "no alert records" "$f" 'map(select(.kind != "summary")) | length == 0'
 	t_jq "summary: alerts == 0 and deadlocks == 0" "$f" \
@@ -255,6 +256,33 @@ EOF
 			 ($l == "*" or .waits_for.name == $l) and (.held_by.name // "") == $h)' \
 			--arg w "$w" --arg t "$ty" --arg l "$l" --arg h "$h"
 	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	t_end
+}
+
+# test_watch_hung HOW: a deadlock that formed before lockwatch started is
+# reported at once when watching with -p PID (HOW=pid) or the whole host.
+test_watch_hung()
+{
+	local how=$1 f=$W/watch-$1 pid i=0
+	t_begin "watching ($how) a deadlock that formed before lockwatch started"
+	"$T/deadlock" abba >/dev/null 2>&1 &
+	pid=$!
+	until proc_hung "$pid" 3; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || break
+		sleep 0.1
+	done
+	if [ "$how" = pid ]; then
+		run "$f" 30 "$LW" --json --exit-on-deadlock --duration 10 -p "$pid"
+	else
+		run "$f" 30 "$LW" --json --exit-on-deadlock --duration 10
+	fi
+	t_rc "$f" 1
+	t_jq "a deadlock alert about pid $pid: poster and auditor" "$f" \
+		'any(.[]; .kind == "deadlock" and .processes[0].pid == $p and
+		     ([.cycle[].waiter.name] | sort) == ["auditor", "poster"])' --argjson p "$pid"
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	t_end
@@ -669,7 +697,12 @@ test_deadlock abba mutex poster:journal:auditor auditor:ledger:poster
 test_deadlock abba-pi pi_mutex poster:journal:auditor auditor:ledger:poster
 test_deadlock three mutex alpha:second:beta beta:third:gamma gamma:first:alpha
 test_deadlock self mutex rebuilder:store_lock:rebuilder
-test_healthy
+test_healthy ordered 3
+test_healthy recursive 3
+test_healthy errorcheck 3
+test_healthy condvar 4
+test_healthy trylock 3
+test_healthy stress 5
 test_hang rwlock-abba deadlock north:rwlock:inventory:south south:rwlock:catalog:north
 test_hang join-each-other deadlock left:thread_exit:right:right right:thread_exit:left:left
 test_hang join-holding deadlock owner:thread_exit:worker:worker worker:mutex:registry:owner
@@ -677,6 +710,8 @@ test_hang orphan orphaned_lock reader:mutex:config_lock:
 test_hang shared-anon deadlock 'diner-a:mutex:*:diner-b' 'diner-b:mutex:*:diner-a'
 test_hang three-proc deadlock 'ring-a:mutex:*:ring-b' 'ring-b:mutex:*:ring-c' 'ring-c:mutex:*:ring-a'
 test_check
+test_watch_hung pid
+test_watch_hung host
 test_module
 test_module_live
 
