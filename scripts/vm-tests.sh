@@ -199,19 +199,30 @@ proc_hung()
 	[ "$count" -eq "$2" ]
 }
 
-test_check()
+# abba_hung: starts "deadlock abba" in the background (HUNG_PID) and waits,
+# 30 s at most, until its 3 threads sleep in futex(2), twice 0.3 s apart.
+abba_hung()
 {
-	local f=$W/check pid i=0
-	t_begin "lockwatch check on a hung deadlock abba: exit 1, poster/auditor cycle"
+	local i=0
+
 	"$T/deadlock" abba >/dev/null 2>&1 &
-	pid=$!
-	until proc_hung "$pid" 3; do
+	HUNG_PID=$!
+	until proc_hung "$HUNG_PID" 3; do
 		i=$((i + 1))
 		[ "$i" -lt 300 ] || break
 		sleep 0.1
 	done
 	sleep 0.3
-	proc_hung "$pid" 3 || t_fail "deadlock abba (pid $pid) did not hang with 3 threads in futex(2)"
+	proc_hung "$HUNG_PID" 3 ||
+		t_fail "deadlock abba (pid $HUNG_PID) did not hang with 3 threads in futex(2)"
+}
+
+test_check()
+{
+	local f=$W/check pid
+	t_begin "lockwatch check on a hung deadlock abba: exit 1, poster/auditor cycle"
+	abba_hung
+	pid=$HUNG_PID
 	run "$f" 30 "$LW" check --json "$pid"
 	t_rc "$f" 1
 	t_jq "one deadlock alert" "$f" 'alerts | length == 1'
@@ -265,15 +276,10 @@ EOF
 # reported at once when watching with -p PID (HOW=pid) or the whole host.
 test_watch_hung()
 {
-	local how=$1 f=$W/watch-$1 pid i=0
+	local how=$1 f=$W/watch-$1 pid
 	t_begin "watching ($how) a deadlock that formed before lockwatch started"
-	"$T/deadlock" abba >/dev/null 2>&1 &
-	pid=$!
-	until proc_hung "$pid" 3; do
-		i=$((i + 1))
-		[ "$i" -lt 300 ] || break
-		sleep 0.1
-	done
+	abba_hung
+	pid=$HUNG_PID
 	if [ "$how" = pid ]; then
 		run "$f" 30 "$LW" --json --exit-on-deadlock --duration 10 -p "$pid"
 	else
@@ -382,15 +388,10 @@ t_eq() { [ "$2" = "$3" ] || t_fail "$1: got '$2', expected '$3'"; }
 # 1. lockwatch --sysfs publishes a deadlock into the module
 test_module_publish()
 {
-	local f=$W/modpub dl lw i=0 g first last n v
+	local f=$W/modpub dl lw g first last n v
 	t_begin "module: lockwatch --sysfs publishes deadlock abba (plain cat)"
-	"$T/deadlock" abba >/dev/null 2>&1 &
-	dl=$!
-	until proc_hung "$dl" 3; do
-		i=$((i + 1))
-		[ "$i" -lt 300 ] || break
-		sleep 0.1
-	done
+	abba_hung
+	dl=$HUNG_PID
 	FILES="$FILES $f"
 	echo "$LW --json --sysfs --duration 4 -p $dl" >"$f.cmd"
 	timeout -k 5 30 "$LW" --json --sysfs --duration 4 -p "$dl" >"$f.out" 2>"$f.err" </dev/null &
