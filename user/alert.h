@@ -27,6 +27,7 @@ struct lw_party {
 	int tid;
 	char name[LW_NAME_LEN]; /* comm, raw bytes, NUL-terminated */
 	int exited; /* a holder that is gone */
+	uint64_t addr; /* a task: its Task object (tid: the thread of its loop) */
 };
 
 /* Something waited for: a lock, a thread's exit, ... */

@@ -48,6 +48,11 @@ void detect__set_wait_threshold(struct lw_detect *d, double seconds);
 /* A thread of a watched process exited: its name, for orphaned locks. */
 void detect__thread_exited(struct lw_detect *d, pid_t pid, pid_t tid, const char *comm);
 
+/* Watch pid's Python tasks and threads too, if it is (or, after execve,
+ * becomes) a CPython; called again after execve. */
+void detect__python(struct lw_detect *d, pid_t pid);
+void detect__python_gone(struct lw_detect *d, pid_t pid);
+
 /* alerts and deadlock-class alerts reported so far */
 uint64_t detect__alerts(struct lw_detect *d);
 uint64_t detect__deadlocks(struct lw_detect *d);

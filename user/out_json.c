@@ -29,13 +29,17 @@ static void json_party_fields(FILE *f, const struct lw_party *p)
 	fputs("\"type\":", f);
 	lw_json_str(f, p->type);
 	fprintf(f, ",\"pid\":%d,\"tid\":%d,\"name\":", p->pid, p->tid);
-	lw_json_str(f, p->name);
+	lw_json_str(f, p->name[0] || strcmp(p->type, "task") ? p->name : NULL);
+	/* a task: its Task object; tid is the thread its event loop runs on */
+	if (p->addr)
+		fprintf(f, ",\"addr\":\"0x%" PRIx64 "\"", p->addr);
 }
 
-/* A waiter or holder; tid 0 is a holder nobody could name. */
+/* A waiter or holder; null: a holder nobody could name. An exited holder
+ * may have no tid: a task that ended. */
 static void json_party(FILE *f, const struct lw_party *p)
 {
-	if (!p->tid) {
+	if (!p->tid && !p->addr && !p->exited) {
 		fputs("null", f);
 		return;
 	}
@@ -67,6 +71,14 @@ static void json_lock(FILE *f, const struct lw_lockref *l, int with_holder)
 
 static void json_frame(FILE *f, const struct lw_frame *fr)
 {
+	if (fr->python) { /* no pc: a Python function, its file and line */
+		fputs("{\"language\":\"python\",\"function\":", f);
+		lw_json_str(f, fr->function);
+		fputs(",\"file\":", f);
+		lw_json_str(f, fr->file);
+		fprintf(f, ",\"line\":%d}", fr->line);
+		return;
+	}
 	fprintf(f, "{\"pc\":\"0x%" PRIx64 "\",\"function\":", fr->pc);
 	lw_json_str(f, fr->function);
 	fprintf(f, ",\"offset\":%" PRIu64 ",\"module\":", fr->offset);

@@ -19,6 +19,18 @@
  */
 static void text_party(FILE *f, const struct lw_party *p, int ref_pid)
 {
+	if (!strcmp(p->type, "task")) {
+		/* "task rebuilder on thread 4242": the thread of its event loop */
+		fputs("task ", f);
+		lw_text_str(f, p->name[0] ? p->name : "(unnamed)");
+		if (p->exited)
+			fputs(" (ended)", f);
+		else if (p->tid)
+			fprintf(f, " on thread %d", p->tid);
+		if (p->pid != ref_pid)
+			fprintf(f, " of pid %d", p->pid);
+		return;
+	}
 	lw_text_str(f, p->type);
 	fprintf(f, " %d (", p->tid);
 	lw_text_str(f, p->name);
@@ -68,6 +80,8 @@ static void text_edge(FILE *f, const struct lw_alert *a, const struct lw_edge *e
 	if (e->held_by.tid) {
 		fputs(", held by ", f);
 		text_party(f, &e->held_by, ref_pid);
+	} else if (e->held_by.exited && !strcmp(e->held_by.type, "task")) {
+		fputs(", held by no live task", f);
 	} else {
 		fputs(", holder unknown", f);
 	}
@@ -77,6 +91,14 @@ static void text_edge(FILE *f, const struct lw_alert *a, const struct lw_edge *e
 /* "#3  0x000055d0c0ddf2a1 in take_journal+0x10 (/path/to/bin) deadlock.c:35" */
 static void text_frame(FILE *f, int i, const struct lw_frame *fr)
 {
+	if (fr->python) { /* "#2  Store.set_hash (store.py:10)" */
+		fprintf(f, "      #%-2d ", i);
+		lw_text_str(f, fr->function);
+		fputs(" (", f);
+		lw_text_str(f, fr->file);
+		fprintf(f, ":%d)\n", fr->line);
+		return;
+	}
 	fprintf(f, "      #%-2d 0x%016" PRIx64 " in ", i, fr->pc);
 	if (fr->function) {
 		lw_text_str(f, fr->function);
@@ -104,9 +126,12 @@ static void text_thread(FILE *f, const struct lw_thread_report *t, int ref_pid)
 
 	fputs("\n  ", f);
 	text_party(f, &t->who, ref_pid);
-	fprintf(f, ", blocked %s%" PRIu64 ".%03" PRIu64 " s:\n",
-		t->blocked_at_least ? "at least " : "", t->blocked_for_ms / 1000,
-		t->blocked_for_ms % 1000);
+	if (t->blocked_at_least && !t->blocked_for_ms) /* since when: unknown */
+		fputs(", blocked:\n", f);
+	else
+		fprintf(f, ", blocked %s%" PRIu64 ".%03" PRIu64 " s:\n",
+			t->blocked_at_least ? "at least " : "", t->blocked_for_ms / 1000,
+			t->blocked_for_ms % 1000);
 	for (i = 0; i < t->nframes; i++)
 		text_frame(f, i, &t->stack[i]);
 	if (!t->nframes)

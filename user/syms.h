@@ -19,6 +19,7 @@ struct lw_frame {
 	char *module; /* path of the mapped file, NULL if anonymous */
 	char *file; /* source file, NULL without debug info */
 	int line; /* 0 without debug info */
+	int python; /* a Python frame: function is its qualified name, no pc */
 };
 
 struct lw_syms; /* one process's modules, symbols and unwinder */

@@ -97,6 +97,8 @@ int watch__add(struct lw_watch *w, pid_t pid, int named)
 	}
 	w->named[w->npids] = named;
 	w->pids[w->npids++] = pid;
+	if (!w->env->host)
+		detect__python(w->detect, pid);
 	if (named)
 		seed(w, pid);
 	return 0;
@@ -124,6 +126,7 @@ static void forget(struct lw_watch *w, pid_t pid, const char *comm)
 	else
 		lw_debug("process %d (%s) exited", pid, comm);
 	syms_cache__invalidate(w->syms, pid);
+	detect__python_gone(w->detect, pid);
 	w->npids--;
 	w->pids[i] = w->pids[w->npids];
 	w->named[i] = w->named[w->npids];
@@ -165,6 +168,8 @@ int watch__on_event(void *ctx, const void *data, size_t size)
 		break;
 	case LW_EV_EXEC:
 		syms_cache__invalidate(w->syms, h->tgid);
+		if (!w->env->host && find(w, h->tgid) >= 0)
+			detect__python(w->detect, h->tgid); /* a new program: Python now? */
 		break;
 	default:
 		lw_debug("unknown record type %u (size %zu)", h->type, size);

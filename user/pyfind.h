@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Is a process a CPython interpreter, and which one: the ELF file that
+ * carries the runtime (the executable, or a libpython it maps), the address
+ * of `_PyRuntime` in the process, and the version from `Py_Version` (3.11+)
+ * or the file's name. Read from /proc/PID/maps and the mapped file itself.
+ */
+#ifndef LW_PYFIND_H
+#define LW_PYFIND_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct lw_pyfound {
+	uint64_t runtime; /* &_PyRuntime in the process */
+	unsigned int major, minor; /* 0.0: a Python whose version is unknown */
+	uint32_t hexversion; /* Py_Version (0 before 3.11) */
+	char file[256]; /* the ELF that defines _PyRuntime */
+};
+
+/* 0; -ENOENT: not a CPython process; other -errno: cannot be read. */
+int pyfind(pid_t pid, struct lw_pyfound *f);
+
+#endif /* LW_PYFIND_H */

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Where CPython keeps what lockwatch reads, per interpreter version: every
+ * offset into the runtime, threads, frames, code, objects and the _asyncio
+ * and _thread extension types, in one table. Offsets of the core structures
+ * come from the version's internal headers (tests/pylayout.c checks them
+ * against python3.11-dev); those of the extension types, which no header
+ * carries, from the version's Modules/ sources. A version not listed is
+ * "unsupported": the native detector still covers its threads.
+ */
+#ifndef LW_PYLAYOUT_H
+#define LW_PYLAYOUT_H
+
+#include <stdint.h>
+
+struct lw_pylayout {
+	unsigned int version; /* (major << 8) | minor */
+	/* _PyRuntimeState, PyInterpreterState, PyThreadState, _PyCFrame */
+	uint16_t runtime_interp_head;
+	uint16_t interp_threads_head, interp_modules;
+	uint16_t ts_next, ts_cframe, ts_thread_id, ts_native_thread_id;
+	uint16_t cframe_current_frame;
+	/* _PyInterpreterFrame */
+	uint16_t fr_code, fr_globals, fr_previous, fr_prev_instr, fr_stacktop, fr_owner,
+		fr_localsplus;
+	/* PyCodeObject */
+	uint16_t co_exceptiontable, co_stacksize, co_firstlineno, co_nlocalsplus,
+		co_localsplusnames, co_filename, co_name, co_qualname, co_linetable, co_code;
+	/* PyGenObject (generators and coroutines) */
+	uint16_t gen_frame_state, gen_iframe;
+	int8_t gen_suspended; /* gi_frame_state of a suspended generator */
+	/* objects */
+	uint16_t ob_type, var_size, tuple_item, list_item, bytes_sval;
+	uint16_t str_state, str_ascii_data, str_compact_data;
+	uint16_t dict_keys, dict_values, dk_log2_size, dk_log2_index_bytes, dk_kind, dk_nentries,
+		dk_indices;
+	uint16_t set_mask, set_table;
+	uint16_t weakref_object;
+	uint16_t method_func, method_self; /* bound Python method */
+	uint16_t cfunc_ml, cfunc_self, ml_name; /* bound builtin method */
+	uint16_t func_name, func_globals;
+	uint16_t tp_name, tp_flags, tp_base, tp_dictoffset, tp_dict, ht_cached_keys;
+	uint64_t tpflags_managed_dict;
+	int8_t managed_dict, managed_values; /* pointer slots before the object */
+	uint16_t module_dict;
+	uint16_t long_digits; /* PyLongObject: 30-bit digits after ob_size */
+	uint16_t exc_traceback, tb_next, tb_frame, frameobj_frame;
+	/* _asyncio: FutureObj / TaskObj */
+	uint16_t fut_state, fut_exception, task_fut_waiter, task_coro, task_name;
+	uint16_t futureiter_future;
+	/* _thread: lockobject, rlockobject */
+	uint16_t lock_lock, rlock_owner, rlock_count;
+};
+
+/* The layout of version (major << 8 | minor), or NULL: unsupported. */
+const struct lw_pylayout *pylayout__find(unsigned int version);
+
+#endif /* LW_PYLAYOUT_H */
