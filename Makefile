@@ -74,6 +74,13 @@ $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -Wall -D_GNU_SOURCE $< -o $@ -lpthread
 
+# The CPython layout check compiles against python3.11-dev's internal headers,
+# with lockwatch's own table.
+$(OUTPUT)/tests/pylayout: tests/pylayout.c user/pylayout.c user/pylayout.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -Wall -Iuser $(shell pkg-config --cflags python-3.11) \
+		tests/pylayout.c user/pylayout.c -o $@
+
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -D_GNU_SOURCE $< -o $@ -lpthread

@@ -61,6 +61,7 @@ static const char usage[] =
 	"  lockwatch --exit-on-deadlock -- ./server --port 8080\n"
 	"                                    run a program, stop at its first deadlock\n"
 	"  lockwatch --duration 60 --json -p $(pidof bank) | jq .summary\n"
+	"  lockwatch check $(pgrep -f app.py)  a hung asyncio app: tasks, locks, stacks\n"
 	"\n"
 	"See lockwatch(8).\n";
 

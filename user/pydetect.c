@@ -46,6 +46,8 @@ struct lw_pyproc {
 	struct lw_pysnap snap[2];
 	int cur; /* snap[cur]: the latest read */
 	struct lw_pyedge *edges; /* per participant of snap[cur]; lock 0: none */
+	struct pair *tasks; /* the tasks of snap[cur] by address */
+	int ntasks;
 	struct cand cands[MAX_CANDS];
 	int ncands;
 	uint64_t reported[SIG_MAX];
@@ -92,6 +94,7 @@ void pydetect__close(struct lw_pyproc *pp)
 	pystate__free(&pp->snap[0]);
 	pystate__free(&pp->snap[1]);
 	free(pp->edges);
+	free(pp->tasks);
 	pymem__free(pp->m);
 	free(pp);
 }
@@ -158,18 +161,36 @@ static int holders(struct lw_pymem *m, const struct lw_pysnap *s, struct pair **
 	return k;
 }
 
-static const struct lw_pypart *live_task(const struct lw_pysnap *s, uint64_t addr)
+/* Tasks by address, sorted, for live_task(). */
+static int index_tasks(struct lw_pyproc *pp)
 {
+	const struct lw_pysnap *s = &pp->snap[pp->cur];
+
+	free(pp->tasks);
+	pp->ntasks = 0;
+	pp->tasks = calloc(s->n + 1, sizeof(*pp->tasks));
+	if (!pp->tasks)
+		return -ENOMEM;
 	for (int i = 0; i < s->n; i++)
-		if (s->p[i].task && s->p[i].addr == addr)
-			return s->p[i].state == 0 ? &s->p[i] : NULL;
-	return NULL;
+		if (s->p[i].task)
+			pp->tasks[pp->ntasks++] = (struct pair){ .key = s->p[i].addr, .idx = i };
+	qsort(pp->tasks, pp->ntasks, sizeof(*pp->tasks), by_key);
+	return 0;
 }
 
+static const struct lw_pypart *live_task(const struct lw_pyproc *pp, uint64_t addr)
+{
+	const struct lw_pysnap *s = &pp->snap[pp->cur];
+	const struct pair *t = find(pp->tasks, pp->ntasks, addr);
+
+	return t && s->p[t->idx].state == 0 ? &s->p[t->idx] : NULL;
+}
+
+/* threads come first in a snapshot */
 static const struct lw_pypart *thread_of(const struct lw_pysnap *s, pid_t tid)
 {
-	for (int i = 0; tid && i < s->n; i++)
-		if (!s->p[i].task && s->p[i].tid == tid)
+	for (int i = 0; tid && i < s->n && !s->p[i].task; i++)
+		if (s->p[i].tid == tid)
 			return &s->p[i];
 	return NULL;
 }
@@ -184,7 +205,7 @@ static int edges(struct lw_pyproc *pp)
 	free(pp->edges);
 	pp->edges = calloc(s->n + 1, sizeof(*pp->edges));
 	nhold = holders(pp->m, s, &hold, &futex, &nfutex);
-	if (!pp->edges || nhold < 0) {
+	if (!pp->edges || nhold < 0 || index_tasks(pp)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -225,7 +246,7 @@ static int edges(struct lw_pyproc *pp)
 			} else if (p->wait == PW_TASK) {
 				e->kind = PL_TASK;
 				e->lock = p->wait_obj;
-				e->holder = live_task(s, p->wait_obj);
+				e->holder = live_task(pp, p->wait_obj);
 			}
 		}
 	}
@@ -310,7 +331,7 @@ static int accounted_for(struct lw_pyproc *pp, const char *acc, const struct lw_
 	int64_t n;
 
 	if (p->wait == PW_TASK) {
-		const struct lw_pypart *t = live_task(s, p->wait_obj);
+		const struct lw_pypart *t = live_task(pp, p->wait_obj);
 
 		return t && acc[t - s->p];
 	}
@@ -321,7 +342,7 @@ static int accounted_for(struct lw_pyproc *pp, const char *acc, const struct lw_
 	    n <= 0 || n > 64 || py_read(pp->m, py_ptr(pp->m, list + L->list_item), items, n * 8))
 		return 0;
 	for (int i = 0; i < n; i++) {
-		const struct lw_pypart *t = live_task(s, items[i]);
+		const struct lw_pypart *t = live_task(pp, items[i]);
 
 		if (!t || !acc[t - s->p])
 			return 0;

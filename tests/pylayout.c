@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pylayout - lockwatch's table of CPython 3.11 offsets (user/pylayout.c)
+ * against the interpreter's own internal headers (python3.11-dev): every
+ * offset lockwatch reads a core structure at must be the compiler's. Prints
+ * TAP. The _asyncio and _thread objects have no header; the Python tests
+ * check those by reading real tasks and locks.
+ */
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <internal/pycore_code.h>
+#include <internal/pycore_dict.h>
+#include <internal/pycore_frame.h>
+#include <internal/pycore_interp.h>
+#include <internal/pycore_moduleobject.h>
+#include <internal/pycore_runtime.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "pylayout.h"
+
+static int n, failed;
+
+static void is(long got, long want, const char *what)
+{
+	n++;
+	if (got != want)
+		failed++;
+	printf("%s %d - %s: table %ld, header %ld\n", got == want ? "ok" : "not ok", n, what, got,
+	       want);
+}
+
+#define OFF(field, type, member) is(L->field, offsetof(type, member), #field)
+
+int main(void)
+{
+	const struct lw_pylayout *L = pylayout__find(PY_MAJOR_VERSION << 8 | PY_MINOR_VERSION);
+
+	printf("TAP version 13\n");
+	if (!L) {
+		printf("1..1\nnot ok 1 - no layout for Python %d.%d\n", PY_MAJOR_VERSION,
+		       PY_MINOR_VERSION);
+		return 1;
+	}
+	OFF(runtime_interp_head, _PyRuntimeState, interpreters.head);
+	OFF(interp_threads_head, PyInterpreterState, threads.head);
+	OFF(interp_modules, PyInterpreterState, modules);
+	OFF(ts_next, PyThreadState, next);
+	OFF(ts_cframe, PyThreadState, cframe);
+	OFF(ts_thread_id, PyThreadState, thread_id);
+	OFF(ts_native_thread_id, PyThreadState, native_thread_id);
+	OFF(cframe_current_frame, _PyCFrame, current_frame);
+	OFF(fr_code, _PyInterpreterFrame, f_code);
+	OFF(fr_globals, _PyInterpreterFrame, f_globals);
+	OFF(fr_previous, _PyInterpreterFrame, previous);
+	OFF(fr_prev_instr, _PyInterpreterFrame, prev_instr);
+	OFF(fr_stacktop, _PyInterpreterFrame, stacktop);
+	OFF(fr_owner, _PyInterpreterFrame, owner);
+	OFF(fr_localsplus, _PyInterpreterFrame, localsplus);
+	OFF(co_exceptiontable, PyCodeObject, co_exceptiontable);
+	OFF(co_stacksize, PyCodeObject, co_stacksize);
+	OFF(co_firstlineno, PyCodeObject, co_firstlineno);
+	OFF(co_nlocalsplus, PyCodeObject, co_nlocalsplus);
+	OFF(co_localsplusnames, PyCodeObject, co_localsplusnames);
+	OFF(co_filename, PyCodeObject, co_filename);
+	OFF(co_name, PyCodeObject, co_name);
+	OFF(co_qualname, PyCodeObject, co_qualname);
+	OFF(co_linetable, PyCodeObject, co_linetable);
+	OFF(co_code, PyCodeObject, co_code_adaptive);
+	OFF(gen_frame_state, PyGenObject, gi_frame_state);
+	OFF(gen_iframe, PyGenObject, gi_iframe);
+	is(L->gen_suspended, FRAME_SUSPENDED, "gen_suspended");
+	OFF(ob_type, PyObject, ob_type);
+	OFF(var_size, PyVarObject, ob_size);
+	OFF(tuple_item, PyTupleObject, ob_item);
+	OFF(list_item, PyListObject, ob_item);
+	OFF(bytes_sval, PyBytesObject, ob_sval);
+	is(L->str_ascii_data, sizeof(PyASCIIObject), "str_ascii_data");
+	is(L->str_compact_data, sizeof(PyCompactUnicodeObject), "str_compact_data");
+	OFF(dict_keys, PyDictObject, ma_keys);
+	OFF(dict_values, PyDictObject, ma_values);
+	OFF(dk_log2_size, PyDictKeysObject, dk_log2_size);
+	OFF(dk_log2_index_bytes, PyDictKeysObject, dk_log2_index_bytes);
+	OFF(dk_kind, PyDictKeysObject, dk_kind);
+	OFF(dk_nentries, PyDictKeysObject, dk_nentries);
+	OFF(dk_indices, PyDictKeysObject, dk_indices);
+	OFF(set_mask, PySetObject, mask);
+	OFF(set_table, PySetObject, table);
+	OFF(weakref_object, PyWeakReference, wr_object);
+	OFF(method_func, PyMethodObject, im_func);
+	OFF(method_self, PyMethodObject, im_self);
+	OFF(cfunc_ml, PyCFunctionObject, m_ml);
+	OFF(cfunc_self, PyCFunctionObject, m_self);
+	OFF(ml_name, PyMethodDef, ml_name);
+	OFF(func_name, PyFunctionObject, func_name);
+	OFF(func_globals, PyFunctionObject, func_globals);
+	OFF(tp_name, PyTypeObject, tp_name);
+	OFF(tp_flags, PyTypeObject, tp_flags);
+	OFF(tp_base, PyTypeObject, tp_base);
+	OFF(tp_dictoffset, PyTypeObject, tp_dictoffset);
+	OFF(tp_dict, PyTypeObject, tp_dict);
+	OFF(ht_cached_keys, PyHeapTypeObject, ht_cached_keys);
+	is(L->tpflags_managed_dict, Py_TPFLAGS_MANAGED_DICT, "tpflags_managed_dict");
+	OFF(module_dict, PyModuleObject, md_dict);
+	OFF(long_digits, PyLongObject, ob_digit);
+	OFF(exc_traceback, PyBaseExceptionObject, traceback);
+	OFF(tb_next, PyTracebackObject, tb_next);
+	OFF(tb_frame, PyTracebackObject, tb_frame);
+	OFF(frameobj_frame, PyFrameObject, f_frame);
+	printf("1..%d\n", n);
+	if (failed)
+		printf("# %d of %d offsets differ from Python %d.%d's headers\n", failed, n,
+		       PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	return !!failed;
+}
