@@ -3,11 +3,19 @@
 # lockwatch benchmarks: overhead on a contended and an uncontended lock
 # workload, watching one process and watching the whole host; the cost
 # lockwatch adds to one futex wait; detection latency on an AB-BA deadlock;
-# lockwatch's own CPU time and peak RSS; and `lockwatch check` on a process
-# with 1,000 threads. Prints one table on stdout; progress goes to stderr (on
-# a terminal). About 8 minutes on a quiet machine.
+# lockwatch's own CPU time and peak RSS; `lockwatch check` on a process
+# with 1,000 threads; and, on CPython 3.11, `lockwatch check` on an asyncio
+# program with 10,000 tasks and the overhead of `lockwatch -p` on a busy
+# asyncio program. Prints one table on stdout; progress goes to stderr (on a
+# terminal). About 10 minutes on a quiet machine.
 #
 #   bench/run.sh [--quick] [-n RUNS] [--no-noise] [--no-wait]
+#                [--only SECTIONS] [--skip SECTIONS]
+#
+# SECTIONS is a comma-separated list of: overhead (contended and uncontended,
+# -p), host (whole host), futex (futex wait cost and what it predicts),
+# latency, cost (lockwatch's CPU and RSS), check, py-check, py-overhead, or
+# python (both py- sections). By default all of them run.
 #
 # Needs root (lockwatch loads BPF), a built tree: `make` (or `make bench`,
 # which installs the dependencies, builds and runs this), and GNU time
@@ -49,6 +57,26 @@
 # its peak RSS and CPU time come from GNU time, and "of which inside" is the
 # duration_ms of its own JSON summary (from its first read of /proc to the
 # verdict). The verdict must be "no deadlock" (exit 0).
+#
+# Python (PYTHON, default /usr/bin/python3.11; when it is missing both
+# sections print a "skipped" line instead). "python check" times `lockwatch
+# check --json` the same way on bench/py_tasks.py with 10,000 asyncio tasks:
+# transfer-ab and transfer-ba deadlocked on two asyncio.Lock objects, the
+# rest idle (waiting for one of those locks, on an Event, in a sleep). It is
+# started once, checked RUNS times while it hangs, then killed. lockwatch
+# should say "deadlock" (exit 1) once it reads asyncio tasks; until then it
+# says "no deadlock" (exit 0). Either is printed, with the number of deadlock
+# alerts and whether they name both transfer tasks, not judged; any other
+# exit status is an error. "python overhead" is the pairs of the overhead
+# figures, and their A/A noise line, on bench/py_busy.py: one event loop kept
+# busy (50 tasks on one asyncio.Lock and a Queue, 4 echo round-trip clients),
+# one CPU. Its throughput is its own count over its own window. lockwatch
+# attaches with -p to the running program (which is what a user does to a
+# Python service): the program says "ready" once its load runs, the script
+# starts `lockwatch -p`, waits until it has attached and gone quiet (as for
+# the whole host), then lets the program open its window (LW_GO_FILE), which
+# it does 0.5 s later. So the attach, lockwatch's first look and the
+# interpreter's start-up stay out of the window, in both runs of a pair.
 set -eu
 set -o pipefail
 export LC_ALL=C
@@ -60,6 +88,9 @@ CONTEND=${CONTEND:-$OUT/bench/contend}
 STAMP_LINES=${STAMP_LINES:-$OUT/bench/stamp_lines}
 DEADLOCK=${DEADLOCK:-$OUT/tests/deadlock}
 HANG=${HANG:-$OUT/tests/hang}
+PYTHON=${PYTHON:-/usr/bin/python3.11}
+PY_TASKS=${PY_TASKS:-bench/py_tasks.py}
+PY_BUSY=${PY_BUSY:-bench/py_busy.py}
 GNU_TIME=${GNU_TIME:-/usr/bin/time} # not TIME: GNU time reads that as its format
 
 RUNS=9 # pairs for overhead, rounds for the futex cost, runs for latency and check
@@ -71,6 +102,9 @@ SETTLE_MAX=15 # seconds to wait for a quiet machine before one run
 SETTLE_BUDGET=300 # seconds of such waiting in all; then runs go ahead
 CONTENDED_THREADS=4
 UNCONTENDED_THREADS=$(nproc)
+PY_TASKS_N=10000 # tasks of bench/py_tasks.py for "python check"
+ALL_SECTIONS="overhead host futex latency cost check py-check py-overhead"
+SECTIONS=$ALL_SECTIONS # the sections to run, in this order
 
 TMP=
 FIGURE= # the figure being measured, for the taint counts
@@ -78,6 +112,10 @@ FUTEX_ADDED_NS=0
 FUTEX_HOST_NS=0
 HOST_LW= # the pid of a host-wide lockwatch this script runs in the background
 HANG_PID= # the pid of tests/hang many
+PY_PID= # the pid of bench/py_tasks.py
+PY_VERSION= # the version of PYTHON; empty when it is missing or broken
+BUSY_PID= # the pid of bench/py_busy.py, in the run that started it
+BUSY_OPS= # its ops/s, once it has ended
 RSS_FROM=gnu-time # where check's peak RSS comes from: GNU time, or its summary
 
 die()
@@ -90,18 +128,53 @@ usage()
 {
 	cat <<EOF
 usage: bench/run.sh [--quick] [-n RUNS] [--no-noise] [--no-wait]
-  --quick      smoke test: 3 runs of each figure, 1 s windows (~2 min)
+                    [--only SECTIONS] [--skip SECTIONS]
+  --quick      smoke test: 3 runs of each figure, 1 s windows (~3 min)
   -n RUNS      pairs (overhead), rounds (futex cost), runs (latency, check);
                default 9
   --no-noise   skip the A/A noise-floor lines
   --no-wait    do not wait for a quiet machine before each run
+  --only SECTIONS  run only these sections (comma-separated)
+  --skip SECTIONS  run all sections but these
+Sections: overhead, host, futex, latency, cost, check, py-check,
+py-overhead; python = py-check,py-overhead.
 Environment: LOCKWATCH, CONTEND, STAMP_LINES, DEADLOCK, HANG, GNU_TIME name
-other binaries.
+other binaries; PYTHON the interpreter (default /usr/bin/python3.11),
+PY_TASKS and PY_BUSY its programs.
 EOF
+}
+
+# sections LIST: the section names of a comma-separated LIST, one a line,
+# python expanded; dies on an unknown one.
+sections()
+{
+	local -a list
+	local s
+	IFS=, read -ra list <<<"$1"
+	[ "${#list[@]}" -gt 0 ] || die "no section named in '$1'"
+	for s in "${list[@]}"; do
+		case " $ALL_SECTIONS " in
+		*" $s "*) echo "$s" ;;
+		*)
+			[ "$s" = python ] || die "unknown section: '$s' (sections: ${ALL_SECTIONS// /, }, python)"
+			printf '%s\n' py-check py-overhead
+			;;
+		esac
+	done
+}
+
+# want SECTION: SECTION is to run.
+want()
+{
+	case " $SECTIONS " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
 }
 
 parse_args()
 {
+	local only=$ALL_SECTIONS skip='' s
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--quick)
@@ -116,6 +189,16 @@ parse_args()
 			;;
 		--no-noise) NOISE=0 ;;
 		--no-wait) SETTLE_BUDGET=0 ;;
+		--only | --skip)
+			[ $# -ge 2 ] || die "$1 needs a list of sections"
+			s=$(sections "$2") || exit 1
+			if [ "$1" = --only ]; then
+				only=$(echo "$s" | tr '\n' ' ')
+			else
+				skip="$skip $(echo "$s" | tr '\n' ' ')"
+			fi
+			shift
+			;;
 		-h | --help)
 			usage
 			exit 0
@@ -128,6 +211,14 @@ parse_args()
 		esac
 		shift
 	done
+	SECTIONS=
+	for s in $ALL_SECTIONS; do
+		case " $only " in *" $s "*) ;; *) continue ;; esac
+		case " $skip " in *" $s "*) continue ;; esac
+		SECTIONS="$SECTIONS $s"
+	done
+	SECTIONS=${SECTIONS# }
+	[ -n "$SECTIONS" ] || die "no section left to run"
 }
 
 # At exit: end what this script started in the background and is still
@@ -172,12 +263,36 @@ rss_source()
 	RSS_FROM=summary
 }
 
+# PY_VERSION: the version of PYTHON, when it runs asyncio; empty otherwise.
+python_version()
+{
+	[ -x "$PYTHON" ] || return 0
+	PY_VERSION=$("$PYTHON" -c 'import asyncio, platform; print(platform.python_version())' \
+		2>/dev/null) || PY_VERSION=
+}
+
 preflight()
 {
+	local -a need=("$LOCKWATCH")
 	local f
-	for f in "$LOCKWATCH" "$CONTEND" "$STAMP_LINES" "$DEADLOCK" "$HANG"; do
+	if want overhead || want host || want futex || want cost; then
+		need+=("$CONTEND")
+	fi
+	if want latency; then
+		need+=("$STAMP_LINES" "$DEADLOCK")
+	fi
+	if want check; then
+		need+=("$HANG")
+	fi
+	for f in "${need[@]}"; do
 		[ -x "$f" ] || die "$f is not built: run 'make' first (make bench builds and runs)"
 	done
+	if want py-check || want py-overhead; then
+		for f in "$PY_TASKS" "$PY_BUSY"; do
+			[ -r "$f" ] || die "$f is missing"
+		done
+		python_version
+	fi
 	command -v jq >/dev/null || die "jq is missing: run scripts/install-deps.sh"
 	[ "$(id -u)" = 0 ] || die "must run as root: lockwatch loads BPF programs"
 	[ -n "${EPOCHREALTIME:-}" ] || die "needs bash 5 or later (EPOCHREALTIME)"
@@ -188,7 +303,9 @@ preflight()
 	: >"$TMP/tainted"
 	: >"$TMP/bg"
 	echo 0 >"$TMP/settled"
-	rss_source
+	if want check || want py-check; then
+		rss_source
+	fi
 }
 
 # A one-line progress report on a terminal, nothing otherwise.
@@ -430,9 +547,10 @@ pairs()
 		fi
 		echo "$x $y" >>"$TMP/pairs.$tag"
 		awk -v x="$x" -v y="$y" 'BEGIN { printf "%.6f\n", x / y }'
-		if [ "$a" != run_without ]; then
-			cat "$TMP/rate" >>"$TMP/waits.$tag"
-		fi
+		case $a in
+		*_without) ;; # run_without, py_run_without: nothing watched
+		*) cat "$TMP/rate" >>"$TMP/waits.$tag" ;;
+		esac
 	done
 }
 
@@ -440,7 +558,10 @@ print_overhead()
 {
 	local label=$1 what=$2 ratios=$3 raw=$4 extra=$5 m lo hi n base
 	read -r m lo hi n < <(stats <"$ratios")
-	base=$(awk '{ print $2 }' "$raw" | stats | awk '{ printf "%.1fM", $1 / 1e6 }')
+	base=$(awk '{ print $2 }' "$raw" | stats | awk '{
+		if ($1 >= 1e6) printf "%.1fM", $1 / 1e6
+		else if ($1 >= 1e3) printf "%.1fk", $1 / 1e3
+		else printf "%.0f", $1 }')
 	progress ""
 	printf '%-24s ratio(%s) median %.3f  spread %.3f–%.3f  n=%d  (%s ops/s unwatched%s%s)\n' \
 		"$label" "$what" "$m" "$lo" "$hi" "$n" "$base" "$extra" "$(taint_note)"
@@ -676,27 +797,34 @@ cost()
 		"lockwatch peak RSS" "$r_m" "$r_lo" "$r_hi" "$n" "$drops"
 }
 
-# tests/hang many in the background, once it has formed: sets HANG_PID.
-hang_start()
+# wait_ready PID FILE WHAT: waits (30 s at most) until the program PID (WHAT;
+# its stderr in FILE.err) has written "ready PID" to FILE (LW_READY_FILE).
+wait_ready()
 {
-	local i word pid
-	rm -f "$TMP/hang.ready"
-	LW_READY_FILE=$TMP/hang.ready "$HANG" many >/dev/null 2>"$TMP/hang.err" &
-	HANG_PID=$!
-	bg_started "$HANG_PID"
+	local pid=$1 file=$2 what=$3 i word rpid
 	for i in $(seq 1 300); do
-		[ ! -s "$TMP/hang.ready" ] || break
-		if ! kill -0 "$HANG_PID" 2>/dev/null; then
-			cat "$TMP/hang.err" >&2
-			die "$HANG many exited before it was ready"
+		[ ! -s "$file" ] || break
+		if ! kill -0 "$pid" 2>/dev/null; then
+			cat "$file.err" >&2
+			die "$what exited before it was ready"
 		fi
 		sleep 0.1
 	done
-	[ -s "$TMP/hang.ready" ] || die "$HANG many was not ready within $((i / 10)) s"
-	read -r word pid <"$TMP/hang.ready"
-	if [ "$word" != ready ] || [ "$pid" != "$HANG_PID" ]; then
-		die "$HANG many: unexpected ready line: $word $pid"
+	[ -s "$file" ] || die "$what was not ready within $((i / 10)) s"
+	read -r word rpid <"$file"
+	if [ "$word" != ready ] || [ "$rpid" != "$pid" ]; then
+		die "$what: unexpected ready line: $word $rpid"
 	fi
+}
+
+# tests/hang many in the background, once it has formed: sets HANG_PID.
+hang_start()
+{
+	rm -f "$TMP/hang.ready"
+	LW_READY_FILE=$TMP/hang.ready "$HANG" many >/dev/null 2>"$TMP/hang.ready.err" &
+	HANG_PID=$!
+	bg_started "$HANG_PID"
+	wait_ready "$HANG_PID" "$TMP/hang.ready" "$HANG many"
 }
 
 hang_stop()
@@ -730,27 +858,32 @@ hang_check_shape()
 	echo "$threads $waiting"
 }
 
-# One `lockwatch check --json` on HANG_PID, which must find no deadlock:
-# prints "wall_ms rss_kb cpu_ms inner_ms". The wall time is the whole command
-# (exec to exit) as its user waits for it; inner_ms is its summary's
-# duration_ms.
-check_run()
+# check_once PID WHAT EXPECTED: one `lockwatch check --json` on PID (WHAT),
+# which must exit with one of the statuses EXPECTED ("0": no deadlock; "0 1":
+# either verdict): prints "wall_ms rss_kb cpu_ms inner_ms status deadlocks".
+# The wall time is the whole command (exec to exit) as its user waits for it;
+# inner_ms is its summary's duration_ms; deadlocks counts its deadlock alerts.
+# The alerts go to $TMP/check.alerts.
+check_once()
 {
-	local t0 t1 st=0 sum rss cpu inner
+	local pid=$1 what=$2 expected=$3 t0 t1 st=0 sum rss cpu inner n
 	run_begin
 	t0=$EPOCHREALTIME
 	if [ "$RSS_FROM" = gnu-time ]; then
-		"$GNU_TIME" -f '%M %U %S' -o "$TMP/check.time" "$LOCKWATCH" check --json "$HANG_PID" \
+		"$GNU_TIME" -f '%M %U %S' -o "$TMP/check.time" "$LOCKWATCH" check --json "$pid" \
 			>"$TMP/check.out" 2>"$TMP/check.err" || st=$?
 	else
-		"$LOCKWATCH" check --json "$HANG_PID" >"$TMP/check.out" 2>"$TMP/check.err" || st=$?
+		"$LOCKWATCH" check --json "$pid" >"$TMP/check.out" 2>"$TMP/check.err" || st=$?
 	fi
 	t1=$EPOCHREALTIME
 	run_end
-	if [ "$st" != 0 ]; then
+	case " $expected " in
+	*" $st "*) ;;
+	*)
 		cat "$TMP/check.err" >&2
-		die "lockwatch check on $HANG many exited with status $st, expected 0 (no deadlock)"
-	fi
+		die "lockwatch check on $what exited with status $st, expected ${expected// / or } (0: no deadlock, 1: deadlock)"
+		;;
+	esac
 	sum=$(grep '^{' "$TMP/check.out" | jq -r 'select(.kind == "summary") |
 		"\(.duration_ms) \(.cpu_ms // 0) \(.max_rss_kb // 0)"' | tail -n 1)
 	read -r inner cpu rss <<<"$sum"
@@ -758,8 +891,16 @@ check_run()
 	if [ "$RSS_FROM" = gnu-time ]; then
 		read -r rss cpu < <(tail -n 1 "$TMP/check.time" | awk '{ print $1, ($2 + $3) * 1000 }')
 	fi
-	awk -v t0="$t0" -v t1="$t1" -v r="$rss" -v c="$cpu" -v i="$inner" \
-		'BEGIN { printf "%.3f %d %.0f %.0f\n", (t1 - t0) * 1000, r, c, i }'
+	grep '^{' "$TMP/check.out" | jq -c 'select(.kind == "deadlock")' >"$TMP/check.alerts"
+	n=$(wc -l <"$TMP/check.alerts")
+	awk -v t0="$t0" -v t1="$t1" -v r="$rss" -v c="$cpu" -v i="$inner" -v s="$st" -v n="$n" \
+		'BEGIN { printf "%.3f %d %.0f %.0f %d %d\n", (t1 - t0) * 1000, r, c, i, s, n }'
+}
+
+# One `lockwatch check --json` on HANG_PID, which must find no deadlock.
+check_run()
+{
+	check_once "$HANG_PID" "$HANG many" 0
 }
 
 # `lockwatch check` on a process with 1,000 threads, 500 of them blocked:
@@ -794,11 +935,259 @@ check_bench()
 		"lockwatch check peak RSS" "$r_m" "$r_lo" "$r_hi" "$n" "$c_m" "$src"
 }
 
+# The line a Python section prints instead of its figures when PYTHON is
+# missing (or cannot import asyncio).
+py_skipped()
+{
+	local what
+	if [ -x "$PYTHON" ]; then
+		what="$PYTHON does not run (or has no asyncio)"
+	else
+		what="$PYTHON not found"
+	fi
+	printf '%-24s skipped: %s; set PYTHON to a CPython 3.11\n' "$1" "$what"
+}
+
+# bench/py_tasks.py with PY_TASKS_N tasks in the background, once every task
+# is blocked: sets PY_PID.
+py_tasks_start()
+{
+	rm -f "$TMP/py_tasks.ready"
+	LW_READY_FILE=$TMP/py_tasks.ready "$PYTHON" "$PY_TASKS" "$PY_TASKS_N" \
+		>/dev/null 2>"$TMP/py_tasks.ready.err" &
+	PY_PID=$!
+	bg_started "$PY_PID"
+	wait_ready "$PY_PID" "$TMP/py_tasks.ready" "$PY_TASKS"
+}
+
+py_tasks_stop()
+{
+	kill -KILL "$PY_PID" 2>/dev/null || true
+	wait "$PY_PID" 2>/dev/null || true
+	bg_ended "$PY_PID"
+	PY_PID=
+}
+
+# The target must still be what the figure claims: one thread, asleep (in
+# epoll_wait: every task is blocked, nothing is due for an hour).
+py_tasks_check_shape()
+{
+	local state threads
+	state=$(proc_state_cpu "$PY_PID") || die "$PY_TASKS exited"
+	threads=$(find "/proc/$PY_PID/task" -mindepth 1 -maxdepth 1 | wc -l)
+	if [ "${state%% *}" != S ] || [ "$threads" != 1 ]; then
+		die "$PY_TASKS: state ${state%% *}, $threads threads; expected S (asleep), 1 thread"
+	fi
+}
+
+# `lockwatch check` on bench/py_tasks.py: time to verdict, its peak RSS and
+# CPU time, and the verdict itself, reported rather than judged (see the top).
+py_check_bench()
+{
+	local i m lo hi n in_m in_lo in_hi r_m r_lo r_hi c_m src verdict
+	FIGURE="python check"
+	if [ -z "$PY_VERSION" ]; then
+		py_skipped "$FIGURE"
+		return 0
+	fi
+	progress "$FIGURE: starting $PY_TASKS $PY_TASKS_N"
+	py_tasks_start
+	py_tasks_check_shape
+	: >"$TMP/py_check"
+	: >"$TMP/py_named"
+	for i in $(seq 1 "$RUNS"); do
+		progress "$FIGURE: run $i/$RUNS"
+		check_once "$PY_PID" "$PY_TASKS" "0 1" >>"$TMP/py_check"
+		# does some deadlock alert name both transfer tasks?
+		if awk '/transfer-ab/ && /transfer-ba/ { f = 1 } END { exit !f }' "$TMP/check.alerts"; then
+			echo "$i" >>"$TMP/py_named"
+		fi
+	done
+	py_tasks_check_shape
+	py_tasks_stop
+	read -r m lo hi n < <(awk '{ print $1 }' "$TMP/py_check" | stats)
+	read -r in_m in_lo in_hi _ < <(awk '{ print $4 }' "$TMP/py_check" | stats)
+	read -r r_m r_lo r_hi _ < <(awk '{ print $2 }' "$TMP/py_check" | stats)
+	read -r c_m _ _ _ < <(awk '{ print $3 }' "$TMP/py_check" | stats)
+	# "exit 1 in 9/9 runs", or "exit 0 in 2/9 runs, exit 1 in 7/9 runs"
+	verdict=$(awk '{ print $5 }' "$TMP/py_check" | sort -n | uniq -c |
+		awk -v n="$n" '{ printf "%sexit %s in %d/%d runs", (NR > 1 ? ", " : ""), $2, $1, n }')
+	verdict="$verdict; deadlock alerts per run $(awk '{ print $6 }' "$TMP/py_check" | stats |
+		awk '{ printf "%d (%d–%d)", $1, $2, $3 }')"
+	if [ "$(awk '{ s += $6 } END { print s + 0 }' "$TMP/py_check")" -gt 0 ]; then
+		verdict="$verdict, naming transfer-ab and transfer-ba in $(wc -l <"$TMP/py_named")/$n runs"
+	else
+		verdict="$verdict: no deadlock found; expected: exit 1, the cycle transfer-ab/transfer-ba"
+	fi
+	src="GNU time"
+	[ "$RSS_FROM" = gnu-time ] || src="its JSON summary"
+	progress ""
+	printf '%-24s median %.1f ms  spread %.1f–%.1f ms  n=%d  (%d asyncio tasks; verdict: %s%s)\n' \
+		"$FIGURE" "$m" "$lo" "$hi" "$n" "$PY_TASKS_N" "$verdict" "$(taint_note)"
+	printf '%-24s median %.0f ms  spread %.0f–%.0f ms  (its summary'"'"'s duration_ms: first look to verdict; the rest is exec, start-up, exit)\n' \
+		"  of which inside" "$in_m" "$in_lo" "$in_hi"
+	printf '%-24s median %.0f KiB  spread %.0f–%.0f KiB  n=%d  (CPU time median %.0f ms; from %s)\n' \
+		"python check peak RSS" "$r_m" "$r_lo" "$r_hi" "$n" "$c_m" "$src"
+}
+
+# bench/py_busy.py in the background, its load running, its window not yet
+# open (it waits for $TMP/py_busy.go): sets BUSY_PID. Its "ops N" line goes to
+# $TMP/py_busy.out. Runs inside pairs' command substitution: the variable is
+# that subshell's, the pid goes to $TMP/bg for cleanup all the same.
+py_busy_start()
+{
+	rm -f "$TMP/py_busy.ready" "$TMP/py_busy.go"
+	LW_READY_FILE=$TMP/py_busy.ready LW_GO_FILE=$TMP/py_busy.go \
+		"$PYTHON" "$PY_BUSY" "$SECONDS_RUN" >"$TMP/py_busy.out" 2>"$TMP/py_busy.ready.err" &
+	BUSY_PID=$!
+	bg_started "$BUSY_PID"
+	wait_ready "$BUSY_PID" "$TMP/py_busy.ready" "$PY_BUSY"
+}
+
+# Opens py_busy.py's window, waits for its end (bounded) and sets BUSY_OPS to
+# its ops/s; $1 says what watched it, for the messages. Not in a command
+# substitution: only the shell that started BUSY_PID can wait for it.
+py_busy_finish()
+{
+	local seen=$1 i st=0
+	touch "$TMP/py_busy.go"
+	# the window opens 0.5 s after the go file; poll rather than wait blindly
+	for i in $(seq 1 $(((SECONDS_RUN + 30) * 10))); do
+		kill -0 "$BUSY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$BUSY_PID" 2>/dev/null; then
+		die "$PY_BUSY ($seen) did not end within $((SECONDS_RUN + 30)) s of its go"
+	fi
+	wait "$BUSY_PID" || st=$?
+	bg_ended "$BUSY_PID"
+	if [ "$st" != 0 ]; then
+		cat "$TMP/py_busy.ready.err" >&2
+		die "$PY_BUSY ($seen) exited with status $st"
+	fi
+	BUSY_OPS=$(awk '$1 == "ops" { print $2 }' "$TMP/py_busy.out" | tail -n 1)
+	[ -n "$BUSY_OPS" ] || die "$PY_BUSY ($seen) printed no ops line"
+}
+
+# Wait until lockwatch -p (pid $1, stderr in $2) has attached - it holds a BPF
+# link - and finished its start-up and first look: asleep, no CPU time over
+# 0.25 s. Unlike a host-wide lockwatch it may stay busy (a Python target's
+# steady state may mean polling it): after 5 s of that the run goes ahead,
+# and the run is counted in $TMP/py_unquiet.
+watcher_ready()
+{
+	local lw=$1 err=$2 i a b
+	for i in $(seq 1 600); do
+		if ! kill -0 "$lw" 2>/dev/null; then
+			cat "$err" >&2
+			die "lockwatch -p exited during start-up"
+		fi
+		! has_bpf_link "$lw" || break
+		sleep 0.1
+	done
+	has_bpf_link "$lw" || die "lockwatch -p did not attach within 60 s"
+	for i in $(seq 1 20); do
+		a=$(proc_state_cpu "$lw") || a=
+		sleep 0.25
+		b=$(proc_state_cpu "$lw") || b=
+		if [ -n "$a" ] && [ "$a" = "$b" ] && [ "${a%% *}" = S ]; then
+			return 0
+		fi
+	done
+	echo "$FIGURE" >>"$TMP/py_unquiet"
+}
+
+# py_busy.py alone: prints its ops/s. Arguments (from pairs) unused.
+py_run_without()
+{
+	run_begin
+	py_busy_start
+	py_busy_finish "unwatched"
+	run_end
+	echo "$BUSY_OPS"
+}
+
+# py_busy.py with `lockwatch -p` attached once its load runs, before its
+# window opens: prints its ops/s; lockwatch's waits/s go to $TMP/rate, its
+# summary to $TMP/summary. lockwatch ends by itself when its only target
+# does; SIGINT makes sure at once.
+py_run_with()
+{
+	local lw st=0 n
+	run_begin
+	py_busy_start
+	"$LOCKWATCH" --json -p "$BUSY_PID" --duration $((SECONDS_RUN + 90)) \
+		>"$TMP/py_lw.out" 2>"$TMP/py_lw.err" &
+	lw=$!
+	bg_started "$lw"
+	watcher_ready "$lw" "$TMP/py_lw.err"
+	py_busy_finish "watched by lockwatch -p"
+	kill -INT "$lw" 2>/dev/null || true
+	wait "$lw" || st=$?
+	bg_ended "$lw"
+	run_end
+	n=$(grep '^{' "$TMP/py_lw.out" | jq -s '[.[] | select(.kind == "deadlock" or
+		.kind == "orphaned_lock")] | length')
+	[ "$n" = 0 ] || die "false positive: lockwatch -p reported a deadlock in $PY_BUSY"
+	if [ "$st" != 0 ]; then
+		cat "$TMP/py_lw.err" >&2
+		die "lockwatch -p watching $PY_BUSY exited with status $st"
+	fi
+	grep '^{' "$TMP/py_lw.out" | jq -c 'select(.kind == "summary")' >"$TMP/summary" ||
+		die "no JSON summary from lockwatch -p watching $PY_BUSY"
+	[ -s "$TMP/summary" ] || die "no JSON summary from lockwatch -p watching $PY_BUSY"
+	jq -r '.waits / (.duration_ms / 1000)' "$TMP/summary" >"$TMP/rate"
+	echo "$BUSY_OPS"
+}
+
+# The overhead of `lockwatch -p` on bench/py_busy.py: pairs with/without, then
+# as many A/A pairs for the noise floor, as overhead does.
+py_overhead()
+{
+	local waits extra unquiet
+	FIGURE="python overhead"
+	if [ -z "$PY_VERSION" ]; then
+		py_skipped "$FIGURE"
+		return 0
+	fi
+	: >"$TMP/waits.python"
+	: >"$TMP/py_unquiet"
+	pairs py_run_with py_run_without py_busy 1 python >"$TMP/ratios.python"
+	waits=$(stats <"$TMP/waits.python" | awk '{ print $1 }')
+	unquiet=$(wc -l <"$TMP/py_unquiet")
+	extra=$(printf ', lockwatch -p saw %.0f waits/s' "$waits")
+	if [ "$unquiet" -gt 0 ]; then
+		extra="$extra, never quiet before the window in $unquiet runs"
+	fi
+	extra="$extra; target ≥ 0.99"
+	print_overhead "$FIGURE" "with/without" "$TMP/ratios.python" "$TMP/pairs.python" "$extra"
+	if [ "$NOISE" = 1 ]; then
+		FIGURE="noise floor python"
+		pairs py_run_without py_run_without py_busy 1 noise.python >"$TMP/ratios.noise.python"
+		print_overhead "  noise floor (A/A)" "without/without" "$TMP/ratios.noise.python" \
+			"$TMP/pairs.noise.python" ""
+	fi
+}
+
 header()
 {
 	echo "lockwatch benchmarks: $(nproc) CPUs, Linux $(uname -r), $($LOCKWATCH --version 2>&1 | head -n 1), load average $(cut -d ' ' -f 1-3 /proc/loadavg) at start"
-	echo "workload: bench/contend, ${SECONDS_RUN} s windows; contended = $CONTENDED_THREADS threads on 2 mutexes, uncontended = $UNCONTENDED_THREADS threads with a mutex each"
-	echo "whole host: lockwatch with no -p in the background for each whole run; check: tests/hang many (1,000 threads, 500 blocked)"
+	if want overhead || want host || want futex || want cost; then
+		echo "workload: bench/contend, ${SECONDS_RUN} s windows; contended = $CONTENDED_THREADS threads on 2 mutexes, uncontended = $UNCONTENDED_THREADS threads with a mutex each"
+	fi
+	if want host || want check; then
+		echo "whole host: lockwatch with no -p in the background for each whole run; check: tests/hang many (1,000 threads, 500 blocked)"
+	fi
+	if want py-check || want py-overhead; then
+		if [ -n "$PY_VERSION" ]; then
+			echo "python: $PYTHON (Python $PY_VERSION); check: $PY_TASKS ($PY_TASKS_N asyncio tasks, 2 in an AB-BA deadlock); overhead: $PY_BUSY (one busy event loop), lockwatch -p"
+		else
+			echo "python: $PYTHON missing or broken: the python sections are skipped"
+		fi
+	fi
+	if [ "$SECTIONS" != "$ALL_SECTIONS" ]; then
+		echo "sections: $SECTIONS"
+	fi
 	echo
 }
 
@@ -819,15 +1208,33 @@ main()
 	parse_args "$@"
 	preflight
 	header
-	overhead contended "$CONTENDED_THREADS"
-	overhead uncontended "$UNCONTENDED_THREADS"
-	overhead contended "$CONTENDED_THREADS" host
-	futex_cost
-	predicted "  predicted contended" contended "$FUTEX_ADDED_NS"
-	predicted "  predicted whole host" host.contended "$FUTEX_HOST_NS"
-	latency
-	cost
-	check_bench
+	if want overhead; then
+		overhead contended "$CONTENDED_THREADS"
+		overhead uncontended "$UNCONTENDED_THREADS"
+	fi
+	if want host; then
+		overhead contended "$CONTENDED_THREADS" host
+	fi
+	if want futex; then
+		futex_cost
+		predicted "  predicted contended" contended "$FUTEX_ADDED_NS"
+		predicted "  predicted whole host" host.contended "$FUTEX_HOST_NS"
+	fi
+	if want latency; then
+		latency
+	fi
+	if want cost; then
+		cost
+	fi
+	if want check; then
+		check_bench
+	fi
+	if want py-check; then
+		py_check_bench
+	fi
+	if want py-overhead; then
+		py_overhead
+	fi
 	footer
 }
 
