@@ -247,6 +247,16 @@ static int edges(struct lw_pyproc *pp)
 				e->kind = PL_TASK;
 				e->lock = p->wait_obj;
 				e->holder = live_task(pp, p->wait_obj);
+			} else if (p->wait >= PW_ASEM && p->wait <= PW_AQUEUE) {
+				static const enum lw_pylock kinds[] = {
+					[PW_ASEM] = PL_ASEM,
+					[PW_ACOND] = PL_ACOND,
+					[PW_AEVENT] = PL_AEVENT,
+					[PW_AQUEUE] = PL_AQUEUE,
+				};
+
+				e->kind = kinds[p->wait];
+				e->lock = p->wait_obj;
 			}
 		}
 	}

@@ -46,6 +46,11 @@ enum lw_pylock {
 	PL_RLOCK, /* threading.RLock */
 	PL_TASK, /* another task: awaited until it finishes */
 	PL_LOOP, /* the thread a task's event loop runs on */
+	/* waits with no owner to name: listed by `check`, never in a cycle */
+	PL_ASEM, /* asyncio.Semaphore */
+	PL_ACOND, /* asyncio.Condition: notify() */
+	PL_AEVENT, /* asyncio.Event: set() */
+	PL_AQUEUE, /* asyncio.Queue: an item, or room for one */
 };
 
 struct lw_pyedge {

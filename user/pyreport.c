@@ -28,6 +28,14 @@ const char *pyreport__type(enum lw_pylock k)
 		return "task";
 	case PL_LOOP:
 		return "event_loop";
+	case PL_ASEM:
+		return "asyncio.Semaphore";
+	case PL_ACOND:
+		return "asyncio.Condition";
+	case PL_AEVENT:
+		return "asyncio.Event";
+	case PL_AQUEUE:
+		return "asyncio.Queue";
 	}
 	return "lock";
 }
@@ -45,12 +53,12 @@ void pyreport__party(struct lw_party *p, struct lw_pymem *m, const struct lw_pyp
 		lw_proc_comm(p->pid, w->tid, p->name, sizeof(p->name));
 }
 
+/* asyncio's and threading's own code: their locals name no user's lock */
 static int internal_file(const char *f)
 {
 	size_t n = strlen(f);
 
-	return (n >= 16 && !strcmp(f + n - 16, "asyncio/locks.py")) ||
-	       (n >= 12 && !strcmp(f + n - 12, "threading.py"));
+	return strstr(f, "/asyncio/") || (n >= 13 && !strcmp(f + n - 13, "/threading.py"));
 }
 
 struct find {

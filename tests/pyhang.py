@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""pyhang - Python 3.11 programs that really deadlock, for lockwatch's tests.
+
+    pyhang.py MODE
+
+Every mode hangs until it is killed.  The asyncio modes run only the tasks
+named below plus the main task of asyncio.run(), on the main thread alone.
+
+  store    the locked-method-calls-locked-method trap: task "rebuilder" runs
+           Store.rebuild(), which holds the store's self._lock (an
+           asyncio.Lock) and then calls Store.set_hash(), which takes
+           self._lock again; asyncio locks are not reentrant
+  abba     tasks "transfer-ab" and "transfer-ba" take the module-global
+           asyncio locks lock_a and lock_b in opposite order
+  await    tasks "ping" and "pong" await each other (through the module-global
+           dict tasks)
+  orphan   task "loader" takes the module-global asyncio lock cache_lock and
+           dies of an exception without releasing it; then tasks "reader-1"
+           and "reader-2" wait for cache_lock forever
+  threads  threads "mover-ab" and "mover-ba" take the module-global
+           threading locks lock_a and lock_b in opposite order; the main
+           thread joins them
+  mixed    task "holder" holds the module-global threading lock tlock across
+           an await; task "blocker" then takes tlock with a plain "with", which
+           blocks the event loop's thread in the kernel, so "holder" can never
+           run again to release it (a thread "announcer" says ready, then ends)
+
+Every deadlock forms the same way on every run, within about 0.2 s: sleeps,
+a barrier and events order the steps.
+
+Environment:
+  LW_READY_FILE=PATH  once the deadlock has formed, write "ready PID" on one
+                      line to PATH (atomically: written aside, then renamed);
+                      without it, the line goes to stderr
+
+Nothing goes to stdout: lockwatch shares it with the command it runs.
+"""
+
+import asyncio
+import os
+import sys
+import threading
+import time
+
+# The locks of the modes, created by the mode that uses them (abba and threads
+# both call theirs lock_a and lock_b, one asyncio and one threading kind).
+lock_a = None
+lock_b = None
+cache_lock = None
+tlock = None
+
+# await: the tasks "ping" and "pong", by name.
+tasks = {}
+
+# threads: the barrier and events that order the steps.
+both_hold_one = None
+ab_at_second = None
+ba_at_second = None
+
+
+# --- saying ready ---
+
+def say_ready():
+    """Writes "ready PID" to $LW_READY_FILE (aside, then renamed) or stderr."""
+    line = f"ready {os.getpid()}\n"
+    path = os.environ.get("LW_READY_FILE")
+    if not path:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(line)
+    os.rename(tmp, path)
+
+
+def await_chain(task):
+    """The names of the coroutines a suspended task is in, outermost first.
+
+    For a task waiting in "async with lock:" inside f() this is
+    ["f", "__aenter__", "acquire"].
+    """
+    names = []
+    coro = task.get_coro()
+    while getattr(coro, "cr_frame", None) is not None:
+        names.append(coro.cr_code.co_name)
+        coro = coro.cr_await
+    return names
+
+
+def blocked_in(task, *names):
+    """True when task is suspended in exactly the coroutines names."""
+    return not task.done() and await_chain(task) == list(names)
+
+
+def say_ready_when(check):
+    """From a timer callback of the running loop, 0.3 s from now, and then
+    every 50 ms until check() is true: says ready once check() is true."""
+    loop = asyncio.get_running_loop()
+
+    def poll():
+        if check():
+            say_ready()
+        else:
+            loop.call_later(0.05, poll)
+
+    loop.call_later(0.3, poll)
+
+
+def asleep_in_futex(tid):
+    """True when thread tid of this process sleeps in futex(2) (x86-64)."""
+    try:
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            stat = f.read()
+        with open(f"/proc/self/task/{tid}/syscall") as f:
+            syscall = f.read()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state == "S" and syscall.split()[0] == "202"
+
+
+# --- store: a locked method calls another locked method ---
+
+class Store:
+    def __init__(self):
+        self._lock = asyncio.Lock()
+        self._hash = None
+
+    async def rebuild(self):
+        async with self._lock:
+            await asyncio.sleep(0)
+            await self.set_hash("rebuilt")
+
+    async def set_hash(self, value):
+        # Called from rebuild(), which holds self._lock already: this waits
+        # for the task itself (asyncio.Lock is not reentrant).
+        async with self._lock:
+            self._hash = value
+
+
+async def store_main():
+    store = Store()
+    rebuilder = asyncio.create_task(store.rebuild(), name="rebuilder")
+    say_ready_when(lambda: blocked_in(rebuilder, "rebuild", "set_hash",
+                                      "__aenter__", "acquire"))
+    await rebuilder
+
+
+# --- abba: two asyncio locks taken in opposite order ---
+
+async def transfer_ab():
+    async with lock_a:
+        await asyncio.sleep(0.05)
+        # transfer_ba() holds lock_b and waits for lock_a.
+        async with lock_b:
+            pass
+
+
+async def transfer_ba():
+    async with lock_b:
+        await asyncio.sleep(0.05)
+        # transfer_ab() holds lock_a and waits for lock_b.
+        async with lock_a:
+            pass
+
+
+async def abba_main():
+    global lock_a, lock_b
+
+    lock_a = asyncio.Lock()
+    lock_b = asyncio.Lock()
+    ab = asyncio.create_task(transfer_ab(), name="transfer-ab")
+    ba = asyncio.create_task(transfer_ba(), name="transfer-ba")
+    say_ready_when(lambda: (
+        blocked_in(ab, "transfer_ab", "__aenter__", "acquire")
+        and blocked_in(ba, "transfer_ba", "__aenter__", "acquire")))
+    await asyncio.gather(ab, ba)
+
+
+# --- await: two tasks await each other ---
+
+async def ping():
+    await asyncio.sleep(0.05)
+    # Ends when pong ends, which ends when ping ends.
+    await tasks["pong"]
+
+
+async def pong():
+    await asyncio.sleep(0.05)
+    # Ends when ping ends, which ends when pong ends.
+    await tasks["ping"]
+
+
+async def await_main():
+    tasks["ping"] = asyncio.create_task(ping(), name="ping")
+    tasks["pong"] = asyncio.create_task(pong(), name="pong")
+    say_ready_when(lambda: (blocked_in(tasks["ping"], "ping")
+                            and blocked_in(tasks["pong"], "pong")))
+    await asyncio.gather(tasks["ping"], tasks["pong"])
+
+
+# --- orphan: a task dies holding a lock ---
+
+async def load():
+    await cache_lock.acquire()
+    # The error path forgets cache_lock.release() (no "async with", no
+    # try/finally): the lock stays locked after the task is gone.
+    raise RuntimeError("cache file missing")
+
+
+async def read_cache():
+    # Nobody is left to release cache_lock.
+    async with cache_lock:
+        pass
+
+
+async def orphan_main():
+    global cache_lock
+
+    cache_lock = asyncio.Lock()
+    loader = asyncio.create_task(load(), name="loader")
+    await asyncio.wait([loader])
+    print(f"pyhang: loader failed: {loader.exception()}", file=sys.stderr)
+    reader1 = asyncio.create_task(read_cache(), name="reader-1")
+    reader2 = asyncio.create_task(read_cache(), name="reader-2")
+    say_ready_when(lambda: (
+        blocked_in(reader1, "read_cache", "__aenter__", "acquire")
+        and blocked_in(reader2, "read_cache", "__aenter__", "acquire")))
+    await asyncio.gather(reader1, reader2)
+
+
+# --- threads: two threading locks taken in opposite order ---
+
+def move_ab():
+    with lock_a:
+        both_hold_one.wait()
+        ab_at_second.set()
+        # move_ba() holds lock_b and waits for lock_a.
+        with lock_b:
+            pass
+
+
+def move_ba():
+    with lock_b:
+        both_hold_one.wait()
+        ba_at_second.set()
+        # move_ab() holds lock_a and waits for lock_b.
+        with lock_a:
+            pass
+
+
+def threads_main():
+    global lock_a, lock_b, both_hold_one, ab_at_second, ba_at_second
+
+    lock_a = threading.Lock()
+    lock_b = threading.Lock()
+    both_hold_one = threading.Barrier(2)
+    ab_at_second = threading.Event()
+    ba_at_second = threading.Event()
+    movers = [threading.Thread(target=move_ab, name="mover-ab", daemon=True),
+              threading.Thread(target=move_ba, name="mover-ba", daemon=True)]
+    for t in movers:
+        t.start()
+    ab_at_second.wait()
+    ba_at_second.wait()
+    # Both are past their second event: wait until both sleep in the kernel,
+    # on two looks 50 ms apart (a first look may catch one waiting for the
+    # GIL).
+    while True:
+        while not all(asleep_in_futex(t.native_id) for t in movers):
+            time.sleep(0.01)
+        time.sleep(0.05)
+        if all(asleep_in_futex(t.native_id) for t in movers):
+            break
+    say_ready()
+    for t in movers:
+        t.join()
+
+
+# --- mixed: a task holds a threading lock, the loop's thread waits for it ---
+
+async def hold():
+    with tlock:
+        # Never wakes up: at 0.05 s block() stops the loop's thread, which is
+        # the only one that could run this task on to release tlock.
+        await asyncio.sleep(0.1)
+        await asyncio.sleep(3600)
+
+
+async def block():
+    await asyncio.sleep(0.05)
+    # A threading lock in a coroutine: the whole loop's thread waits here,
+    # for hold(), which only that thread can run.
+    with tlock:
+        pass
+
+
+def announce_mixed(blocker):
+    """Runs on the thread "announcer": the loop is blocked, so no timer
+    callback can say ready."""
+    loop_tid = threading.main_thread().native_id
+    while not (tlock.locked()
+               and blocker.get_coro().cr_running
+               and asleep_in_futex(loop_tid)):
+        time.sleep(0.05)
+    say_ready()
+
+
+async def mixed_main():
+    global tlock
+
+    tlock = threading.Lock()
+    holder = asyncio.create_task(hold(), name="holder")
+    blocker = asyncio.create_task(block(), name="blocker")
+    announcer = threading.Timer(0.3, announce_mixed, args=(blocker,))
+    announcer.name = "announcer"
+    announcer.start()
+    await asyncio.gather(holder, blocker)
+
+
+MODES = {
+    "store": lambda: asyncio.run(store_main()),
+    "abba": lambda: asyncio.run(abba_main()),
+    "await": lambda: asyncio.run(await_main()),
+    "orphan": lambda: asyncio.run(orphan_main()),
+    "threads": threads_main,
+    "mixed": lambda: asyncio.run(mixed_main()),
+}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in MODES:
+        print(f"usage: pyhang.py {{{'|'.join(MODES)}}}", file=sys.stderr)
+        return 2
+    MODES[sys.argv[1]]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

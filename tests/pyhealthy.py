@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""pyhealthy - busy, correct Python 3.11 programs, for lockwatch's tests.
+
+    pyhealthy.py MODE [SECONDS]
+
+None of them deadlocks: lockwatch must never report them (true negatives).
+Each runs SECONDS (default 5) and exits 0; 1 when it made no progress.  The
+asyncio modes run on the main thread alone.
+
+  rlock        threads "worker-N" (4) take the module-global threading.RLock
+               shared and take it again while holding it, under contention
+  ordered      tasks "worker-N" (20) take the module-global asyncio locks
+               lock_a then lock_b, always in that order, with random idle gaps
+               between and inside
+  idle         tasks waiting for something that does not come (yet):
+               "cond-waiter" in Condition.wait(), "queue-getter" in
+               Queue.get(), "event-waiter" in Event.wait(), "sleeper" in
+               asyncio.sleep(3600)
+  byhand       task "holder" takes the module-global asyncio lock lock with
+               acquire() and holds it 1.5 s at a time (released in a finally);
+               tasks "waiter-1" and "waiter-2" wait for it with "async with"
+  server-idle  an echo server on 127.0.0.1 (a free port) that nobody calls
+  server-busy  the same echo server and 4 tasks "client-N" doing round trips
+               as fast as they can; the handlers ("echo-N") count them under
+               the module-global asyncio lock stats_lock; prints the round
+               trips per second to stderr
+
+Environment:
+  LW_READY_FILE=PATH  once the load runs (after about 0.3 s), write
+                      "ready PID" on one line to PATH (atomically: written
+                      aside, then renamed); without it, the line goes to stderr
+
+Nothing goes to stdout: lockwatch shares it with the command it runs.
+"""
+
+import asyncio
+import os
+import random
+import sys
+import threading
+import time
+
+# The locks and other objects of the modes, created by the mode that uses them.
+shared = None           # rlock
+lock_a = None           # ordered
+lock_b = None           # ordered
+cond = None             # idle
+queue = None            # idle
+event = None            # idle
+lock = None             # byhand
+stats_lock = None       # server-busy
+
+# Progress: rounds done, by worker (or task) name.
+rounds = {}
+
+
+# --- saying ready ---
+
+def say_ready():
+    """Writes "ready PID" to $LW_READY_FILE (aside, then renamed) or stderr."""
+    line = f"ready {os.getpid()}\n"
+    path = os.environ.get("LW_READY_FILE")
+    if not path:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(line)
+    os.rename(tmp, path)
+
+
+def say_ready_soon():
+    """Says ready from a timer callback of the running loop, 0.3 s from now."""
+    asyncio.get_running_loop().call_later(0.3, say_ready)
+
+
+def report(mode, seconds):
+    """Prints the rounds to stderr; returns the exit status: 1 without any."""
+    total = sum(rounds.values())
+    detail = ", ".join(f"{name} {n}" for name, n in rounds.items())
+    print(f"pyhealthy {mode}: {total} rounds in {seconds:g} s ({detail})",
+          file=sys.stderr)
+    return 0 if total > 0 else 1
+
+
+async def run_tasks(coros, seconds):
+    """Runs coros as tasks named by the keys of coros for seconds, then
+    cancels them and waits for them to finish."""
+    tasks = [asyncio.create_task(coro, name=name)
+             for name, coro in coros.items()]
+    say_ready_soon()
+    await asyncio.sleep(seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# --- rlock: a reentrant lock re-entered by its owner, under contention ---
+
+def rlock_work(deadline):
+    name = threading.current_thread().name
+    rounds[name] = 0
+    while time.monotonic() < deadline:
+        with shared:
+            with shared:
+                sum(range(100))
+                rounds[name] += 1
+
+
+def rlock_main(seconds):
+    global shared
+
+    shared = threading.RLock()
+    deadline = time.monotonic() + seconds
+    workers = [threading.Thread(target=rlock_work, args=(deadline,),
+                                name=f"worker-{i}")
+               for i in range(1, 5)]
+    for t in workers:
+        t.start()
+    time.sleep(0.3)
+    say_ready()
+    for t in workers:
+        t.join()
+    return report("rlock", seconds)
+
+
+# --- ordered: two asyncio locks, always taken in the same order ---
+
+async def idle_gap():
+    await asyncio.sleep(random.uniform(0, 0.02))
+
+
+async def ordered_work(name):
+    rounds[name] = 0
+    while True:
+        await idle_gap()
+        async with lock_a:
+            await idle_gap()
+            async with lock_b:
+                await idle_gap()
+                rounds[name] += 1
+            await idle_gap()
+
+
+async def ordered_main(seconds):
+    global lock_a, lock_b
+
+    lock_a = asyncio.Lock()
+    lock_b = asyncio.Lock()
+    await run_tasks({f"worker-{i}": ordered_work(f"worker-{i}")
+                     for i in range(1, 21)}, seconds)
+    return report("ordered", seconds)
+
+
+# --- idle: tasks waiting for things that may still come ---
+
+async def wait_cond():
+    async with cond:
+        await cond.wait()
+
+
+async def get_item():
+    await queue.get()
+
+
+async def wait_event():
+    await event.wait()
+
+
+async def sleep_long():
+    await asyncio.sleep(3600)
+
+
+async def idle_main(seconds):
+    global cond, queue, event
+
+    cond = asyncio.Condition()
+    queue = asyncio.Queue()
+    event = asyncio.Event()
+    await run_tasks({"cond-waiter": wait_cond(),
+                     "queue-getter": get_item(),
+                     "event-waiter": wait_event(),
+                     "sleeper": sleep_long()}, seconds)
+    return 0
+
+
+# --- byhand: a lock taken by hand and held long, by a live task ---
+
+async def hold_by_hand():
+    rounds["holder"] = 0
+    while True:
+        await lock.acquire()
+        try:
+            rounds["holder"] += 1
+            await asyncio.sleep(1.5)
+        finally:
+            lock.release()
+        await asyncio.sleep(0.01)
+
+
+async def wait_turn(name):
+    rounds[name] = 0
+    while True:
+        async with lock:
+            await asyncio.sleep(0)
+            rounds[name] += 1
+        await asyncio.sleep(0.01)
+
+
+async def byhand_main(seconds):
+    global lock
+
+    lock = asyncio.Lock()
+    await run_tasks({"holder": hold_by_hand(),
+                     "waiter-1": wait_turn("waiter-1"),
+                     "waiter-2": wait_turn("waiter-2")}, seconds)
+    return report("byhand", seconds)
+
+
+# --- server-idle, server-busy: an echo server ---
+
+round_trips = 0
+handlers = []           # the tasks running echo(), one per connection
+
+
+async def echo(reader, writer):
+    global round_trips
+
+    handlers.append(asyncio.current_task())
+    handlers[-1].set_name(f"echo-{len(handlers)}")
+    try:
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            async with stats_lock:
+                count = round_trips
+                await asyncio.sleep(0)
+                round_trips = count + 1
+            writer.write(line)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+async def client(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while True:
+            writer.write(b"ping\n")
+            await writer.drain()
+            await reader.readline()
+    finally:
+        writer.close()
+
+
+async def server_main(seconds, busy):
+    global stats_lock
+
+    stats_lock = asyncio.Lock()
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    print(f"pyhealthy: echo server on 127.0.0.1:{port}", file=sys.stderr)
+    async with server:
+        if busy:
+            await run_tasks({f"client-{i}": client(port)
+                             for i in range(1, 5)}, seconds)
+            # The clients closed their connections: the handlers end.
+            await asyncio.gather(*handlers)
+        else:
+            say_ready_soon()
+            await asyncio.sleep(seconds)
+    if not busy:
+        return 0
+    print(f"pyhealthy server-busy: {round_trips} round trips in {seconds:g} s,"
+          f" {round_trips / seconds:.0f} per second", file=sys.stderr)
+    return 0 if round_trips > 0 else 1
+
+
+MODES = {
+    "rlock": rlock_main,
+    "ordered": lambda s: asyncio.run(ordered_main(s)),
+    "idle": lambda s: asyncio.run(idle_main(s)),
+    "byhand": lambda s: asyncio.run(byhand_main(s)),
+    "server-idle": lambda s: asyncio.run(server_main(s, busy=False)),
+    "server-busy": lambda s: asyncio.run(server_main(s, busy=True)),
+}
+
+
+def main():
+    if len(sys.argv) not in (2, 3) or sys.argv[1] not in MODES:
+        print(f"usage: pyhealthy.py {{{'|'.join(MODES)}}} [SECONDS]",
+              file=sys.stderr)
+        return 2
+    seconds = float(sys.argv[2]) if len(sys.argv) == 3 else 5.0
+    return MODES[sys.argv[1]](seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# python.t - asyncio and threading deadlocks in unmodified CPython 3.11
+# processes (tests/pyhang.py, run by Debian's /usr/bin/python3.11), read from
+# their memory: the locked-method-calls-locked-method trap, two tasks taking
+# two asyncio locks in opposite order, two tasks awaiting each other, an
+# asyncio lock left locked by a task that died, two threads on two
+# threading.Locks, and a task holding a threading.Lock its own event loop's
+# thread then blocks on. Each by `check` (JSON, and text for one), by -p on a
+# process already hung, and by watching a command. True negatives
+# (tests/pyhealthy.py) stay silent under watching and repeated checks. A
+# Python of another version is named as unsupported; where this machine has a
+# second 3.11 build (pyenv's), the same deadlocks are found in it too.
+
+# shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/lib-attach.sh
+. "$(dirname "$0")/lib-attach.sh"
+
+lw_require_root_bpf
+lw_require_built fakepy
+
+PY=${LW_PYTHON:-/usr/bin/python3.11}
+PY_OTHER=/root/.pyenv/versions/3.11.7/bin/python3.11 # a second 3.11 build, if here
+PYHANG=$LW_ROOT/tests/pyhang.py
+PYHEALTHY=$LW_ROOT/tests/pyhealthy.py
+HEALTHY_MODES="rlock ordered idle byhand server-idle server-busy"
+[ -x "$PY" ] || tap_bail "$PY is missing (scripts/install-deps.sh installs python3.11)"
+
+JQ_DEFS+='
+def party($t; $n): .type == $t and .name == $n;
+def dl: dl_alerts[0];
+'
+
+# py_start NAME MODE [PYTHON]: "pyhang.py MODE" under PYTHON (default $PY),
+# waited for until its deadlock formed (its ready line); sets HANG_PID.
+py_start()
+{
+	HANG=${3:-$PY} hang_start "$1" "$PYHANG" "$2"
+}
+
+# py_line FUNC TEXT: the line of pyhang.py where TEXT first appears after
+# "def FUNC(" (or "async def FUNC(").
+py_line()
+{
+	awk -v f="def $1(" -v t="$2" 'index($0, f) { on = 1 } on && index($0, t) { print NR; exit }' \
+		"$PYHANG"
+}
+
+# t_pycycle DIR EDGE...: exactly one deadlock-class alert, of the first
+# EDGE's kind ("deadlock" unless given as KIND=...), whose cycle is exactly
+# the edges "wtype/waiter:locktype:lock:htype/holder" (a holder "-" is no
+# live holder), each holder the next waiter (by pid, tid and task address).
+t_pycycle()
+{
+	local dir=$1 kind=deadlock n e w t l h
+
+	shift
+	case "$1" in kind=*)
+		kind=${1#kind=}
+		shift
+		;;
+	esac
+	n=$#
+	t_json_lines "$dir"
+	t_jq "exactly one deadlock-class alert, a $kind" "$dir" \
+		'dl_alerts | length == 1 and .[0].kind == $k' --arg k "$kind"
+	t_jq "$n edge(s)" "$dir" '(dl.cycle // dl.waits) | length == $n' --argjson n "$n"
+	for e in "$@"; do
+		IFS=: read -r w t l h <<<"$e"
+		t_jq "edge: ${w/\// } waits for $t $l, held by ${h/\// }" "$dir" \
+			'any((dl.cycle // dl.waits)[];
+			     .waiter.type == ($w | split("/")[0]) and .waiter.name == ($w | split("/")[1]) and
+			     .waits_for.type == $t and .waits_for.name == $l and
+			     ($h == "-" and .held_by.exited == true or
+			      .held_by.type == ($h | split("/")[0]) and .held_by.name == ($h | split("/")[1])))' \
+			--arg w "$w" --arg t "$t" --arg l "$l" --arg h "$h"
+	done
+	[ "$kind" = deadlock ] || return 0
+	t_jq "the cycle is closed: each holder is the next waiter" "$dir" \
+		'dl.cycle as $c | all(range($c | length); $c[.].held_by as $h |
+			$c[(. + 1) % ($c | length)].waiter as $w |
+			$h.pid == $w.pid and $h.tid == $w.tid and $h.type == $w.type and
+			($h.addr // "") == ($w.addr // ""))'
+	t_jq "tasks carry their Task address, every party a pid and the loop's tid" "$dir" \
+		'all(dl.cycle[] | .waiter, .held_by; (.pid | type == "number") and .tid > 0 and
+			(.type != "task" or (.addr | test("^0x[0-9a-f]+$"))))'
+	t_jq "each lock has a key and an address" "$dir" \
+		'all(dl.cycle[]; (.waits_for.key | length > 0) and (.waits_for.addr | test("^0x")))'
+}
+
+# t_pyframe DIR PARTY FUNCTION LINE: PARTY's Python stack in the alert has
+# FUNCTION at pyhang.py:LINE.
+t_pyframe()
+{
+	t_jq "$2's stack: $3 at pyhang.py:$4" "$1" \
+		'any(dl.threads[] | select(.name == $p) | .stack[]; .language == "python" and
+			.function == $f and (.file | endswith("/pyhang.py")) and .line == $l)' \
+		--arg p "$2" --arg f "$3" --argjson l "$4"
+}
+
+test_store()
+{
+	local dir
+
+	dir=$(lw_dir store)
+	t_begin "check: a locked method calls a locked method: a task waits for its own asyncio.Lock"
+	py_start store store || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "task/rebuilder:asyncio.Lock:Store._lock:task/rebuilder"
+	t_jq "summary: it holds it itself" "$dir" 'dl.summary | test("rebuilder.*holds itself")'
+	t_pyframe "$dir" rebuilder Store.set_hash "$(py_line set_hash 'async with self._lock')"
+	t_pyframe "$dir" rebuilder Store.rebuild "$(py_line rebuild 'await self.set_hash')"
+	t_jq "rebuilder's innermost frame is asyncio's Lock.acquire" "$dir" \
+		'dl.threads[0].stack[0] | .function == "Lock.acquire" and (.file | endswith("asyncio/locks.py"))'
+	t_jq "the loop's thread is the process's main thread" "$dir" \
+		'dl.cycle[0].waiter.tid == $p' --argjson p "$HANG_PID"
+	t_end
+	STORE_PID=$HANG_PID
+}
+
+test_store_text()
+{
+	local dir
+
+	dir=$(lw_dir store-text)
+	t_begin "check (text): the same trap in Python terms, with file:line"
+	lw_check "$dir" "$STORE_PID"
+	t_rc "$dir" 1
+	t_grep "headline" "$dir" '^[-0-9: .]+DEADLOCK: task rebuilder of pid [0-9]+ \(python3\.11\) waits for asyncio\.Lock Store\._lock, which it holds itself$'
+	t_grep "edge" "$dir" "^  task rebuilder on thread $STORE_PID waits for asyncio\.Lock Store\._lock at 0x[0-9a-f]+, held by task rebuilder on thread $STORE_PID$"
+	t_grep "frame with file:line" "$dir" "^ +#2  Store\.set_hash \(.*/pyhang\.py:$(py_line set_hash 'async with self._lock')\)$"
+	t_end
+	hang_stop "$STORE_PID"
+}
+
+test_abba()
+{
+	local dir
+
+	dir=$(lw_dir abba)
+	t_begin "check: two tasks take two asyncio locks in opposite order"
+	py_start abba abba || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba" \
+		"task/transfer-ba:asyncio.Lock:lock_a:task/transfer-ab"
+	t_pyframe "$dir" transfer-ab transfer_ab "$(py_line transfer_ab 'async with lock_b')"
+	t_pyframe "$dir" transfer-ba transfer_ba "$(py_line transfer_ba 'async with lock_a')"
+	t_jq "the two locks are two keys" "$dir" '[dl.cycle[].waits_for.key] | unique | length == 2'
+	t_end
+	ABBA_PID=$HANG_PID
+}
+
+test_abba_attach()
+{
+	local dir
+
+	dir=$(lw_dir abba-p)
+	t_begin "-p PID on the hung asyncio process: reported within seconds, exit 1"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$ABBA_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba" \
+		"task/transfer-ba:asyncio.Lock:lock_a:task/transfer-ab"
+	awk -v t="$(lw_elapsed "$dir")" 'BEGIN { exit !(t < 10) }' ||
+		t_fail "took $(lw_elapsed "$dir") s"
+	t_jq "summary: one deadlock" "$dir" 'summary.deadlocks == 1'
+	[ -d "/proc/$ABBA_PID" ] && [ "$(proc_state "$ABBA_PID")" = S ] ||
+		t_fail "the watched process is no longer asleep as it was"
+	grep -q '^TracerPid:[[:space:]]*0$' "/proc/$ABBA_PID/status" || t_fail "it is traced"
+	t_end
+	hang_stop "$ABBA_PID"
+}
+
+test_await()
+{
+	local dir
+
+	dir=$(lw_dir await)
+	t_begin "check: two tasks await each other"
+	py_start await await || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "task/ping:task:pong:task/pong" "task/pong:task:ping:task/ping"
+	t_jq "summary: they await each other" "$dir" 'dl.summary | test("await each other")'
+	t_pyframe "$dir" ping ping "$(py_line ping 'await tasks')"
+	t_pyframe "$dir" pong pong "$(py_line pong 'await tasks')"
+	t_end
+	hang_stop "$HANG_PID"
+}
+
+test_orphan()
+{
+	local dir
+
+	dir=$(lw_dir orphan)
+	t_begin "check: an asyncio lock taken by a task that died: orphaned_lock"
+	py_start orphan orphan || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" kind=orphaned_lock "task/reader-1:asyncio.Lock:cache_lock:-" \
+		"task/reader-2:asyncio.Lock:cache_lock:-"
+	t_jq "summary: no live task holds it; loader ended with RuntimeError" "$dir" \
+		'dl.summary | test("no live task holds") and test("loader \\(RuntimeError\\)")'
+	t_pyframe "$dir" reader-1 read_cache "$(py_line read_cache 'async with cache_lock')"
+	t_end
+	hang_stop "$HANG_PID"
+}
+
+test_threads()
+{
+	local dir
+
+	dir=$(lw_dir threads)
+	t_begin "check: two threads take two threading.Locks in opposite order"
+	py_start threads threads || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "thread/mover-ab:threading.Lock:lock_b:thread/mover-ba" \
+		"thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
+	t_pyframe "$dir" mover-ab move_ab "$(py_line move_ab 'with lock_b')"
+	t_pyframe "$dir" mover-ba move_ba "$(py_line move_ba 'with lock_a')"
+	t_jq "the threads are threads of the process, not the main one" "$dir" \
+		'all(dl.cycle[]; .waiter.tid != .waiter.pid)'
+	t_jq "no second report of the same cycle from the native detector" "$dir" \
+		'[.[] | select(.kind == "deadlock")] | length == 1'
+	t_end
+	THREADS_PID=$HANG_PID
+}
+
+test_threads_watch()
+{
+	local dir
+
+	dir=$(lw_dir threads-p)
+	t_begin "-p PID on the threads: the cycle again, within seconds"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$THREADS_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "thread/mover-ab:threading.Lock:lock_b:thread/mover-ba" \
+		"thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
+	awk -v t="$(lw_elapsed "$dir")" 'BEGIN { exit !(t < 10) }' ||
+		t_fail "took $(lw_elapsed "$dir") s"
+	t_end
+	hang_stop "$THREADS_PID"
+}
+
+test_mixed()
+{
+	local dir
+
+	dir=$(lw_dir mixed)
+	t_begin "check: a task holds a threading.Lock that its loop's own thread then blocks on"
+	py_start mixed mixed || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "thread/MainThread:threading.Lock:tlock:task/holder" \
+		"task/holder:event_loop:MainThread:thread/MainThread"
+	t_pyframe "$dir" MainThread block "$(py_line block 'with tlock')"
+	t_pyframe "$dir" holder hold "$(py_line hold "await asyncio.sleep(0.1)")"
+	t_end
+	hang_stop "$HANG_PID"
+}
+
+test_command()
+{
+	local dir
+
+	dir=$(lw_dir command)
+	t_begin "lockwatch -- python3.11 pyhang.py store: found after the exec, exit 1"
+	LW_TIMEOUT=60 lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$PY" "$PYHANG" store
+	t_rc "$dir" 1
+	t_pycycle "$dir" "task/rebuilder:asyncio.Lock:Store._lock:task/rebuilder"
+	awk -v t="$(lw_elapsed "$dir")" 'BEGIN { exit !(t < 10) }' ||
+		t_fail "took $(lw_elapsed "$dir") s"
+	t_end
+}
+
+# What some check of a true negative must list as blocked, so that silence
+# is not blindness: tasks idling on what never comes, and waiters of a lock
+# held by hand (holder unknown, no alert).
+blocked_of()
+{
+	case "$1" in
+	idle)
+		echo 'def w($t; $l; $n): any(summary.blocked[]; .waits_for.type == $t and
+			.waits_for.name == $l and any(.waiters[]; .type == "task" and .name == $n));
+		      w("asyncio.Event"; "event"; "event-waiter") and
+		      w("asyncio.Condition"; "cond"; "cond-waiter") and
+		      w("asyncio.Queue"; "queue"; "queue-getter")'
+		;;
+	byhand)
+		echo 'any(summary.blocked[]; .waits_for.type == "asyncio.Lock" and
+			.waits_for.name == "lock" and .waits_for.holder == null and
+			any(.waiters[]; .name | test("^waiter-[12]$")))'
+		;;
+	esac
+}
+
+# A true negative: the mode runs 6 s under lockwatch (watching), and is
+# checked five times meanwhile; nothing may be reported.
+test_healthy()
+{
+	local mode=$1 dir cdir i ready seen=0 want
+
+	dir=$(lw_dir "healthy-$mode")
+	ready=$dir/ready
+	t_begin "true negative: pyhealthy $mode, watched and checked, stays silent"
+	LW_READY_FILE=$ready LW_TIMEOUT=60 lw_spawn "$dir" --json --duration 30 -- \
+		"$PY" "$PYHEALTHY" "$mode" 6
+	wait_until 15 test -s "$ready" || t_fail "pyhealthy $mode: no ready line"
+	for i in 1 2 3 4 5; do
+		cdir=$(lw_dir "healthy-$mode-check$i")
+		lw_check "$cdir" --json "$(cut -d' ' -f2 "$ready")"
+		t_rc "$cdir" 0
+		t_no_alert "$cdir"
+		want=$(blocked_of "$mode")
+		[ -z "$want" ] || ! jq -e -s "$JQ_DEFS $want" "$cdir/out" >/dev/null 2>&1 ||
+			seen=1
+		sleep 0.5
+	done
+	[ -z "$(blocked_of "$mode")" ] || [ "$seen" = 1 ] ||
+		t_fail "no check listed what $mode's tasks wait for: $(blocked_of "$mode" | tr -s '\t\n' ' ')"
+	lw_reap "$dir"
+	t_rc "$dir" 0
+	t_no_alert "$dir"
+	t_end
+}
+
+test_unsupported()
+{
+	local dir
+
+	dir=$(lw_dir unsupported)
+	t_begin "a Python without a layout: one line names it, the native detector goes on"
+	bg_start "$LW_PROGS/fakepy"
+	sleep 0.2
+	lw_check "$dir" --json "$BG_PID"
+	t_rc "$dir" 0
+	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.12: .*native locks still are"
+	t_no_alert "$dir"
+	bg_stop "$BG_PID"
+	t_end
+}
+
+test_other_build()
+{
+	local dir
+
+	dir=$(lw_dir other-build)
+	t_begin "the same deadlocks in another 3.11 build ($PY_OTHER)"
+	py_start other-abba abba "$PY_OTHER" || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba" \
+		"task/transfer-ba:asyncio.Lock:lock_a:task/transfer-ab"
+	hang_stop "$HANG_PID"
+	dir=$(lw_dir other-threads)
+	py_start other-threads threads "$PY_OTHER" || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "thread/mover-ab:threading.Lock:lock_b:thread/mover-ba" \
+		"thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
+	hang_stop "$HANG_PID"
+	t_end
+}
+
+# shellcheck disable=SC2086
+NTESTS=$((11 + $(echo $HEALTHY_MODES | wc -w)))
+[ -x "$PY_OTHER" ] && NTESTS=$((NTESTS + 1))
+tap_plan "$NTESTS"
+test_store
+test_store_text
+test_abba
+test_abba_attach
+test_await
+test_orphan
+test_threads
+test_threads_watch
+test_mixed
+test_command
+test_unsupported
+for mode in $HEALTHY_MODES; do
+	test_healthy "$mode"
+done
+if [ -x "$PY_OTHER" ]; then
+	test_other_build
+else
+	tap_diag "no second 3.11 build at $PY_OTHER (pyenv): Debian's alone is tested"
+fi
+tap_finish
