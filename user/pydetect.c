@@ -485,7 +485,17 @@ static int reported(struct lw_pyproc *pp, uint64_t sig)
 	return 0;
 }
 
+static int check(struct lw_pyproc *pp, lw_pyemit_fn emit, void *ctx);
+
 int pydetect__check(struct lw_pyproc *pp, lw_pyemit_fn emit, void *ctx)
+{
+	int n = check(pp, emit, ctx);
+
+	pymem__trim(pp->m);
+	return n;
+}
+
+static int check(struct lw_pyproc *pp, lw_pyemit_fn emit, void *ctx)
 {
 	struct cand first[MAX_CANDS];
 	int nfirst, err, n = 0;
@@ -597,5 +607,6 @@ int pydetect__blocked(struct lw_pyproc *pp, struct lw_blocked *out, int max)
 			pyreport__party(&b->waiters[b->nwaiters], pp->m, e->waiter);
 		b->nwaiters++;
 	}
+	pymem__trim(pp->m);
 	return n;
 }

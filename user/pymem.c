@@ -17,6 +17,15 @@
 #define TPFLAGS_HEAPTYPE (1ul << 9)
 #define DICT_MAX_ENTRIES (1 << 20)
 #define BYTES_MAX (256 * 1024)
+#define PAGE_SIZE 4096ull
+#define CACHE_PAGES 1024 /* 4 MiB, held only while one look lasts */
+
+/* A page of the process as it was when first read in this look. */
+struct page {
+	uint64_t addr;
+	uint64_t gen; /* == lw_pymem.gen: read in this look */
+	uint8_t data[PAGE_SIZE];
+};
 
 struct type_kind {
 	uint64_t type;
@@ -32,6 +41,8 @@ struct lw_pymem {
 	int ntypes;
 	struct lw_pycode *codes[CODE_CACHE];
 	int ncodes;
+	struct page *pages; /* direct-mapped by address; NULL: none yet */
+	uint64_t gen;
 };
 
 struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime)
@@ -55,6 +66,13 @@ void pymem__reset(struct lw_pymem *m)
 	}
 	m->ncodes = 0;
 	m->ntypes = 0;
+	m->gen++;
+}
+
+void pymem__trim(struct lw_pymem *m)
+{
+	free(m->pages);
+	m->pages = NULL;
 }
 
 void pymem__free(struct lw_pymem *m)
@@ -62,6 +80,7 @@ void pymem__free(struct lw_pymem *m)
 	if (!m)
 		return;
 	pymem__reset(m);
+	pymem__trim(m);
 	free(m);
 }
 
@@ -85,12 +104,55 @@ uint64_t pymem__reads(const struct lw_pymem *m)
 	return m->reads;
 }
 
+/* The page at addr (page-aligned) as this look first read it. */
+static const uint8_t *page(struct lw_pymem *m, uint64_t addr)
+{
+	struct page *p;
+	int err;
+
+	if (!m->pages) {
+		m->pages = calloc(CACHE_PAGES, sizeof(*m->pages));
+		if (!m->pages)
+			return NULL;
+	}
+	p = &m->pages[(addr / PAGE_SIZE) % CACHE_PAGES];
+	if (p->addr == addr && p->gen == m->gen + 1)
+		return p->data;
+	m->reads++;
+	err = lw_proc_read(m->pid, addr, p->data, PAGE_SIZE);
+	p->addr = addr;
+	p->gen = err ? 0 : m->gen + 1;
+	return err ? NULL : p->data;
+}
+
+/*
+ * Objects of one look are read through a cache of whole pages: ten thousand
+ * tasks and their coroutines sit on a few thousand pages, so one read serves
+ * many objects, and objects on one page are seen at one instant.
+ */
 int py_read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
 {
-	if (!addr || addr < 4096)
+	uint8_t *out = buf;
+
+	if (!addr || addr < 4096 || addr + len < addr)
 		return -EFAULT;
-	m->reads++;
-	return lw_proc_read(m->pid, addr, buf, len);
+	if (len > PAGE_SIZE) {
+		m->reads++;
+		return lw_proc_read(m->pid, addr, buf, len);
+	}
+	while (len) {
+		uint64_t base = addr & ~(PAGE_SIZE - 1), off = addr - base;
+		size_t n = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
+		const uint8_t *p = page(m, base);
+
+		if (!p)
+			return -EFAULT;
+		memcpy(out, p + off, n);
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
 }
 
 uint64_t py_ptr(struct lw_pymem *m, uint64_t addr)

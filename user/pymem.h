@@ -57,8 +57,10 @@ struct lw_pymem;
 /* pid's interpreter with layout L and runtime at `runtime`. */
 struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime);
 void pymem__free(struct lw_pymem *m);
-/* Forget cached code objects and types' kinds: the process ran on. */
+/* Start a new look: forget cached pages, code objects and types' kinds. */
 void pymem__reset(struct lw_pymem *m);
+/* Free the page cache until the next read (between looks). */
+void pymem__trim(struct lw_pymem *m);
 
 pid_t pymem__pid(const struct lw_pymem *m);
 const struct lw_pylayout *pymem__layout(const struct lw_pymem *m);
