@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fakepy - looks like a CPython whose version lockwatch has no layout for:
- * it defines `_PyRuntime` and a `Py_Version` of 3.12.1, and sleeps. lockwatch
- * must say "unsupported Python 3.12" once and go on with the native detector.
+ * it defines `_PyRuntime` and a `Py_Version` of 3.14.0, and sleeps. lockwatch
+ * must say "unsupported Python 3.14" once and go on with the native detector.
  */
 #include <unistd.h>
 
-const unsigned long Py_Version = 0x030c01f0;
+const unsigned long Py_Version = 0x030e00f0;
 char _PyRuntime[4096];
 
 int main(void)

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pylayout - lockwatch's table of CPython 3.11 offsets (user/pylayout.c)
- * against the interpreter's own internal headers (python3.11-dev): every
- * offset lockwatch reads a core structure at must be the compiler's. Prints
- * TAP. The _asyncio and _thread objects have no header; the Python tests
- * check those by reading real tasks and locks.
+ * pylayout - lockwatch's table of CPython offsets (user/pylayout.c) against
+ * the internal headers of the version it is compiled with (python3.11-dev;
+ * a 3.12 install's include/ where one is present): every offset lockwatch
+ * reads a core structure at must be the compiler's. Prints TAP. The _asyncio
+ * and _thread objects have no header; the Python tests check those by reading
+ * real tasks and locks.
  */
 #define Py_BUILD_CORE 1
 #include <Python.h>
@@ -43,7 +44,17 @@ int main(void)
 	}
 	OFF(runtime_interp_head, _PyRuntimeState, interpreters.head);
 	OFF(interp_threads_head, PyInterpreterState, threads.head);
+#if PY_MINOR_VERSION >= 12
+	OFF(interp_modules, PyInterpreterState, imports.modules);
+	is(L->owner_cstack, FRAME_OWNED_BY_CSTACK, "owner_cstack");
+	OFF(long_digits, PyLongObject, long_value.ob_digit);
+	OFF(var_size, PyLongObject, long_value.lv_tag);
+	is(L->long_tagged, 1, "long_tagged");
+#else
 	OFF(interp_modules, PyInterpreterState, modules);
+	OFF(long_digits, PyLongObject, ob_digit);
+	is(L->long_tagged, 0, "long_tagged");
+#endif
 	OFF(ts_next, PyThreadState, next);
 	OFF(ts_cframe, PyThreadState, cframe);
 	OFF(ts_thread_id, PyThreadState, thread_id);
@@ -101,7 +112,6 @@ int main(void)
 	OFF(ht_cached_keys, PyHeapTypeObject, ht_cached_keys);
 	is(L->tpflags_managed_dict, Py_TPFLAGS_MANAGED_DICT, "tpflags_managed_dict");
 	OFF(module_dict, PyModuleObject, md_dict);
-	OFF(long_digits, PyLongObject, ob_digit);
 	OFF(exc_traceback, PyBaseExceptionObject, traceback);
 	OFF(tb_next, PyTracebackObject, tb_next);
 	OFF(tb_frame, PyTracebackObject, tb_frame);

@@ -1,10 +1,39 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# pylayout.t - the offsets lockwatch reads CPython 3.11 with (user/pylayout.c)
-# are those of Debian's python3.11-dev headers: tests/pylayout.c prints TAP.
+# pylayout.t - the offsets lockwatch reads CPython with (user/pylayout.c) are
+# those of the interpreters' own internal headers: Debian's python3.11-dev
+# always (tests/pylayout.c, built by make), and the include/ of every other
+# CPython 3.11 or 3.12 install this machine has (pyenv's), built here.
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 lw_require_built pylayout
-"$LW_PROGS/pylayout"
+
+# t_layout NAME PROG: PROG's TAP, one line per offset, all "ok".
+t_layout()
+{
+	local name=$1 prog=$2 out
+
+	t_begin "CPython $name: lockwatch's layout table matches the headers"
+	out=$("$prog" 2>&1)
+	grep -q '^ok ' <<<"$out" || t_fail "no offset checked: $out"
+	grep '^not ok' <<<"$out" | while read -r line; do tap_diag "$line"; done
+	! grep -q '^not ok' <<<"$out" || t_fail "$(grep -c '^not ok' <<<"$out") offsets differ"
+	t_end
+}
+
+OTHERS=()
+for inc in /root/.pyenv/versions/3.1[12].*/include/python3.1[12]; do
+	[ -f "$inc/internal/pycore_frame.h" ] && OTHERS+=("$inc")
+done
+tap_plan $((1 + ${#OTHERS[@]}))
+t_layout "3.11 (Debian's python3.11-dev)" "$LW_PROGS/pylayout"
+for inc in "${OTHERS[@]}"; do
+	prog=$LW_TMP/pylayout-${inc//\//_}
+	cc -O1 -Wall -I"$LW_ROOT/user" -I"$inc" "$LW_ROOT/tests/pylayout.c" \
+		"$LW_ROOT/user/pylayout.c" -o "$prog" 2>"$prog.err" || true
+	[ -x "$prog" ] || prog="false compile failed: $(head -c 300 "$prog.err")"
+	t_layout "${inc##*/} (${inc%/include/*})" "$prog"
+done
+tap_finish

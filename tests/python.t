@@ -9,8 +9,8 @@
 # thread then blocks on. Each by `check` (JSON, and text for one), by -p on a
 # process already hung, and by watching a command. True negatives
 # (tests/pyhealthy.py) stay silent under watching and repeated checks. A
-# Python of another version is named as unsupported; where this machine has a
-# second 3.11 build (pyenv's), the same deadlocks are found in it too.
+# Python of another version is named as unsupported; where this machine has
+# other 3.11 or 3.12 builds (pyenv's), the same deadlocks are found in them.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +21,6 @@ lw_require_root_bpf
 lw_require_built fakepy
 
 PY=${LW_PYTHON:-/usr/bin/python3.11}
-PY_OTHER=/root/.pyenv/versions/3.11.7/bin/python3.11 # a second 3.11 build, if here
 PYHANG=$LW_ROOT/tests/pyhang.py
 PYHEALTHY=$LW_ROOT/tests/pyhealthy.py
 HEALTHY_MODES="rlock ordered idle byhand server-idle server-busy"
@@ -337,37 +336,67 @@ test_unsupported()
 	sleep 0.2
 	lw_check "$dir" --json "$BG_PID"
 	t_rc "$dir" 0
-	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.12: .*native locks still are"
+	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.14: .*native locks still are"
 	t_no_alert "$dir"
 	bg_stop "$BG_PID"
 	t_end
 }
 
-test_other_build()
+# One "check" of pyhang.py MODE under PYTHON: exit 1 and exactly EDGES.
+other_mode()
 {
-	local dir
+	local py=$1 mode=$2 dir
 
-	dir=$(lw_dir other-build)
-	t_begin "the same deadlocks in another 3.11 build ($PY_OTHER)"
-	py_start other-abba abba "$PY_OTHER" || return
+	shift 2
+	dir=$(lw_dir "other-${py//\//_}-$mode")
+	py_start "other-$mode" "$mode" "$py" || return
 	lw_check "$dir" --json "$HANG_PID"
 	t_rc "$dir" 1
-	t_pycycle "$dir" "task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba" \
+	t_pycycle "$dir" "$@"
+	hang_stop "$HANG_PID"
+}
+
+# Another CPython of a supported version (pyenv's 3.11.7, 3.12): every
+# deadlock again, and the true negatives that hold or wait without end.
+test_other_python()
+{
+	local py=$1 mode dir i
+
+	t_begin "$("$py" -c 'import sys; print("Python %d.%d.%d" % sys.version_info[:3])') ($py): every deadlock, and silence for the true negatives"
+	other_mode "$py" store "task/rebuilder:asyncio.Lock:Store._lock:task/rebuilder"
+	other_mode "$py" abba "task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba" \
 		"task/transfer-ba:asyncio.Lock:lock_a:task/transfer-ab"
-	hang_stop "$HANG_PID"
-	dir=$(lw_dir other-threads)
-	py_start other-threads threads "$PY_OTHER" || return
-	lw_check "$dir" --json "$HANG_PID"
-	t_rc "$dir" 1
-	t_pycycle "$dir" "thread/mover-ab:threading.Lock:lock_b:thread/mover-ba" \
+	other_mode "$py" await "task/ping:task:pong:task/pong" "task/pong:task:ping:task/ping"
+	other_mode "$py" orphan kind=orphaned_lock "task/reader-1:asyncio.Lock:cache_lock:-" \
+		"task/reader-2:asyncio.Lock:cache_lock:-"
+	other_mode "$py" threads "thread/mover-ab:threading.Lock:lock_b:thread/mover-ba" \
 		"thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
-	hang_stop "$HANG_PID"
+	other_mode "$py" mixed "thread/MainThread:threading.Lock:tlock:task/holder" \
+		"task/holder:event_loop:MainThread:thread/MainThread"
+	for mode in byhand idle server-busy rlock; do
+		HANG=$py hang_start "other-healthy-$mode" "$PYHEALTHY" "$mode" 4 || continue
+		for i in 1 2 3; do
+			dir=$(lw_dir "other-healthy-$mode-$i")
+			lw_check "$dir" --json "$HANG_PID"
+			t_rc "$dir" 0
+			t_no_alert "$dir"
+			sleep 0.3
+		done
+		hang_stop "$HANG_PID"
+	done
 	t_end
 }
 
+# Other CPythons this machine has, of versions lockwatch reads (not on a
+# fresh Debian: pyenv's).
+OTHER_PYS=()
+for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.12.*/bin/python3.12; do
+	[ -x "$py" ] && OTHER_PYS+=("$py")
+done
+
 # shellcheck disable=SC2086
 NTESTS=$((11 + $(echo $HEALTHY_MODES | wc -w)))
-[ -x "$PY_OTHER" ] && NTESTS=$((NTESTS + 1))
+NTESTS=$((NTESTS + ${#OTHER_PYS[@]}))
 tap_plan "$NTESTS"
 test_store
 test_store_text
@@ -383,9 +412,9 @@ test_unsupported
 for mode in $HEALTHY_MODES; do
 	test_healthy "$mode"
 done
-if [ -x "$PY_OTHER" ]; then
-	test_other_build
-else
-	tap_diag "no second 3.11 build at $PY_OTHER (pyenv): Debian's alone is tested"
-fi
+for py in "${OTHER_PYS[@]}"; do
+	test_other_python "$py"
+done
+[ ${#OTHER_PYS[@]} -gt 0 ] ||
+	tap_diag "no other CPython 3.11 or 3.12 here (pyenv's): Debian's alone is tested"
 tap_finish

@@ -286,11 +286,10 @@ static uint64_t signature(const struct cand *c)
 static int is_true(struct lw_pymem *m, uint64_t obj)
 {
 	char type[8];
-	int64_t size;
+	int64_t v;
 
 	py_type_name(m, obj, type, sizeof(type));
-	return !strcmp(type, "bool") && !py_read(m, obj + pymem__layout(m)->var_size, &size, 8) &&
-	       size != 0;
+	return !strcmp(type, "bool") && !py_int(m, obj, &v) && v;
 }
 
 static void add_cand(struct lw_pyproc *pp, struct cand *c)

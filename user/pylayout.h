@@ -20,6 +20,7 @@ struct lw_pylayout {
 	uint16_t interp_threads_head, interp_modules;
 	uint16_t ts_next, ts_cframe, ts_thread_id, ts_native_thread_id;
 	uint16_t cframe_current_frame;
+	int8_t owner_cstack; /* frame owner of the C stack's shim frames; -1: none */
 	/* _PyInterpreterFrame */
 	uint16_t fr_code, fr_globals, fr_previous, fr_prev_instr, fr_stacktop, fr_owner,
 		fr_localsplus;
@@ -43,8 +44,15 @@ struct lw_pylayout {
 	uint64_t tpflags_managed_dict;
 	int8_t managed_dict, managed_values; /* pointer slots before the object */
 	uint16_t module_dict;
-	uint16_t long_digits; /* PyLongObject: 30-bit digits after ob_size */
+	uint16_t long_digits; /* PyLongObject: 30-bit digits */
+	int8_t long_tagged; /* 3.12+: lv_tag (sign, count) at var_size, not ob_size */
+	enum {
+		LW_PY_MANAGED_VALUES, /* 3.11: values at managed_values, dict at managed_dict */
+		LW_PY_MANAGED_TAGGED, /* 3.12: one word at managed_dict, values - 1 or dict */
+	} managed;
 	uint16_t exc_traceback, tb_next, tb_frame, frameobj_frame;
+	/* asyncio.tasks: the WeakSet of tasks; the set of eager tasks (or NULL) */
+	const char *tasks_weakset, *tasks_eager;
 	/* _asyncio: FutureObj / TaskObj */
 	uint16_t fut_state, fut_exception, task_fut_waiter, task_coro, task_name;
 	uint16_t futureiter_future;

@@ -185,6 +185,7 @@ struct kind_name {
 static const struct kind_name kind_names[] = {
 	{ NULL, "str", PK_STR },
 	{ NULL, "int", PK_INT },
+	{ NULL, "bool", PK_INT },
 	{ NULL, "dict", PK_DICT },
 	{ NULL, "set", PK_SET },
 	{ NULL, "list", PK_LIST },
@@ -348,6 +349,8 @@ int py_int(struct lw_pymem *m, uint64_t obj, int64_t *v)
 
 	if (py_kind(m, obj) != PK_INT || py_read(m, obj + m->L->var_size, &size, sizeof(size)))
 		return -1;
+	if (m->L->long_tagged) /* lv_tag: digits << 3 | sign (0 +, 1 zero, 2 -) */
+		size = (size & 3) == 2 ? -(size >> 3) : size >> 3;
 	n = size < 0 ? -size : size;
 	if (n > 3 || (n && py_read(m, obj + m->L->long_digits, digits, n * sizeof(digits[0]))))
 		return -1;
@@ -435,11 +438,18 @@ int py_attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg)
 	if (flags & L->tpflags_managed_dict) {
 		struct by_name b = { fn, arg };
 
-		values = py_ptr(m, obj + L->managed_values * 8);
+		if (L->managed == LW_PY_MANAGED_TAGGED) {
+			/* one word: the values minus 1 (so odd), or the dict */
+			dict = py_ptr(m, obj + L->managed_dict * 8);
+			values = dict & 1 ? dict + 1 : 0;
+			dict = dict & 1 ? 0 : dict;
+		} else {
+			values = py_ptr(m, obj + L->managed_values * 8);
+			dict = values ? 0 : py_ptr(m, obj + L->managed_dict * 8);
+		}
 		if (values)
 			return keys_items(m, py_ptr(m, type + L->ht_cached_keys), values, str_key,
 					  &b);
-		dict = py_ptr(m, obj + L->managed_dict * 8);
 	} else if (!py_read(m, type + L->tp_dictoffset, &off, sizeof(off)) && off > 0 &&
 		   off < 4096) {
 		dict = py_ptr(m, obj + off);

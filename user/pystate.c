@@ -2,7 +2,8 @@
 /*
  * Reads a CPython process's threads and asyncio tasks (see pystate.h).
  * Threads: the interpreter's PyThreadState list, each with its chain of
- * _PyInterpreterFrame. Tasks: asyncio.tasks._all_tasks (a WeakSet), each
+ * _PyInterpreterFrame. Tasks: asyncio.tasks._all_tasks (a WeakSet; 3.12:
+ * _scheduled_tasks, and the set _eager_tasks), each
  * task's coroutine and, through what each suspended coroutine awaits (the
  * top of its value stack), the coroutines it awaits in turn.
  */
@@ -60,8 +61,10 @@ static void hold(struct lw_pypart *p, uint64_t lock, int frame)
 	}
 }
 
-/* A value-stack slot inside `with`: a lock's bound __exit__/__aexit__? */
-static uint64_t held_lock(struct lw_pymem *m, uint64_t v)
+/* A value-stack slot inside `with`: a lock's bound __exit__/__aexit__?
+ * The lock it holds (an asyncio.Condition holds its lock), *self the
+ * object whose method it is. */
+static uint64_t held_lock(struct lw_pymem *m, uint64_t v, uint64_t *bound)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	char name[16];
@@ -69,7 +72,7 @@ static uint64_t held_lock(struct lw_pymem *m, uint64_t v)
 
 	switch (py_kind(m, v)) {
 	case PK_METHOD: /* asyncio locks: _ContextManagerMixin.__aexit__ */
-		self = py_ptr(m, v + L->method_self);
+		*bound = self = py_ptr(m, v + L->method_self);
 		fn = py_ptr(m, v + L->method_func);
 		if (py_str(m, py_ptr(m, fn + L->func_name), name, sizeof(name)) ||
 		    strcmp(name, "__aexit__"))
@@ -86,7 +89,7 @@ static uint64_t held_lock(struct lw_pymem *m, uint64_t v)
 			return 0;
 		}
 	case PK_CFUNC: /* threading.Lock, RLock: lock.__exit__ */
-		self = py_ptr(m, v + L->cfunc_self);
+		*bound = self = py_ptr(m, v + L->cfunc_self);
 		fn = py_ptr(m, v + L->cfunc_ml);
 		if (!fn || py_read(m, py_ptr(m, fn + L->ml_name), name, 9) ||
 		    memcmp(name, "__exit__", 9))
@@ -97,8 +100,29 @@ static uint64_t held_lock(struct lw_pymem *m, uint64_t v)
 	}
 }
 
+/*
+ * Is v the coroutine of obj.__aenter__()? From 3.12 the await of
+ * `async with lock:` is covered by a handler of its own, whose depth takes
+ * in the bound __aexit__ pushed just before: the lock is being taken, not
+ * held.
+ */
+static int entering(struct lw_pymem *m, uint64_t v, uint64_t obj)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	const struct lw_pycode *c;
+	size_t n;
+
+	if (py_kind(m, v) != PK_CORO)
+		return 0;
+	c = py_code(m, py_ptr(m, v + L->gen_iframe + L->fr_code));
+	n = c ? strlen(c->qualname) : 0;
+	return n >= 11 && !strcmp(c->qualname + n - 11, ".__aenter__") &&
+	       py_ptr(m, v + L->gen_iframe + L->fr_localsplus) == obj;
+}
+
 /* One frame: its code and instruction, and the locks its `with`s hold.
- * Returns the frame's header words (for its caller), or -1. */
+ * Fills head with the frame's header words (for its caller); returns 0, 1
+ * for a shim frame of the C stack (not recorded), or -1. */
 static int frame(struct lw_pymem *m, struct lw_pypart *p, uint64_t addr, uint64_t *head)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
@@ -109,6 +133,8 @@ static int frame(struct lw_pymem *m, struct lw_pypart *p, uint64_t addr, uint64_
 
 	if (py_read(m, addr, head, FRAME_HEAD))
 		return -1;
+	if (L->owner_cstack >= 0 && ((uint8_t *)head)[L->fr_owner] == L->owner_cstack)
+		return 1;
 	c = py_code(m, head[L->fr_code / 8]);
 	if (!c)
 		return -1;
@@ -127,9 +153,9 @@ static int frame(struct lw_pymem *m, struct lw_pypart *p, uint64_t addr, uint64_
 	if (py_read(m, addr + L->fr_localsplus + c->nlocalsplus * 8, slots, depth * 8))
 		return 0;
 	for (int i = 0; i < depth; i++) {
-		uint64_t lock = held_lock(m, slots[i]);
+		uint64_t self = 0, lock = held_lock(m, slots[i], &self);
 
-		if (lock)
+		if (lock && !(i + 1 < depth && entering(m, slots[i + 1], self)))
 			hold(p, lock, idx);
 	}
 	return 0;
@@ -241,7 +267,7 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 				p->state = -1; /* running: its frames are its thread's */
 			break;
 		}
-		if (frame(m, p, coro + L->gen_iframe, head))
+		if (frame(m, p, coro + L->gen_iframe, head) < 0)
 			return -1;
 		c = py_code(m, head[L->fr_code / 8]);
 		top = (int32_t)head[L->fr_stacktop / 8];
@@ -257,33 +283,46 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 	return 0;
 }
 
-static int read_tasks(struct lw_pymem *m, struct lw_pysnap *s, uint64_t modules)
+/* The tasks in a set: of weak references to them, or of the tasks. */
+static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int weak, uint64_t *refs)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
-	uint64_t mod = py_dict_get(m, modules, "asyncio.tasks"), weakset, set, *refs;
-	int n, bad = 0;
+	int n = set ? py_set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1, bad = 0;
 
-	if (!mod)
-		return 0; /* asyncio never imported: no tasks */
-	weakset = py_dict_get(m, py_ptr(m, mod + L->module_dict), "_all_tasks");
-	set = weakset ? py_attr(m, weakset, "data") : 0;
-	refs = calloc(LW_PY_MAX_TASKS, sizeof(*refs));
-	if (!refs)
-		return -ENOMEM;
-	n = set ? py_set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1;
 	for (int i = 0; i < n; i++) {
 		uint64_t task = refs[i];
 
-		if (py_kind(m, task) != PK_WEAKREF)
-			continue; /* the set's dummy: a removed entry */
-		task = py_ptr(m, task + L->weakref_object);
+		if (weak) {
+			if (py_kind(m, task) != PK_WEAKREF)
+				continue; /* the set's dummy: a removed entry */
+			task = py_ptr(m, task + L->weakref_object);
+		}
 		if (py_kind(m, task) != PK_TASK)
-			continue; /* dead reference: None */
+			continue; /* a dead reference (None), or the dummy */
 		if (read_task(m, s, task))
 			bad++;
 	}
-	free(refs);
 	return n < 0 || bad ? -EAGAIN : 0;
+}
+
+static int read_tasks(struct lw_pymem *m, struct lw_pysnap *s, uint64_t modules)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	uint64_t mod = py_dict_get(m, modules, "asyncio.tasks"), dict, weakset, *refs;
+	int err;
+
+	if (!mod)
+		return 0; /* asyncio never imported: no tasks */
+	dict = py_ptr(m, mod + L->module_dict);
+	weakset = py_dict_get(m, dict, L->tasks_weakset);
+	refs = calloc(LW_PY_MAX_TASKS, sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	err = read_set(m, s, weakset ? py_attr(m, weakset, "data") : 0, 1, refs);
+	if (!err && L->tasks_eager)
+		err = read_set(m, s, py_dict_get(m, dict, L->tasks_eager), 0, refs);
+	free(refs);
+	return err;
 }
 
 /* threading._active: ident -> Thread, for the threads' Python names. */
@@ -326,7 +365,7 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 			p->tid = tid;
 		f = py_ptr(m, py_ptr(m, ts + L->ts_cframe) + L->cframe_current_frame);
 		for (int depth = 0; f && depth < 256; depth++) {
-			if (frame(m, p, f, head)) {
+			if (frame(m, p, f, head) < 0) {
 				bad++;
 				break;
 			}
