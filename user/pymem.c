@@ -492,7 +492,7 @@ int py_set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max)
 	int n = 0;
 
 	if (py_kind(m, set) != PK_SET || py_read(m, set + m->L->set_mask, &mask, sizeof(mask)) ||
-	    !(table = py_ptr(m, set + m->L->set_table)) || mask >= (1u << 24) ||
+	    !(table = py_ptr(m, set + m->L->set_table)) || mask >= (1u << 20) ||
 	    (mask & (mask + 1)))
 		return -1;
 	for (uint64_t i = 0; i <= mask; i += 256) {
