@@ -326,6 +326,47 @@ test_healthy()
 	t_end
 }
 
+# A task named to forge output: an escape sequence, a newline and a fake
+# headline, a lone surrogate and a non-ASCII letter.
+test_hostile_name()
+{
+	local text json script=$LW_TMP/evil.py name
+
+	cat >"$script" <<'EVIL'
+import asyncio
+lock = asyncio.Lock()
+async def trap():
+    async with lock:
+        async with lock:
+            pass
+async def main():
+    await asyncio.create_task(trap(), name="evil\x1b[2J\nDEADLOCK: forged \udcff\u00e9")
+asyncio.run(main())
+EVIL
+	t_begin "a hostile task name: escaped in text, valid UTF-8 in JSON, no forged line"
+	bg_start "$PY" "$script"
+	sleep 0.7
+	text=$(lw_dir hostile-text)
+	json=$(lw_dir hostile-json)
+	lw_check "$text" "$BG_PID"
+	lw_check "$json" --json "$BG_PID"
+	t_rc "$text" 1
+	t_rc "$json" 1
+	[ "$(grep -ac 'DEADLOCK:' "$text/out")" -ge 1 ] &&
+		[ "$(grep -aEc '^[-0-9]+ [0-9:.]+ DEADLOCK: ' "$text/out")" -eq 1 ] &&
+		! grep -aq '^DEADLOCK' "$text/out" ||
+		t_fail "text: not exactly one alert headline (a forged one got through)"
+	! grep -aq $'\x1b' "$text/out" || t_fail "text: a raw ESC byte got through"
+	grep -aqF 'task evil\x1b[2J\nDEADLOCK: forged ' "$text/out" ||
+		t_fail "text: the name is not shown escaped"
+	t_json_lines "$json"
+	name=$(jq -r -s 'map(select(.kind == "deadlock"))[0].cycle[0].waiter.name' "$json/out")
+	[ "$name" = $'evil\x1b[2J\nDEADLOCK: forged \\xed\\xb3\\xbf\u00e9' ] ||
+		t_fail "JSON: the name decodes to $(printf %q "$name")"
+	bg_stop "$BG_PID"
+	t_end
+}
+
 test_unsupported()
 {
 	local dir
@@ -395,7 +436,7 @@ for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.12
 done
 
 # shellcheck disable=SC2086
-NTESTS=$((11 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((12 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]}))
 tap_plan "$NTESTS"
 test_store
@@ -408,6 +449,7 @@ test_threads
 test_threads_watch
 test_mixed
 test_command
+test_hostile_name
 test_unsupported
 for mode in $HEALTHY_MODES; do
 	test_healthy "$mode"
