@@ -21,6 +21,13 @@ named below plus the main task of asyncio.run(), on the main thread alone.
   threads  threads "mover-ab" and "mover-ba" take the module-global
            threading locks lock_a and lock_b in opposite order; the main
            thread joins them
+  join     the main thread holds the module-global threading lock
+           registry_lock and joins thread "loader", which waits for it (a
+           thread "Thread-1" says ready, then ends)
+  rlock    thread "configure" takes the threading.RLock config_lock by hand
+           (acquire(), no "with": the RLock records its owner) and then the
+           Lock stats_lock; thread "tally" takes stats_lock (with "with") and
+           then config_lock
   mixed    task "holder" holds the module-global threading lock tlock across
            an await; task "blocker" then takes tlock with a plain "with", which
            blocks the event loop's thread in the kernel, so "holder" can never
@@ -49,6 +56,9 @@ lock_a = None
 lock_b = None
 cache_lock = None
 tlock = None
+registry_lock = None    # join
+config_lock = None      # rlock: a threading.RLock
+stats_lock = None       # rlock: a threading.Lock
 
 # await: the tasks "ping" and "pong", by name.
 tasks = {}
@@ -279,6 +289,66 @@ def threads_main():
         t.join()
 
 
+# --- join: the main thread joins a thread while holding the lock it needs ---
+
+def load_registry():
+    time.sleep(0.05)
+    # The main thread holds registry_lock until this thread has finished.
+    with registry_lock:
+        pass
+
+
+def join_main():
+    global registry_lock
+
+    registry_lock = threading.Lock()
+    loader = threading.Thread(target=load_registry, name="loader", daemon=True)
+    with registry_lock:
+        loader.start()
+        threading.Timer(0.3, say_ready).start()
+        loader.join()
+
+
+# --- rlock: an RLock taken by hand, and a Lock, in opposite order ---
+
+def take_config_then_stats():
+    config_lock.acquire()
+    both_hold_one.wait()
+    # tally() holds stats_lock and waits for config_lock.
+    stats_lock.acquire()
+
+
+def take_stats_then_config():
+    with stats_lock:
+        both_hold_one.wait()
+        # configure() holds config_lock (an RLock, owned by its thread) and
+        # waits for stats_lock.
+        config_lock.acquire()
+
+
+def rlock_main():
+    global config_lock, stats_lock, both_hold_one
+
+    config_lock = threading.RLock()
+    stats_lock = threading.Lock()
+    both_hold_one = threading.Barrier(2)
+    threads = [threading.Thread(target=take_config_then_stats, name="configure",
+                                daemon=True),
+               threading.Thread(target=take_stats_then_config, name="tally",
+                                daemon=True)]
+    for t in threads:
+        t.start()
+    while True:
+        while not all(asleep_in_futex(t.native_id) for t in threads):
+            time.sleep(0.01)
+        time.sleep(0.05)
+        if all(asleep_in_futex(t.native_id) for t in threads):
+            break
+    say_ready()
+    for t in threads:
+        t.join()
+
+
 # --- mixed: a task holds a threading lock, the loop's thread waits for it ---
 
 async def hold():
@@ -327,6 +397,8 @@ MODES = {
     "orphan": lambda: asyncio.run(orphan_main()),
     "threads": threads_main,
     "mixed": lambda: asyncio.run(mixed_main()),
+    "join": join_main,
+    "rlock": rlock_main,
 }
 
 

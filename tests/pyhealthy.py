@@ -10,6 +10,9 @@ asyncio modes run on the main thread alone.
 
   rlock        threads "worker-N" (4) take the module-global threading.RLock
                shared and take it again while holding it, under contention
+  join         the main thread starts 4 threads "joiner-N" at a time that
+               take the module-global threading.Lock work_lock briefly, and
+               joins them (not holding it), batch after batch
   ordered      tasks "worker-N" (20) take the module-global asyncio locks
                lock_a then lock_b, always in that order, with random idle gaps
                between and inside
@@ -43,6 +46,7 @@ import time
 
 # The locks and other objects of the modes, created by the mode that uses them.
 shared = None           # rlock
+work_lock = None        # join
 lock_a = None           # ordered
 lock_b = None           # ordered
 cond = None             # idle
@@ -124,6 +128,37 @@ def rlock_main(seconds):
     for t in workers:
         t.join()
     return report("rlock", seconds)
+
+
+# --- join: threads joined while they take a lock the joiner does not hold ---
+
+def join_work():
+    name = threading.current_thread().name
+    for _ in range(20):
+        with work_lock:
+            rounds[name] = rounds.get(name, 0) + 1
+        time.sleep(0.005)
+
+
+def join_main(seconds):
+    global work_lock
+
+    work_lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    ready_at = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        with work_lock:
+            rounds["main"] = rounds.get("main", 0) + 1
+        workers = [threading.Thread(target=join_work, name=f"joiner-{i}")
+                   for i in range(1, 5)]
+        for t in workers:
+            t.start()
+        if ready_at and time.monotonic() >= ready_at:
+            say_ready()
+            ready_at = None
+        for t in workers:
+            t.join()
+    return report("join", seconds)
 
 
 # --- ordered: two asyncio locks, always taken in the same order ---
@@ -283,6 +318,7 @@ async def server_main(seconds, busy):
 
 MODES = {
     "rlock": rlock_main,
+    "join": join_main,
     "ordered": lambda s: asyncio.run(ordered_main(s)),
     "idle": lambda s: asyncio.run(idle_main(s)),
     "byhand": lambda s: asyncio.run(byhand_main(s)),

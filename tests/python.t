@@ -5,8 +5,9 @@
 # their memory: the locked-method-calls-locked-method trap, two tasks taking
 # two asyncio locks in opposite order, two tasks awaiting each other, an
 # asyncio lock left locked by a task that died, two threads on two
-# threading.Locks, and a task holding a threading.Lock its own event loop's
-# thread then blocks on. Each by `check` (JSON, and text for one), by -p on a
+# threading.Locks, a task holding a threading.Lock its own event loop's
+# thread then blocks on, a join while holding the joined thread's lock, and
+# an RLock taken by hand (its recorded owner) against a Lock. Each by `check` (JSON, and text for one), by -p on a
 # process already hung, and by watching a command. True negatives
 # (tests/pyhealthy.py) stay silent under watching and repeated checks. A
 # Python of another version is named as unsupported; where this machine has
@@ -23,7 +24,7 @@ lw_require_built fakepy
 PY=${LW_PYTHON:-/usr/bin/python3.11}
 PYHANG=$LW_ROOT/tests/pyhang.py
 PYHEALTHY=$LW_ROOT/tests/pyhealthy.py
-HEALTHY_MODES="rlock ordered idle byhand server-idle server-busy"
+HEALTHY_MODES="rlock join ordered idle byhand server-idle server-busy"
 [ -x "$PY" ] || tap_bail "$PY is missing (scripts/install-deps.sh installs python3.11)"
 
 JQ_DEFS+='
@@ -261,6 +262,42 @@ test_mixed()
 	hang_stop "$HANG_PID"
 }
 
+test_join()
+{
+	local dir
+
+	dir=$(lw_dir join)
+	t_begin "check: the main thread joins a thread while holding the lock it needs"
+	py_start join join || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "thread/loader:threading.Lock:registry_lock:thread/MainThread" \
+		"thread/MainThread:thread_exit:loader:thread/loader"
+	t_pyframe "$dir" loader load_registry "$(py_line load_registry 'with registry_lock')"
+	t_pyframe "$dir" MainThread join_main "$(py_line join_main 'loader.join()')"
+	t_end
+	hang_stop "$HANG_PID"
+}
+
+test_rlock()
+{
+	local dir
+
+	dir=$(lw_dir rlock)
+	t_begin "check: an RLock taken by hand (its owner recorded) and a Lock, in opposite order"
+	py_start rlock rlock || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "thread/tally:threading.RLock:config_lock:thread/configure" \
+		"thread/configure:threading.Lock:stats_lock:thread/tally"
+	t_pyframe "$dir" tally take_stats_then_config \
+		"$(py_line take_stats_then_config 'config_lock.acquire()')"
+	t_pyframe "$dir" configure take_config_then_stats \
+		"$(py_line take_config_then_stats 'stats_lock.acquire()')"
+	t_end
+	hang_stop "$HANG_PID"
+}
+
 test_command()
 {
 	local dir
@@ -287,6 +324,11 @@ blocked_of()
 		      w("asyncio.Event"; "event"; "event-waiter") and
 		      w("asyncio.Condition"; "cond"; "cond-waiter") and
 		      w("asyncio.Queue"; "queue"; "queue-getter")'
+		;;
+	join)
+		echo 'any(summary.blocked[]; .waits_for.type == "thread_exit" and
+			(.waits_for.name | test("^joiner-[1-4]$")) and
+			any(.waiters[]; .name == "MainThread"))'
 		;;
 	byhand)
 		echo 'any(summary.blocked[]; .waits_for.type == "asyncio.Lock" and
@@ -414,7 +456,11 @@ test_other_python()
 		"thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
 	other_mode "$py" mixed "thread/MainThread:threading.Lock:tlock:task/holder" \
 		"task/holder:event_loop:MainThread:thread/MainThread"
-	for mode in byhand idle server-busy rlock; do
+	other_mode "$py" join "thread/loader:threading.Lock:registry_lock:thread/MainThread" \
+		"thread/MainThread:thread_exit:loader:thread/loader"
+	other_mode "$py" rlock "thread/tally:threading.RLock:config_lock:thread/configure" \
+		"thread/configure:threading.Lock:stats_lock:thread/tally"
+	for mode in byhand idle server-busy rlock join; do
 		HANG=$py hang_start "other-healthy-$mode" "$PYHEALTHY" "$mode" 4 || continue
 		for i in 1 2 3; do
 			dir=$(lw_dir "other-healthy-$mode-$i")
@@ -436,7 +482,7 @@ for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.12
 done
 
 # shellcheck disable=SC2086
-NTESTS=$((12 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((14 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]}))
 tap_plan "$NTESTS"
 test_store
@@ -448,6 +494,8 @@ test_orphan
 test_threads
 test_threads_watch
 test_mixed
+test_join
+test_rlock
 test_command
 test_hostile_name
 test_unsupported

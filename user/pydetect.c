@@ -195,6 +195,76 @@ static const struct lw_pypart *thread_of(const struct lw_pysnap *s, pid_t tid)
 	return NULL;
 }
 
+/* The threading lock (or RLock) object whose semaphore is futex word w. */
+static enum lw_pykind tlock_of(struct lw_pymem *m, uint64_t obj, uint64_t w)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	enum lw_pykind k = py_kind(m, obj);
+
+	return (k == PK_TLOCK || k == PK_RLOCK) && py_ptr(m, obj + L->lock_lock) == w ? k :
+											PK_OTHER;
+}
+
+/*
+ * A thread waits in a threading lock that no frame holds (taken by hand):
+ * find the lock on its innermost frame - a local, or on the value stack
+ * (`lock.acquire` or the __exit__ that `with` pushed) - to name it; an
+ * RLock also names its owner.
+ */
+static void waited_tlock(struct lw_pyproc *pp, const struct lw_pypart *p, struct lw_pyedge *e)
+{
+	const struct lw_pylayout *L = pymem__layout(pp->m);
+	const struct lw_pysnap *s = &pp->snap[pp->cur];
+	const struct lw_pycode *c = p->nframes ? py_code(pp->m, p->frames[0].code) : NULL;
+	uint64_t slots[64], owner, count;
+	int n;
+
+	if (!c)
+		return;
+	if (!strcmp(c->qualname, "Thread._wait_for_tstate_lock")) {
+		/* join(): the lock is released when that thread exits */
+		int64_t ident;
+
+		e->lock = py_ptr(pp->m, p->frames[0].addr + L->fr_localsplus); /* self */
+		if (py_int(pp->m, py_attr(pp->m, e->lock, "_ident"), &ident)) {
+			e->lock = 0;
+			return;
+		}
+		e->kind = PL_JOIN;
+		for (int j = 0; j < s->n && !s->p[j].task; j++)
+			if (s->p[j].ident == (uint64_t)ident)
+				e->holder = &s->p[j];
+		return;
+	}
+	n = c->nlocalsplus + c->stacksize < 64 ? c->nlocalsplus + c->stacksize : 64;
+	if (py_read(pp->m, p->frames[0].addr + L->fr_localsplus, slots, n * 8))
+		return;
+	for (int i = 0; i < n; i++) {
+		uint64_t obj = slots[i];
+		enum lw_pykind k = tlock_of(pp->m, obj, p->wait_obj);
+
+		if (k == PK_OTHER) {
+			if (py_kind(pp->m, obj) == PK_CFUNC)
+				obj = py_ptr(pp->m, obj + L->cfunc_self);
+			else if (py_kind(pp->m, obj) == PK_METHOD)
+				obj = py_ptr(pp->m, obj + L->method_self);
+			else
+				continue;
+			k = tlock_of(pp->m, obj, p->wait_obj);
+		}
+		if (k == PK_OTHER)
+			continue;
+		e->kind = k == PK_TLOCK ? PL_TLOCK : PL_RLOCK;
+		e->lock = obj;
+		if (k == PK_RLOCK && !py_read(pp->m, obj + L->rlock_owner, &owner, 8) &&
+		    !py_read(pp->m, obj + L->rlock_count, &count, 8) && count)
+			for (int j = 0; j < s->n && !s->p[j].task; j++)
+				if (s->p[j].ident == owner)
+					e->holder = &s->p[j];
+		return;
+	}
+}
+
 /* Every participant's one edge, into pp->edges. */
 static int edges(struct lw_pyproc *pp)
 {
@@ -225,6 +295,8 @@ static int edges(struct lw_pyproc *pp)
 					e->kind = h->kind;
 					e->lock = h->lock;
 					e->holder = h->idx >= 0 ? &s->p[h->idx] : NULL;
+				} else {
+					waited_tlock(pp, p, e);
 				}
 				continue;
 			}

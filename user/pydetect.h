@@ -46,6 +46,7 @@ enum lw_pylock {
 	PL_RLOCK, /* threading.RLock */
 	PL_TASK, /* another task: awaited until it finishes */
 	PL_LOOP, /* the thread a task's event loop runs on */
+	PL_JOIN, /* Thread.join(): the thread, until it exits */
 	/* waits with no owner to name: listed by `check`, never in a cycle */
 	PL_ASEM, /* asyncio.Semaphore */
 	PL_ACOND, /* asyncio.Condition: notify() */

@@ -28,6 +28,8 @@ const char *pyreport__type(enum lw_pylock k)
 		return "task";
 	case PL_LOOP:
 		return "event_loop";
+	case PL_JOIN:
+		return "thread_exit";
 	case PL_ASEM:
 		return "asyncio.Semaphore";
 	case PL_ACOND:
@@ -151,14 +153,15 @@ void pyreport__lock(struct lw_lockref *l, struct lw_pymem *m, const struct lw_py
 	snprintf(l->key, sizeof(l->key), "%s:%d:0x%" PRIx64,
 		 e->kind == PL_TASK ? "task" :
 		 e->kind == PL_LOOP ? "loop" :
+		 e->kind == PL_JOIN ? "thread" :
 				      "anon",
 		 l->pid, e->lock);
 	if (e->holder) {
 		l->holder_pid = l->pid;
 		l->holder_tid = e->holder->tid;
 	}
-	if (e->kind == PL_TASK || e->kind == PL_LOOP) {
-		/* what is awaited is a task, or the loop's thread: name it */
+	if (e->kind == PL_TASK || e->kind == PL_LOOP || e->kind == PL_JOIN) {
+		/* what is awaited is a task or a thread: name it */
 		if (e->holder)
 			snprintf(l->name, sizeof(l->name), "%s", e->holder->name);
 		return;
