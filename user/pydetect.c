@@ -19,6 +19,7 @@
 #include "pyreport.h"
 
 #define CONFIRM_GAP_MS 10
+#define READS 4 /* reads of one look at most: confirm, or retry a torn one */
 #define SIG_MAX 64
 #define MAX_CANDS 16
 #define ENDED_LEN 256
@@ -566,38 +567,24 @@ int pydetect__check(struct lw_pyproc *pp, lw_pyemit_fn emit, void *ctx)
 	return n;
 }
 
-static int check(struct lw_pyproc *pp, lw_pyemit_fn emit, void *ctx)
+/* The candidates of the latest read that a read before (in snapshot s)
+ * saw exactly the same: reported. */
+static int emit_confirmed(struct lw_pyproc *pp, const struct cand *first, int nfirst,
+			  const struct lw_pysnap *s, lw_pyemit_fn emit, void *ctx)
 {
-	struct cand first[MAX_CANDS];
-	int nfirst, err, n = 0;
-	struct timespec gap = { 0, CONFIRM_GAP_MS * 1000000L };
+	int n = 0;
 
-	err = analyze(pp);
-	if (err)
-		return err;
-	nfirst = 0;
-	for (int i = 0; i < pp->ncands; i++)
-		if (!reported(pp, pp->cands[i].sig))
-			first[nfirst++] = pp->cands[i];
-	if (!nfirst)
-		return 0;
-	/* the edges of `first` point into this snapshot: keep it, read anew */
-	nanosleep(&gap, NULL);
-	pp->cur ^= 1;
-	err = analyze(pp);
-	if (err)
-		return err;
 	for (int i = 0; i < pp->ncands; i++) {
 		struct cand *c = &pp->cands[i];
 		struct lw_alert *a;
 
 		for (int j = 0; j < nfirst; j++) {
-			if (first[j].sig != c->sig ||
-			    !confirmed(&first[j], c, &pp->snap[pp->cur ^ 1]))
+			if (first[j].sig != c->sig || reported(pp, c->sig) ||
+			    !confirmed(&first[j], c, s))
 				continue;
 			a = calloc(1, sizeof(*a));
 			if (!a)
-				return -ENOMEM;
+				return n;
 			if (c->orphan)
 				pyreport__orphan(a, pp->m, c->e, c->n, c->ended);
 			else
@@ -609,6 +596,41 @@ static int check(struct lw_pyproc *pp, lw_pyemit_fn emit, void *ctx)
 		}
 	}
 	return n;
+}
+
+/*
+ * Reads, CONFIRM_GAP_MS apart, until every candidate was seen the same in
+ * two reads in a row, or READS reads: a read torn by the running process
+ * (an object freed or moved under it) is retried, never believed.
+ */
+static int check(struct lw_pyproc *pp, lw_pyemit_fn emit, void *ctx)
+{
+	struct timespec gap = { 0, CONFIRM_GAP_MS * 1000000L };
+	struct cand first[MAX_CANDS];
+	int nfirst = 0, fs = -1, err = 0, n = 0;
+
+	for (int r = 0; r < READS; r++) {
+		if (r)
+			nanosleep(&gap, NULL);
+		/* first[] points into snapshot fs: read into the other one */
+		if (fs >= 0)
+			pp->cur = fs ^ 1;
+		err = analyze(pp);
+		if (err == -EAGAIN)
+			continue;
+		if (err)
+			break;
+		if (fs >= 0)
+			n += emit_confirmed(pp, first, nfirst, &pp->snap[fs], emit, ctx);
+		nfirst = 0;
+		for (int i = 0; i < pp->ncands; i++)
+			if (!reported(pp, pp->cands[i].sig))
+				first[nfirst++] = pp->cands[i];
+		fs = pp->cur;
+		if (!nfirst)
+			return n;
+	}
+	return n ? n : err;
 }
 
 /* utime + stime of the whole process, in clock ticks */
