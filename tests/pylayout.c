@@ -2,7 +2,7 @@
 /*
  * pylayout - lockwatch's table of CPython offsets (user/pylayout.c) against
  * the internal headers of the version it is compiled with (python3.11-dev;
- * a 3.12 install's include/ where one is present): every offset lockwatch
+ * a 3.12 or 3.13 install's include/ where one is present): every offset lockwatch
  * reads a core structure at must be the compiler's. Prints TAP. The _asyncio
  * and _thread objects have no header; the Python tests check those by reading
  * real tasks and locks.
@@ -56,14 +56,24 @@ int main(void)
 	is(L->long_tagged, 0, "long_tagged");
 #endif
 	OFF(ts_next, PyThreadState, next);
+#if PY_MINOR_VERSION >= 13
+	OFF(ts_current_frame, PyThreadState, current_frame);
+	is(L->ts_cframe, 0, "ts_cframe");
+#else
 	OFF(ts_cframe, PyThreadState, cframe);
+	OFF(cframe_current_frame, _PyCFrame, current_frame);
+#endif
 	OFF(ts_thread_id, PyThreadState, thread_id);
 	OFF(ts_native_thread_id, PyThreadState, native_thread_id);
-	OFF(cframe_current_frame, _PyCFrame, current_frame);
+#if PY_MINOR_VERSION >= 13
+	OFF(fr_code, _PyInterpreterFrame, f_executable);
+	OFF(fr_prev_instr, _PyInterpreterFrame, instr_ptr);
+#else
 	OFF(fr_code, _PyInterpreterFrame, f_code);
+	OFF(fr_prev_instr, _PyInterpreterFrame, prev_instr);
+#endif
 	OFF(fr_globals, _PyInterpreterFrame, f_globals);
 	OFF(fr_previous, _PyInterpreterFrame, previous);
-	OFF(fr_prev_instr, _PyInterpreterFrame, prev_instr);
 	OFF(fr_stacktop, _PyInterpreterFrame, stacktop);
 	OFF(fr_owner, _PyInterpreterFrame, owner);
 	OFF(fr_localsplus, _PyInterpreterFrame, localsplus);
@@ -80,6 +90,15 @@ int main(void)
 	OFF(gen_frame_state, PyGenObject, gi_frame_state);
 	OFF(gen_iframe, PyGenObject, gi_iframe);
 	is(L->gen_suspended, FRAME_SUSPENDED, "gen_suspended");
+#if PY_MINOR_VERSION >= 13
+	is(L->gen_suspended_yf, FRAME_SUSPENDED_YIELD_FROM, "gen_suspended_yf");
+	OFF(values_array, PyDictValues, values);
+	OFF(values_valid, PyDictValues, valid);
+	is(L->tpflags_inline_values, Py_TPFLAGS_INLINE_VALUES, "tpflags_inline_values");
+	is(L->inline_values, sizeof(PyObject), "inline_values");
+#else
+	is(L->gen_suspended_yf, FRAME_SUSPENDED, "gen_suspended_yf");
+#endif
 	OFF(ob_type, PyObject, ob_type);
 	OFF(var_size, PyVarObject, ob_size);
 	OFF(tuple_item, PyTupleObject, ob_item);

@@ -3,7 +3,7 @@
 # pylayout.t - the offsets lockwatch reads CPython with (user/pylayout.c) are
 # those of the interpreters' own internal headers: Debian's python3.11-dev
 # always (tests/pylayout.c, built by make), and the include/ of every other
-# CPython 3.11 or 3.12 install this machine has (pyenv's), built here.
+# CPython 3.11, 3.12 or 3.13 install this machine has (pyenv's), built here.
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +24,7 @@ t_layout()
 }
 
 OTHERS=()
-for inc in /root/.pyenv/versions/3.1[12].*/include/python3.1[12]; do
+for inc in /root/.pyenv/versions/3.1[123].*/include/python3.1[123]; do
 	[ -f "$inc/internal/pycore_frame.h" ] && OTHERS+=("$inc")
 done
 tap_plan $((1 + ${#OTHERS[@]}))

@@ -11,7 +11,8 @@
 # process already hung, and by watching a command. True negatives
 # (tests/pyhealthy.py) stay silent under watching and repeated checks. A
 # Python of another version is named as unsupported; where this machine has
-# other 3.11 or 3.12 builds (pyenv's), the same deadlocks are found in them.
+# other 3.11, 3.12 or 3.13 builds (pyenv's), the same deadlocks are found in
+# them.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -439,7 +440,7 @@ other_mode()
 	hang_stop "$HANG_PID"
 }
 
-# Another CPython of a supported version (pyenv's 3.11.7, 3.12): every
+# Another CPython of a supported version (pyenv's 3.11.7, 3.12, 3.13): every
 # deadlock again, and the true negatives that hold or wait without end.
 test_other_python()
 {
@@ -477,7 +478,8 @@ test_other_python()
 # Other CPythons this machine has, of versions lockwatch reads (not on a
 # fresh Debian: pyenv's).
 OTHER_PYS=()
-for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.12.*/bin/python3.12; do
+for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.12.*/bin/python3.12 \
+	/root/.pyenv/versions/3.13.*/bin/python3.13; do
 	[ -x "$py" ] && OTHER_PYS+=("$py")
 done
 
@@ -506,5 +508,5 @@ for py in "${OTHER_PYS[@]}"; do
 	test_other_python "$py"
 done
 [ ${#OTHER_PYS[@]} -gt 0 ] ||
-	tap_diag "no other CPython 3.11 or 3.12 here (pyenv's): Debian's alone is tested"
+	tap_diag "no other CPython 3.11, 3.12 or 3.13 here (pyenv's): Debian's alone is tested"
 tap_finish

@@ -77,7 +77,7 @@ int pydetect__open(pid_t pid, struct lw_pyproc **out, char *why, size_t len)
 	if (!pp)
 		return -ENOMEM;
 	pp->pid = pid;
-	pp->m = pymem__new(pid, L, f.runtime);
+	pp->m = pymem__new(pid, L, f.runtime, f.hexversion);
 	if (!pp->m) {
 		free(pp);
 		return -ENOMEM;
@@ -150,7 +150,7 @@ static int holders(struct lw_pymem *m, const struct lw_pysnap *s, struct pair **
 		enum lw_pykind kind = py_kind(m, (*hold)[i].lock);
 		uint64_t sem;
 
-		if (kind != PK_TLOCK && kind != PK_RLOCK)
+		if ((kind != PK_TLOCK && kind != PK_RLOCK) || !pymem__lock_sem(m))
 			continue;
 		sem = py_ptr(m, (*hold)[i].lock + L->lock_lock);
 		if (sem)
@@ -202,8 +202,10 @@ static enum lw_pykind tlock_of(struct lw_pymem *m, uint64_t obj, uint64_t w)
 	const struct lw_pylayout *L = pymem__layout(m);
 	enum lw_pykind k = py_kind(m, obj);
 
-	return (k == PK_TLOCK || k == PK_RLOCK) && py_ptr(m, obj + L->lock_lock) == w ? k :
-											PK_OTHER;
+	return (k == PK_TLOCK || k == PK_RLOCK) && pymem__lock_sem(m) &&
+			       py_ptr(m, obj + L->lock_lock) == w ?
+		       k :
+		       PK_OTHER;
 }
 
 /*
@@ -222,8 +224,10 @@ static void waited_tlock(struct lw_pyproc *pp, const struct lw_pypart *p, struct
 
 	if (!c)
 		return;
-	if (!strcmp(c->qualname, "Thread._wait_for_tstate_lock")) {
-		/* join(): the lock is released when that thread exits */
+	if (!strcmp(c->qualname, "Thread._wait_for_tstate_lock") ||
+	    !strcmp(c->qualname, "Thread.join")) {
+		/* join(): the lock is released when that thread exits (3.13
+		 * waits in Thread.join itself, on the C thread handle) */
 		int64_t ident;
 
 		e->lock = py_ptr(pp->m, p->frames[0].addr + L->fr_localsplus); /* self */

@@ -20,6 +20,7 @@ struct lw_pylayout {
 	uint16_t interp_threads_head, interp_modules;
 	uint16_t ts_next, ts_cframe, ts_thread_id, ts_native_thread_id;
 	uint16_t cframe_current_frame;
+	uint16_t ts_current_frame; /* 3.13: the frame is the thread's own (ts_cframe 0) */
 	int8_t owner_cstack; /* frame owner of the C stack's shim frames; -1: none */
 	/* _PyInterpreterFrame */
 	uint16_t fr_code, fr_globals, fr_previous, fr_prev_instr, fr_stacktop, fr_owner,
@@ -30,6 +31,7 @@ struct lw_pylayout {
 	/* PyGenObject (generators and coroutines) */
 	uint16_t gen_frame_state, gen_iframe;
 	int8_t gen_suspended; /* gi_frame_state of a suspended generator */
+	int8_t gen_suspended_yf; /* the same, in `await` (3.13 tells them apart) */
 	/* objects */
 	uint16_t ob_type, var_size, tuple_item, list_item, bytes_sval;
 	uint16_t str_state, str_ascii_data, str_compact_data;
@@ -49,15 +51,21 @@ struct lw_pylayout {
 	enum {
 		LW_PY_MANAGED_VALUES, /* 3.11: values at managed_values, dict at managed_dict */
 		LW_PY_MANAGED_TAGGED, /* 3.12: one word at managed_dict, values - 1 or dict */
+		LW_PY_MANAGED_INLINE, /* 3.13: dict at managed_dict, else values inline */
 	} managed;
+	uint64_t tpflags_inline_values;
+	uint16_t inline_values; /* 3.13: PyDictValues after the object's header */
+	uint16_t values_array, values_valid; /* PyDictValues.values, .valid (3.13) */
 	uint16_t exc_traceback, tb_next, tb_frame, frameobj_frame;
 	/* asyncio.tasks: the WeakSet of tasks; the set of eager tasks (or NULL) */
 	const char *tasks_weakset, *tasks_eager;
 	/* _asyncio: FutureObj / TaskObj */
 	uint16_t fut_state, fut_exception, task_fut_waiter, task_coro, task_name;
 	uint16_t futureiter_future;
-	/* _thread: lockobject, rlockobject */
+	/* _thread: lockobject, rlockobject; the lock's semaphore, up to
+	 * lock_sem_max (a hexversion; 0: every release of the version) */
 	uint16_t lock_lock, rlock_owner, rlock_count;
+	uint32_t lock_sem_max;
 };
 
 /* The layout of version (major << 8 | minor), or NULL: unsupported. */

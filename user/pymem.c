@@ -36,6 +36,7 @@ struct lw_pymem {
 	pid_t pid;
 	const struct lw_pylayout *L;
 	uint64_t runtime;
+	uint32_t hexversion;
 	uint64_t reads;
 	struct type_kind types[TYPE_CACHE];
 	int ntypes;
@@ -45,7 +46,8 @@ struct lw_pymem {
 	uint64_t gen;
 };
 
-struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime)
+struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime,
+			    uint32_t hexversion)
 {
 	struct lw_pymem *m = calloc(1, sizeof(*m));
 
@@ -54,6 +56,7 @@ struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t run
 	m->pid = pid;
 	m->L = L;
 	m->runtime = runtime;
+	m->hexversion = hexversion;
 	return m;
 }
 
@@ -97,6 +100,12 @@ const struct lw_pylayout *pymem__layout(const struct lw_pymem *m)
 uint64_t pymem__runtime(const struct lw_pymem *m)
 {
 	return m->runtime;
+}
+
+int pymem__lock_sem(const struct lw_pymem *m)
+{
+	return m->L->lock_lock &&
+	       (!m->L->lock_sem_max || (m->hexversion && m->hexversion <= m->L->lock_sem_max));
 }
 
 uint64_t pymem__reads(const struct lw_pymem *m)
@@ -384,7 +393,7 @@ static int keys_items(struct lw_pymem *m, uint64_t keys, uint64_t values, lw_pyp
 
 		if (py_read(m, entries + i * esize * 8, buf, k * esize * 8))
 			return -1;
-		if (values && py_read(m, values + i * 8, vals, k * 8))
+		if (values && py_read(m, values + L->values_array + i * 8, vals, k * 8))
 			return -1;
 		for (int j = 0; j < k; j++) {
 			uint64_t key = buf[j * esize + esize - 2];
@@ -438,7 +447,18 @@ int py_attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg)
 	if (flags & L->tpflags_managed_dict) {
 		struct by_name b = { fn, arg };
 
-		if (L->managed == LW_PY_MANAGED_TAGGED) {
+		if (L->managed == LW_PY_MANAGED_INLINE) {
+			/* a dict once one was made; else the values after the
+			 * header, when still valid */
+			uint8_t valid = 0;
+
+			dict = py_ptr(m, obj + L->managed_dict * 8);
+			values = 0;
+			if (!dict && flags & L->tpflags_inline_values &&
+			    !py_read(m, obj + L->inline_values + L->values_valid, &valid, 1) &&
+			    valid)
+				values = obj + L->inline_values;
+		} else if (L->managed == LW_PY_MANAGED_TAGGED) {
 			/* one word: the values minus 1 (so odd), or the dict */
 			dict = py_ptr(m, obj + L->managed_dict * 8);
 			values = dict & 1 ? dict + 1 : 0;

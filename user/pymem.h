@@ -54,8 +54,10 @@ struct lw_pycode {
 
 struct lw_pymem;
 
-/* pid's interpreter with layout L and runtime at `runtime`. */
-struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime);
+/* pid's interpreter with layout L, runtime at `runtime`, Py_Version
+ * hexversion (0: unknown). */
+struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime,
+			    uint32_t hexversion);
 void pymem__free(struct lw_pymem *m);
 /* Start a new look: forget cached pages, code objects and types' kinds. */
 void pymem__reset(struct lw_pymem *m);
@@ -65,6 +67,8 @@ void pymem__trim(struct lw_pymem *m);
 pid_t pymem__pid(const struct lw_pymem *m);
 const struct lw_pylayout *pymem__layout(const struct lw_pymem *m);
 uint64_t pymem__runtime(const struct lw_pymem *m);
+/* Whether threading.Lock here waits on a semaphore its object points to. */
+int pymem__lock_sem(const struct lw_pymem *m);
 /* reads made so far */
 uint64_t pymem__reads(const struct lw_pymem *m);
 

@@ -262,7 +262,7 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 
 		if (py_kind(m, coro) != PK_CORO || py_read(m, coro + L->gen_frame_state, &fs, 1))
 			return -1;
-		if (fs != L->gen_suspended) {
+		if (fs != L->gen_suspended && fs != L->gen_suspended_yf) {
 			if (fs == 0 && !depth)
 				p->state = -1; /* running: its frames are its thread's */
 			break;
@@ -363,7 +363,9 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 		p->tid = lw_proc_global_tid(pid, tid);
 		if (p->tid <= 0)
 			p->tid = tid;
-		f = py_ptr(m, py_ptr(m, ts + L->ts_cframe) + L->cframe_current_frame);
+		f = L->ts_cframe ?
+			    py_ptr(m, py_ptr(m, ts + L->ts_cframe) + L->cframe_current_frame) :
+			    py_ptr(m, ts + L->ts_current_frame);
 		for (int depth = 0; f && depth < 256; depth++) {
 			if (frame(m, p, f, head) < 0) {
 				bad++;
