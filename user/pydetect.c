@@ -65,8 +65,12 @@ int pydetect__open(pid_t pid, struct lw_pyproc **out, char *why, size_t len)
 
 	if (err)
 		return err;
-	L = pylayout__find(f.major << 8 | f.minor);
+	L = f.freethreaded ? NULL : pylayout__find(f.major << 8 | f.minor);
 	if (!L) {
+		if (f.freethreaded) {
+			snprintf(why, len, "free-threaded Python %u.%ut", f.major, f.minor);
+			return -ENOTSUP;
+		}
 		if (f.major)
 			snprintf(why, len, "Python %u.%u", f.major, f.minor);
 		else

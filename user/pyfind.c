@@ -75,16 +75,23 @@ static int elf_syms(int fd, uint64_t *runtime, uint64_t *version, uint64_t *firs
 	return ret;
 }
 
-/* "python3.11", "libpython3.11.so.1.0", "python3.11d": 3, 11. */
-static void version_from_name(const char *path, unsigned int *major, unsigned int *minor)
+/* "python3.11", "libpython3.11.so.1.0", "python3.11d": 3, 11; a "t" after
+ * the version is a free-threaded build ("python3.13t"). */
+static void version_from_name(const char *path, unsigned int *major, unsigned int *minor,
+			      int *freethreaded)
 {
 	const char *base = strrchr(path, '/');
+	int end = 0;
 
 	base = base ? base + 1 : path;
 	if (!strncmp(base, "lib", 3))
 		base += 3;
-	if (sscanf(base, "python%u.%u", major, minor) != 2)
+	*freethreaded = 0;
+	if (sscanf(base, "python%u.%u%n", major, minor, &end) != 2) {
 		*major = *minor = 0;
+		return;
+	}
+	*freethreaded = base[end] == 't';
 }
 
 static int candidate(const char *path, const char *exe)
@@ -115,7 +122,7 @@ static int try_file(pid_t pid, const struct mapping *m, struct lw_pyfound *f)
 	bias = m->start - first_load;
 	f->runtime = bias + runtime;
 	snprintf(f->file, sizeof(f->file), "%s", m->path);
-	version_from_name(m->path, &f->major, &f->minor);
+	version_from_name(m->path, &f->major, &f->minor, &f->freethreaded);
 	f->hexversion = 0;
 	if (version && !lw_proc_read(pid, bias + version, &hex, sizeof(hex)) && hex >> 24 == 3) {
 		f->hexversion = hex;

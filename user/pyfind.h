@@ -15,6 +15,7 @@ struct lw_pyfound {
 	uint64_t runtime; /* &_PyRuntime in the process */
 	unsigned int major, minor; /* 0.0: a Python whose version is unknown */
 	uint32_t hexversion; /* Py_Version (0 before 3.11) */
+	int freethreaded; /* python3.13t: another object layout altogether */
 	char file[256]; /* the ELF that defines _PyRuntime */
 };
 
