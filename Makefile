@@ -93,7 +93,10 @@ demo: deps all
 	./lockwatch --exit-on-deadlock --duration 30 -- $(OUTPUT)/tests/deadlock abba; \
 	st=$$?; echo "== lockwatch exited with status $$st (1: a deadlock was reported) =="; \
 	test $$st -eq 1
-
+	@echo; echo "== the same trap in asyncio: a locked method calls a locked method (tests/pyhang.py store) =="
+	./lockwatch --exit-on-deadlock --duration 30 -- /usr/bin/python3.11 tests/pyhang.py store; \
+	st=$$?; echo "== lockwatch exited with status $$st (1: a deadlock was reported) =="; \
+	test $$st -eq 1
 
 module:
 	$(if $(KDIR),,$(error no kernel build tree: install linux-headers-6.1.*-amd64 or set KDIR))
