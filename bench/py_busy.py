@@ -35,6 +35,10 @@ import os
 import sys
 import time
 
+# the ready line is tests/lwready.py's, shared with the test programs
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from lwready import say_ready as ready  # noqa: E402
+
 WORKERS = 50
 SINKS = 4
 CLIENTS = 4
@@ -103,19 +107,6 @@ async def setup():
     for t in tasks:
         t.add_done_callback(ended)
     return server
-
-
-def ready():
-    line = "ready %d\n" % os.getpid()
-    path = os.environ.get("LW_READY_FILE")
-    if not path:
-        sys.stderr.write(line)
-        sys.stderr.flush()
-        return
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(line)
-    os.rename(tmp, path)
 
 
 def failed(loop, ctx):

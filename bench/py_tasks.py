@@ -28,6 +28,10 @@ import asyncio
 import os
 import sys
 
+# the ready line is tests/lwready.py's, shared with the test programs
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from lwready import say_ready as ready  # noqa: E402
+
 lock_a = asyncio.Lock()
 lock_b = asyncio.Lock()
 never = asyncio.Event()
@@ -56,19 +60,6 @@ async def idle_event():
 
 async def idle_sleep():
     await asyncio.sleep(3600)
-
-
-def ready():
-    line = "ready %d\n" % os.getpid()
-    path = os.environ.get("LW_READY_FILE")
-    if not path:
-        sys.stderr.write(line)
-        sys.stderr.flush()
-        return
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(line)
-    os.rename(tmp, path)
 
 
 def when_blocked(loop):

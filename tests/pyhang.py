@@ -45,10 +45,11 @@ Nothing goes to stdout: lockwatch shares it with the command it runs.
 """
 
 import asyncio
-import os
 import sys
 import threading
 import time
+
+from lwready import say_ready
 
 # The locks of the modes, created by the mode that uses them (abba and threads
 # both call theirs lock_a and lock_b, one asyncio and one threading kind).
@@ -70,20 +71,6 @@ ba_at_second = None
 
 
 # --- saying ready ---
-
-def say_ready():
-    """Writes "ready PID" to $LW_READY_FILE (aside, then renamed) or stderr."""
-    line = f"ready {os.getpid()}\n"
-    path = os.environ.get("LW_READY_FILE")
-    if not path:
-        sys.stderr.write(line)
-        sys.stderr.flush()
-        return
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(line)
-    os.rename(tmp, path)
-
 
 def await_chain(task):
     """The names of the coroutines a suspended task is in, outermost first.

@@ -38,11 +38,12 @@ Nothing goes to stdout: lockwatch shares it with the command it runs.
 """
 
 import asyncio
-import os
 import random
 import sys
 import threading
 import time
+
+from lwready import say_ready
 
 # The locks and other objects of the modes, created by the mode that uses them.
 shared = None           # rlock
@@ -60,20 +61,6 @@ rounds = {}
 
 
 # --- saying ready ---
-
-def say_ready():
-    """Writes "ready PID" to $LW_READY_FILE (aside, then renamed) or stderr."""
-    line = f"ready {os.getpid()}\n"
-    path = os.environ.get("LW_READY_FILE")
-    if not path:
-        sys.stderr.write(line)
-        sys.stderr.flush()
-        return
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(line)
-    os.rename(tmp, path)
-
 
 def say_ready_soon():
     """Says ready from a timer callback of the running loop, 0.3 s from now."""
