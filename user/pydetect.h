@@ -39,26 +39,4 @@ int pydetect__due(struct lw_pyproc *pp, uint64_t now_ns);
 /* After pydetect__check: what its tasks and threads wait for, by lock. */
 int pydetect__blocked(struct lw_pyproc *pp, struct lw_blocked *out, int max);
 
-/* One step of a Python cycle, for pyreport.c. */
-enum lw_pylock {
-	PL_ALOCK, /* asyncio.Lock */
-	PL_TLOCK, /* threading.Lock */
-	PL_RLOCK, /* threading.RLock */
-	PL_TASK, /* another task: awaited until it finishes */
-	PL_LOOP, /* the thread a task's event loop runs on */
-	PL_JOIN, /* Thread.join(): the thread, until it exits */
-	/* waits with no owner to name: listed by `check`, never in a cycle */
-	PL_ASEM, /* asyncio.Semaphore */
-	PL_ACOND, /* asyncio.Condition: notify() */
-	PL_AEVENT, /* asyncio.Event: set() */
-	PL_AQUEUE, /* asyncio.Queue: an item, or room for one */
-};
-
-struct lw_pyedge {
-	const struct lw_pypart *waiter;
-	enum lw_pylock kind;
-	uint64_t lock; /* the lock object, the awaited task, the loop */
-	const struct lw_pypart *holder; /* NULL: no live holder */
-};
-
 #endif /* LW_PYDETECT_H */

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 #include "alert.h"
-#include "pydetect.h"
+#include "pygraph.h"
 
 /* A confirmed cycle of n edges (n == 1: waits for itself). */
 void pyreport__cycle(struct lw_alert *a, struct lw_pymem *m, const struct lw_pyedge *e, int n);
