@@ -100,7 +100,7 @@ int py_set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max);
 
 /* A code object, read once per pymem__reset(); NULL when unreadable. */
 const struct lw_pycode *py_code(struct lw_pymem *m, uint64_t code);
-/* The line of instruction index `instr` (code units), or 0. */
+/* pycode.c - the line of instruction index `instr` (code units), or 0. */
 int py_code_line(const struct lw_pycode *c, int instr);
 /* The value-stack depth of the innermost exception handler (`with`, `try`)
  * that covers instruction `instr`; 0 when none does. */
