@@ -246,6 +246,14 @@ bg_ended()
 	sed -i "/^$1\$/d" "$TMP/bg"
 }
 
+# bg_kill PID: ends a target started in the background, and forgets it.
+bg_kill()
+{
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	bg_ended "$1"
+}
+
 # Without GNU time, check's peak RSS can come from its own JSON summary, if it
 # carries one: try it on this shell.
 rss_source()
@@ -829,9 +837,7 @@ hang_start()
 
 hang_stop()
 {
-	kill -KILL "$HANG_PID" 2>/dev/null || true
-	wait "$HANG_PID" 2>/dev/null || true
-	bg_ended "$HANG_PID"
+	bg_kill "$HANG_PID"
 	HANG_PID=
 }
 
@@ -962,9 +968,7 @@ py_tasks_start()
 
 py_tasks_stop()
 {
-	kill -KILL "$PY_PID" 2>/dev/null || true
-	wait "$PY_PID" 2>/dev/null || true
-	bg_ended "$PY_PID"
+	bg_kill "$PY_PID"
 	PY_PID=
 }
 

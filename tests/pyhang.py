@@ -118,6 +118,17 @@ def asleep_in_futex(tid):
     return state == "S" and syscall.split()[0] == "202"
 
 
+def wait_asleep(threads):
+    """Returns once every thread sleeps in futex(2) on two looks 50 ms apart
+    (a first look may catch one waiting for the GIL)."""
+    while True:
+        while not all(asleep_in_futex(t.native_id) for t in threads):
+            time.sleep(0.01)
+        time.sleep(0.05)
+        if all(asleep_in_futex(t.native_id) for t in threads):
+            return
+
+
 # --- store: a locked method calls another locked method ---
 
 class Store:
@@ -262,15 +273,8 @@ def threads_main():
         t.start()
     ab_at_second.wait()
     ba_at_second.wait()
-    # Both are past their second event: wait until both sleep in the kernel,
-    # on two looks 50 ms apart (a first look may catch one waiting for the
-    # GIL).
-    while True:
-        while not all(asleep_in_futex(t.native_id) for t in movers):
-            time.sleep(0.01)
-        time.sleep(0.05)
-        if all(asleep_in_futex(t.native_id) for t in movers):
-            break
+    # Both are past their second event: wait until both sleep in the kernel.
+    wait_asleep(movers)
     say_ready()
     for t in movers:
         t.join()
@@ -325,12 +329,7 @@ def rlock_main():
                                 daemon=True)]
     for t in threads:
         t.start()
-    while True:
-        while not all(asleep_in_futex(t.native_id) for t in threads):
-            time.sleep(0.01)
-        time.sleep(0.05)
-        if all(asleep_in_futex(t.native_id) for t in threads):
-            break
+    wait_asleep(threads)
     say_ready()
     for t in threads:
         t.join()

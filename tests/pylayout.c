@@ -83,7 +83,6 @@ int main(void)
 	OFF(co_nlocalsplus, PyCodeObject, co_nlocalsplus);
 	OFF(co_localsplusnames, PyCodeObject, co_localsplusnames);
 	OFF(co_filename, PyCodeObject, co_filename);
-	OFF(co_name, PyCodeObject, co_name);
 	OFF(co_qualname, PyCodeObject, co_qualname);
 	OFF(co_linetable, PyCodeObject, co_linetable);
 	OFF(co_code, PyCodeObject, co_code_adaptive);
@@ -108,7 +107,6 @@ int main(void)
 	is(L->str_compact_data, sizeof(PyCompactUnicodeObject), "str_compact_data");
 	OFF(dict_keys, PyDictObject, ma_keys);
 	OFF(dict_values, PyDictObject, ma_values);
-	OFF(dk_log2_size, PyDictKeysObject, dk_log2_size);
 	OFF(dk_log2_index_bytes, PyDictKeysObject, dk_log2_index_bytes);
 	OFF(dk_kind, PyDictKeysObject, dk_kind);
 	OFF(dk_nentries, PyDictKeysObject, dk_nentries);
@@ -122,7 +120,6 @@ int main(void)
 	OFF(cfunc_self, PyCFunctionObject, m_self);
 	OFF(ml_name, PyMethodDef, ml_name);
 	OFF(func_name, PyFunctionObject, func_name);
-	OFF(func_globals, PyFunctionObject, func_globals);
 	OFF(tp_name, PyTypeObject, tp_name);
 	OFF(tp_flags, PyTypeObject, tp_flags);
 	OFF(tp_base, PyTypeObject, tp_base);
@@ -131,10 +128,6 @@ int main(void)
 	OFF(ht_cached_keys, PyHeapTypeObject, ht_cached_keys);
 	is(L->tpflags_managed_dict, Py_TPFLAGS_MANAGED_DICT, "tpflags_managed_dict");
 	OFF(module_dict, PyModuleObject, md_dict);
-	OFF(exc_traceback, PyBaseExceptionObject, traceback);
-	OFF(tb_next, PyTracebackObject, tb_next);
-	OFF(tb_frame, PyTracebackObject, tb_frame);
-	OFF(frameobj_frame, PyFrameObject, f_frame);
 	printf("1..%d\n", n);
 	if (failed)
 		printf("# %d of %d offsets differ from Python %d.%d's headers\n", failed, n,

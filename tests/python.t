@@ -28,6 +28,12 @@ PYHEALTHY=$LW_ROOT/tests/pyhealthy.py
 HEALTHY_MODES="rlock join ordered idle byhand server-idle server-busy"
 [ -x "$PY" ] || tap_bail "$PY is missing (scripts/install-deps.sh installs python3.11)"
 
+# The cycles of pyhang.py's modes, as t_pycycle takes them.
+ABBA_EDGES="task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba
+	task/transfer-ba:asyncio.Lock:lock_a:task/transfer-ab"
+THREADS_EDGES="thread/mover-ab:threading.Lock:lock_b:thread/mover-ba
+	thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
+
 JQ_DEFS+='
 def party($t; $n): .type == $t and .name == $n;
 def dl: dl_alerts[0];
@@ -90,6 +96,13 @@ t_pycycle()
 		'all(dl.cycle[]; (.waits_for.key | length > 0) and (.waits_for.addr | test("^0x")))'
 }
 
+# t_within DIR SECS: the captured run took less than SECS seconds.
+t_within()
+{
+	awk -v t="$(lw_elapsed "$1")" -v s="$2" 'BEGIN { exit !(t < s) }' ||
+		t_fail "took $(lw_elapsed "$1") s, not under $2 s"
+}
+
 # t_pyframe DIR PARTY FUNCTION LINE: PARTY's Python stack in the alert has
 # FUNCTION at pyhang.py:LINE.
 t_pyframe()
@@ -145,8 +158,8 @@ test_abba()
 	py_start abba abba || return
 	lw_check "$dir" --json "$HANG_PID"
 	t_rc "$dir" 1
-	t_pycycle "$dir" "task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba" \
-		"task/transfer-ba:asyncio.Lock:lock_a:task/transfer-ab"
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $ABBA_EDGES
 	t_pyframe "$dir" transfer-ab transfer_ab "$(py_line transfer_ab 'async with lock_b')"
 	t_pyframe "$dir" transfer-ba transfer_ba "$(py_line transfer_ba 'async with lock_a')"
 	t_jq "the two locks are two keys" "$dir" '[dl.cycle[].waits_for.key] | unique | length == 2'
@@ -162,10 +175,9 @@ test_abba_attach()
 	t_begin "-p PID on the hung asyncio process: reported within seconds, exit 1"
 	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$ABBA_PID"
 	t_rc "$dir" 1
-	t_pycycle "$dir" "task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba" \
-		"task/transfer-ba:asyncio.Lock:lock_a:task/transfer-ab"
-	awk -v t="$(lw_elapsed "$dir")" 'BEGIN { exit !(t < 10) }' ||
-		t_fail "took $(lw_elapsed "$dir") s"
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $ABBA_EDGES
+	t_within "$dir" 10
 	t_jq "summary: one deadlock" "$dir" 'summary.deadlocks == 1'
 	[ -d "/proc/$ABBA_PID" ] && [ "$(proc_state "$ABBA_PID")" = S ] ||
 		t_fail "the watched process is no longer asleep as it was"
@@ -218,8 +230,8 @@ test_threads()
 	py_start threads threads || return
 	lw_check "$dir" --json "$HANG_PID"
 	t_rc "$dir" 1
-	t_pycycle "$dir" "thread/mover-ab:threading.Lock:lock_b:thread/mover-ba" \
-		"thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $THREADS_EDGES
 	t_pyframe "$dir" mover-ab move_ab "$(py_line move_ab 'with lock_b')"
 	t_pyframe "$dir" mover-ba move_ba "$(py_line move_ba 'with lock_a')"
 	t_jq "the threads are threads of the process, not the main one" "$dir" \
@@ -238,10 +250,9 @@ test_threads_watch()
 	t_begin "-p PID on the threads: the cycle again, within seconds"
 	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$THREADS_PID"
 	t_rc "$dir" 1
-	t_pycycle "$dir" "thread/mover-ab:threading.Lock:lock_b:thread/mover-ba" \
-		"thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
-	awk -v t="$(lw_elapsed "$dir")" 'BEGIN { exit !(t < 10) }' ||
-		t_fail "took $(lw_elapsed "$dir") s"
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $THREADS_EDGES
+	t_within "$dir" 10
 	t_end
 	hang_stop "$THREADS_PID"
 }
@@ -308,8 +319,7 @@ test_command()
 	LW_TIMEOUT=60 lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$PY" "$PYHANG" store
 	t_rc "$dir" 1
 	t_pycycle "$dir" "task/rebuilder:asyncio.Lock:Store._lock:task/rebuilder"
-	awk -v t="$(lw_elapsed "$dir")" 'BEGIN { exit !(t < 10) }' ||
-		t_fail "took $(lw_elapsed "$dir") s"
+	t_within "$dir" 10
 	t_end
 }
 
@@ -448,13 +458,13 @@ test_other_python()
 
 	t_begin "$("$py" -c 'import sys; print("Python %d.%d.%d" % sys.version_info[:3])') ($py): every deadlock, and silence for the true negatives"
 	other_mode "$py" store "task/rebuilder:asyncio.Lock:Store._lock:task/rebuilder"
-	other_mode "$py" abba "task/transfer-ab:asyncio.Lock:lock_b:task/transfer-ba" \
-		"task/transfer-ba:asyncio.Lock:lock_a:task/transfer-ab"
+	# shellcheck disable=SC2086
+	other_mode "$py" abba $ABBA_EDGES
 	other_mode "$py" await "task/ping:task:pong:task/pong" "task/pong:task:ping:task/ping"
 	other_mode "$py" orphan kind=orphaned_lock "task/reader-1:asyncio.Lock:cache_lock:-" \
 		"task/reader-2:asyncio.Lock:cache_lock:-"
-	other_mode "$py" threads "thread/mover-ab:threading.Lock:lock_b:thread/mover-ba" \
-		"thread/mover-ba:threading.Lock:lock_a:thread/mover-ab"
+	# shellcheck disable=SC2086
+	other_mode "$py" threads $THREADS_EDGES
 	other_mode "$py" mixed "thread/MainThread:threading.Lock:tlock:task/holder" \
 		"task/holder:event_loop:MainThread:thread/MainThread"
 	other_mode "$py" join "thread/loader:threading.Lock:registry_lock:thread/MainThread" \

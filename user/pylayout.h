@@ -27,7 +27,7 @@ struct lw_pylayout {
 		fr_localsplus;
 	/* PyCodeObject */
 	uint16_t co_exceptiontable, co_stacksize, co_firstlineno, co_nlocalsplus,
-		co_localsplusnames, co_filename, co_name, co_qualname, co_linetable, co_code;
+		co_localsplusnames, co_filename, co_qualname, co_linetable, co_code;
 	/* PyGenObject (generators and coroutines) */
 	uint16_t gen_frame_state, gen_iframe;
 	int8_t gen_suspended; /* gi_frame_state of a suspended generator */
@@ -35,13 +35,12 @@ struct lw_pylayout {
 	/* objects */
 	uint16_t ob_type, var_size, tuple_item, list_item, bytes_sval;
 	uint16_t str_state, str_ascii_data, str_compact_data;
-	uint16_t dict_keys, dict_values, dk_log2_size, dk_log2_index_bytes, dk_kind, dk_nentries,
-		dk_indices;
+	uint16_t dict_keys, dict_values, dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices;
 	uint16_t set_mask, set_table;
 	uint16_t weakref_object;
 	uint16_t method_func, method_self; /* bound Python method */
 	uint16_t cfunc_ml, cfunc_self, ml_name; /* bound builtin method */
-	uint16_t func_name, func_globals;
+	uint16_t func_name;
 	uint16_t tp_name, tp_flags, tp_base, tp_dictoffset, tp_dict, ht_cached_keys;
 	uint64_t tpflags_managed_dict;
 	int8_t managed_dict, managed_values; /* pointer slots before the object */
@@ -56,12 +55,10 @@ struct lw_pylayout {
 	uint64_t tpflags_inline_values;
 	uint16_t inline_values; /* 3.13: PyDictValues after the object's header */
 	uint16_t values_array, values_valid; /* PyDictValues.values, .valid (3.13) */
-	uint16_t exc_traceback, tb_next, tb_frame, frameobj_frame;
 	/* asyncio.tasks: the WeakSet of tasks; the set of eager tasks (or NULL) */
 	const char *tasks_weakset, *tasks_eager;
 	/* _asyncio: FutureObj / TaskObj */
 	uint16_t fut_state, fut_exception, task_fut_waiter, task_coro, task_name;
-	uint16_t futureiter_future;
 	/* _thread: lockobject, rlockobject; the lock's semaphore, up to
 	 * lock_sem_max (a hexversion; 0: every release of the version) */
 	uint16_t lock_lock, rlock_owner, rlock_count;

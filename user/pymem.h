@@ -27,13 +27,9 @@ enum lw_pykind {
 	PK_CORO, /* coroutine, generator: PyGenObject */
 	PK_METHOD, /* bound Python method */
 	PK_CFUNC, /* builtin function or bound builtin method */
-	PK_FUNC,
 	PK_WEAKREF,
-	PK_MODULE,
 	PK_TASK, /* _asyncio.Task and subclasses */
-	PK_FUTURE, /* _asyncio.Future and subclasses but the ones below */
 	PK_GATHER, /* asyncio.tasks._GatheringFuture */
-	PK_FUTUREITER, /* _asyncio.FutureIter: what `await future` runs */
 	PK_ALOCK, /* asyncio.Lock */
 	PK_ASEM, /* asyncio.Semaphore, BoundedSemaphore */
 	PK_ACOND, /* asyncio.Condition */
