@@ -22,7 +22,7 @@
 #include "holder.h"
 #include "log.h"
 #include "proc.h"
-#include "pydetect.h"
+#include "pywatch.h"
 #include "report.h"
 
 #define SNAP_MAX 65536 /* = the `waits` map's size */
@@ -33,7 +33,6 @@
 #define SIG_MAX 256
 #define CHECK_PIDS_MAX 16 /* processes `check` follows through shared locks */
 #define EXITED_MAX 64
-#define PY_MAX 64 /* Python processes read while watching */
 
 struct pi_pending {
 	struct lw_wait w;
@@ -43,13 +42,6 @@ struct pi_pending {
 struct exited {
 	pid_t pid, tid;
 	char comm[LW_NAME_LEN];
-};
-
-/* A watched process that may be (or become, by execve) a CPython. */
-struct pywatch {
-	pid_t pid;
-	enum { PY_UNKNOWN, PY_YES, PY_NO } state;
-	struct lw_pyproc *pp;
 };
 
 struct lw_detect {
@@ -67,8 +59,7 @@ struct lw_detect {
 	struct exited exited[EXITED_MAX]; /* names of threads gone, for orphans */
 	int nexited;
 	uint64_t wait_threshold_ns; /* 0: no long_wait alerts */
-	struct pywatch py[PY_MAX];
-	int npy;
+	struct lw_pywatch *py; /* the watched processes that are CPythons */
 	void (*on_linked)(void *ctx, pid_t pid);
 	void *linked_ctx;
 	uint64_t alerts, deadlocks;
@@ -89,6 +80,8 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+static void py_emit(void *ctx, struct lw_alert *a);
+
 struct lw_detect *detect__new(struct lw_tracer *t, struct lw_sink *sinks,
 			      struct lw_syms_cache *syms)
 {
@@ -101,7 +94,8 @@ struct lw_detect *detect__new(struct lw_tracer *t, struct lw_sink *sinks,
 	d->syms = syms;
 	d->graph = graph__new();
 	d->snap = calloc(SNAP_MAX, sizeof(*d->snap));
-	if (!d->graph || !d->snap) {
+	d->py = pywatch__new(py_emit, d);
+	if (!d->graph || !d->snap || !d->py) {
 		detect__free(d);
 		return NULL;
 	}
@@ -114,8 +108,7 @@ void detect__free(struct lw_detect *d)
 		return;
 	graph__free(d->graph);
 	free(d->snap);
-	for (int i = 0; i < d->npy; i++)
-		pydetect__close(d->py[i].pp);
+	pywatch__free(d->py);
 	free(d);
 }
 
@@ -534,79 +527,21 @@ static void py_emit(void *ctx, struct lw_alert *a)
 	emit(ctx, a);
 }
 
-/* Is it a CPython we can read? Says once when it is one we cannot. */
-static void py_open(struct lw_detect *d, struct pywatch *p)
-{
-	char why[300];
-	int err = pydetect__open(p->pid, &p->pp, why, sizeof(why));
-
-	if (!err) {
-		p->state = PY_YES;
-		return;
-	}
-	p->state = PY_NO;
-	if (err == -ENOTSUP)
-		lw_err("pid %d: unsupported %s: its asyncio and threading locks are not read "
-		       "(native locks still are)",
-		       p->pid, why);
-	else if (err != -ENOENT)
-		lw_debug("pid %d: cannot look for a Python runtime: %s", p->pid, strerror(-err));
-}
-
-static struct pywatch *py_find(struct lw_detect *d, pid_t pid)
-{
-	for (int i = 0; i < d->npy; i++)
-		if (d->py[i].pid == pid)
-			return &d->py[i];
-	return NULL;
-}
-
 void detect__python(struct lw_detect *d, pid_t pid)
 {
-	struct pywatch *p = py_find(d, pid);
-
-	if (!p) {
-		if (d->npy == PY_MAX)
-			return;
-		p = &d->py[d->npy++];
-		p->pid = pid;
-	}
-	/* new, or a new program (execve): look again */
-	pydetect__close(p->pp);
-	p->pp = NULL;
-	p->state = PY_UNKNOWN;
+	pywatch__add(d->py, pid);
 }
 
 void detect__python_gone(struct lw_detect *d, pid_t pid)
 {
-	struct pywatch *p = py_find(d, pid);
-
-	if (!p)
-		return;
-	pydetect__close(p->pp);
-	*p = d->py[--d->npy];
-}
-
-/* Watched Python processes that went quiet: read them. */
-static void py_sweep(struct lw_detect *d)
-{
-	uint64_t now = now_ns();
-
-	for (int i = 0; i < d->npy; i++) {
-		struct pywatch *p = &d->py[i];
-
-		if (p->state == PY_UNKNOWN)
-			py_open(d, p);
-		if (p->state == PY_YES && pydetect__due(p->pp, now))
-			pydetect__check(p->pp, py_emit, d);
-	}
+	pywatch__gone(d->py, pid);
 }
 
 int detect__sweep(struct lw_detect *d)
 {
 	int timeout = look(d, SWEEP_MIN_AGE_NS);
 
-	py_sweep(d);
+	pywatch__sweep(d->py, now_ns());
 	return timeout;
 }
 
@@ -646,10 +581,7 @@ uint64_t detect__check(struct lw_detect *d, pid_t pid)
 	} while (graph__for_each_thread(d->graph, follow_holder, d));
 	look(d, 0);
 	/* a Python process: its tasks and threads, from its memory */
-	detect__python(d, pid);
-	py_open(d, &d->py[d->npy - 1]);
-	if (d->py[d->npy - 1].pp)
-		pydetect__check(d->py[d->npy - 1].pp, py_emit, d);
+	pywatch__check(d->py, pid);
 	return d->deadlocks;
 }
 
@@ -657,8 +589,5 @@ int detect__blocked(struct lw_detect *d, struct lw_blocked *out, int max)
 {
 	int n = report__blocked(d->graph, out, max, d->syms);
 
-	for (int i = 0; i < d->npy; i++)
-		if (d->py[i].pp)
-			n += pydetect__blocked(d->py[i].pp, out + n, max - n);
-	return n;
+	return n + pywatch__blocked(d->py, out + n, max - n);
 }
