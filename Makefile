@@ -17,7 +17,10 @@ CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -I$(OUTPUT) -Ibpf
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ holds one folder per part; headers are included by their path from
+# user/ ("core/graph.h"), so the folder a name comes from is always visible.
+USER_SRCS := $(shell find user -name '*.c' | sort)
+USER_HDRS := $(shell find user -name '*.h')
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 TEST_PROGS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
@@ -59,9 +62,9 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/lockwatch.h \
-		    $(OUTPUT)/lockwatch.skel.h | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) bpf/lockwatch.h $(OUTPUT)/lockwatch.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 lockwatch: $(USER_OBJS)
@@ -76,16 +79,17 @@ $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
 
 # The CPython layout check compiles against python3.11-dev's internal headers,
 # with lockwatch's own table.
-$(OUTPUT)/tests/pylayout: tests/pylayout.c user/pylayout.c user/pylayout.h | $(OUTPUT)/tests
+PYLAYOUT := user/source/python/pylayout
+$(OUTPUT)/tests/pylayout: tests/pylayout.c $(PYLAYOUT).c $(PYLAYOUT).h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O1 -Wall -Iuser $(shell pkg-config --cflags python-3.11) \
-		tests/pylayout.c user/pylayout.c -o $@
+		tests/pylayout.c $(PYLAYOUT).c -o $@
 
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -D_GNU_SOURCE $< -o $@ -lpthread
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/bench:
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 demo: deps all
@@ -116,7 +120,7 @@ check: deps all format-check module
 bench: deps all
 	./bench/run.sh
 
-FORMAT_SRCS := $(wildcard bpf/*.[ch] user/*.[ch] tests/*.c bench/*.c)
+FORMAT_SRCS := $(wildcard bpf/*.[ch] tests/*.c bench/*.c) $(USER_SRCS) $(USER_HDRS)
 format:
 	clang-format -i $(FORMAT_SRCS)
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pylayout - lockwatch's table of CPython offsets (user/pylayout.c) against
+ * pylayout - lockwatch's table of CPython offsets (user/source/python/pylayout.c) against
  * the internal headers of the version it is compiled with (python3.11-dev;
  * a 3.12 or 3.13 install's include/ where one is present): every offset lockwatch
  * reads a core structure at must be the compiler's. Prints TAP. The _asyncio
@@ -17,7 +17,7 @@
 #include <internal/pycore_runtime.h>
 #include <stddef.h>
 #include <stdio.h>
-#include "pylayout.h"
+#include "source/python/pylayout.h"
 
 static int n, failed;
 

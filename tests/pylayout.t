@@ -32,7 +32,7 @@ t_layout "3.11 (Debian's python3.11-dev)" "$LW_PROGS/pylayout"
 for inc in "${OTHERS[@]}"; do
 	prog=$LW_TMP/pylayout-${inc//\//_}
 	cc -O1 -Wall -I"$LW_ROOT/user" -I"$inc" "$LW_ROOT/tests/pylayout.c" \
-		"$LW_ROOT/user/pylayout.c" -o "$prog" 2>"$prog.err" || true
+		"$LW_ROOT/user/source/python/pylayout.c" -o "$prog" 2>"$prog.err" || true
 	[ -x "$prog" ] || prog="false compile failed: $(head -c 300 "$prog.err")"
 	t_layout "${inc##*/} (${inc%/include/*})" "$prog"
 done

@@ -9,16 +9,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include "child.h"
-#include "detect.h"
-#include "env.h"
-#include "log.h"
-#include "proc.h"
-#include "report.h"
-#include "sink.h"
-#include "syms.h"
-#include "tracer.h"
-#include "watch.h"
+#include "cmd/child.h"
+#include "core/detect.h"
+#include "cmd/env.h"
+#include "sys/log.h"
+#include "sys/proc.h"
+#include "report/report.h"
+#include "sink/sink.h"
+#include "sys/syms.h"
+#include "loop/tracer.h"
+#include "loop/watch.h"
 
 static void on_stop(int sig)
 {

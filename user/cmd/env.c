@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Parses lockwatch's command line into struct env; --help and --version. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd/env.h"
+#include "sys/log.h"
+
+static const char usage[] =
+	"Usage: lockwatch [OPTIONS] [-p PID [-p PID]...]\n"
+	"       lockwatch [OPTIONS] -- COMMAND [ARGS...]\n"
+	"       lockwatch check [--json] [-v] PID\n"
+	"\n"
+	"Watch processes (without -p: every process on the host) for deadlocks\n"
+	"as they happen: threads waiting for each\n"
+	"other on pthread mutexes (default, recursive, PI), self-deadlocks, with\n"
+	"thread names, lock symbols and the stack of every blocked thread.\n"
+	"Watched processes are never stopped, signalled or written to.\n"
+	"\n"
+	"`check` looks once at a process that may already be hung (threads that\n"
+	"blocked before lockwatch started), follows locks it shares with other\n"
+	"processes, prints the verdict and exits; it needs no BPF.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID            watch this process (repeat for more)\n"
+	"  -j, --json               JSON lines on stdout (schema 1), one per alert\n"
+	"                           and a last one of kind \"summary\"\n"
+	"  -d, --duration SEC       stop after SEC seconds (default: until stopped)\n"
+	"      --exit-on-deadlock   stop at the first deadlock reported\n"
+	"  -w, --wait-threshold SEC report waits on a lock longer than SEC\n"
+	"                           (long_wait; default 30, 0: never)\n"
+	"      --error-exitcode N   exit with N instead of 1 when a deadlock was\n"
+	"                           reported (with -- COMMAND)\n"
+	"      --btf FILE           kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+	"      --ringbuf-size BYTES ring buffer size, a power of two (default 262144)\n"
+	"      --sysfs              publish the graph to the kernel module's\n"
+	"                           /sys/kernel/lockwatch (default when it is loaded)\n"
+	"      --no-sysfs           write the same files under /run/lockwatch instead\n"
+	"  -v, --verbose            diagnostics, libbpf messages\n"
+	"  -h, --help               this text\n"
+	"  -V, --version            version\n"
+	"\n"
+	"Exit status:\n"
+	"  0  no deadlock reported\n"
+	"  1  a deadlock (or a lock whose owner exited) was reported\n"
+	"  2  usage error\n"
+	"  3  target not found or not inspectable (no such PID, zombie, kernel thread)\n"
+	"  4  environment: not root or missing capability, no BPF, no BTF, no tracefs\n"
+	"  5  internal error\n"
+	"  With -- COMMAND, the command's own status passes through unless a deadlock\n"
+	"  was reported.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  lockwatch check 4242              is pid 4242 deadlocked right now?\n"
+	"  lockwatch -p 4242                 watch pid 4242 until Ctrl-C\n"
+	"  lockwatch --json                  watch the whole host\n"
+	"  lockwatch -p 4242 -p 4243 --json  two processes, JSON lines\n"
+	"  lockwatch --exit-on-deadlock -- ./server --port 8080\n"
+	"                                    run a program, stop at its first deadlock\n"
+	"  lockwatch --duration 60 --json -p $(pidof bank) | jq .summary\n"
+	"  lockwatch check $(pgrep -f app.py)  a hung asyncio app: tasks, locks, stacks\n"
+	"\n"
+	"See lockwatch(8).\n";
+
+enum {
+	OPT_EXIT_ON_DEADLOCK = 256,
+	OPT_ERROR_EXITCODE,
+	OPT_BTF,
+	OPT_RINGBUF_SIZE,
+	OPT_SYSFS,
+	OPT_NO_SYSFS,
+};
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !(*out >= 0) || *out > 1e9)
+		return -EINVAL;
+	return 0;
+}
+
+static const struct option options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "wait-threshold", required_argument, NULL, 'w' },
+	{ "exit-on-deadlock", no_argument, NULL, OPT_EXIT_ON_DEADLOCK },
+	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF_SIZE },
+	{ "sysfs", no_argument, NULL, OPT_SYSFS },
+	{ "no-sysfs", no_argument, NULL, OPT_NO_SYSFS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{},
+};
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int bad(const char *what, const char *arg)
+{
+	lw_err("invalid %s: '%s' (see lockwatch --help)", what, arg);
+	return LW_EXIT_USAGE;
+}
+
+int env__parse(struct env *env, int argc, char **argv, int *exit_status)
+{
+	long v;
+	int c;
+
+	*exit_status = LW_EXIT_OK;
+	memset(env, 0, sizeof(*env));
+	env->ringbuf_size = 256 * 1024;
+	env->wait_threshold = 30;
+	env->sysfs = -1;
+	if (argc > 1 && !strcmp(argv[1], "check")) {
+		env->check = 1;
+		argv++;
+		argc--;
+	}
+	opterr = 0;
+	/* '+': options stop at the first non-option, so COMMAND keeps its own;
+	 * `check PID --json` may put them after the PID */
+	while ((c = getopt_long(argc, argv, env->check ? "p:jd:w:vhV" : "+p:jd:w:vhV", options,
+				NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_long(optarg, 1, INT_MAX, &v))
+				return *exit_status = bad("PID", optarg);
+			if (env->npids == LW_MAX_PIDS) {
+				lw_err("too many -p (at most %d)", LW_MAX_PIDS);
+				return *exit_status = LW_EXIT_USAGE;
+			}
+			env->pids[env->npids++] = v;
+			break;
+		case 'j':
+			env->json = 1;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &env->duration) || !env->duration)
+				return *exit_status = bad("duration", optarg);
+			break;
+		case 'w':
+			if (parse_seconds(optarg, &env->wait_threshold))
+				return *exit_status = bad("wait threshold", optarg);
+			break;
+		case OPT_EXIT_ON_DEADLOCK:
+			env->exit_on_deadlock = 1;
+			break;
+		case OPT_ERROR_EXITCODE:
+			if (parse_long(optarg, 1, 255, &v))
+				return *exit_status = bad("exit code", optarg);
+			env->error_exitcode = v;
+			break;
+		case OPT_BTF:
+			env->btf = optarg;
+			break;
+		case OPT_RINGBUF_SIZE:
+			if (parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1)))
+				return *exit_status = bad(
+					       "ring buffer size (a power of two >= 4096)", optarg);
+			env->ringbuf_size = v;
+			break;
+		case OPT_SYSFS:
+			env->sysfs = 1;
+			break;
+		case OPT_NO_SYSFS:
+			env->sysfs = 0;
+			break;
+		case 'v':
+			env->verbose = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case 'V':
+			printf("lockwatch %s\n", LW_VERSION);
+			return 1;
+		case '?':
+		default:
+			if (optopt && optopt < 256 && strchr("pdw", optopt))
+				lw_err("option -%c needs an argument (see lockwatch --help)",
+				       optopt);
+			else
+				lw_err("unknown option '%s' (see lockwatch --help)",
+				       argv[optind - 1]);
+			return *exit_status = LW_EXIT_USAGE;
+		}
+	}
+	if (env->check) {
+		if (env->npids || env->cmd || optind != argc - 1 ||
+		    parse_long(argv[optind], 1, INT_MAX, &v)) {
+			lw_err("check takes one PID: lockwatch check [--json] PID");
+			return *exit_status = LW_EXIT_USAGE;
+		}
+		env->pids[env->npids++] = v;
+		return 0;
+	}
+	if (optind < argc) {
+		/* getopt leaves "--" consumed; anything left is the command */
+		env->cmd = &argv[optind];
+	}
+	env->host = !env->npids && !env->cmd;
+	if (env->npids && env->cmd) {
+		lw_err("give either -p PID or -- COMMAND, not both");
+		return *exit_status = LW_EXIT_USAGE;
+	}
+	return 0;
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The JSON-lines sink: one object per alert and a last one of kind
+ * "summary", in DESIGN.md's schema version 1. Consumers pipe it into jq or a
+ * collector, so each line is flushed as soon as it is complete. Addresses
+ * are hex strings, since JSON numbers lose bits past 2^53; unknown values
+ * are null. Every string from a target goes through lw_json_str().
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sys/escape.h"
+#include "sink/sink.h"
+
+#define LW_JSON_SCHEMA 1
+
+/* The record head every line starts with; the caller closes the object. */
+static void json_head(FILE *f, const struct timespec *ts, const char *kind)
+{
+	char t[LW_TIME_LEN];
+
+	fprintf(f, "{\"schema\":%d,\"time\":\"%s\",\"kind\":", LW_JSON_SCHEMA,
+		lw_time_str(t, sizeof(t), ts, LW_TIME_UTC_ISO));
+	lw_json_str(f, kind);
+}
+
+static void json_party_fields(FILE *f, const struct lw_party *p)
+{
+	fputs("\"type\":", f);
+	lw_json_str(f, p->type);
+	fprintf(f, ",\"pid\":%d,\"tid\":%d,\"name\":", p->pid, p->tid);
+	lw_json_str(f, p->name[0] || strcmp(p->type, "task") ? p->name : NULL);
+	/* a task: its Task object; tid is the thread its event loop runs on */
+	if (p->addr)
+		fprintf(f, ",\"addr\":\"0x%" PRIx64 "\"", p->addr);
+}
+
+/* A waiter or holder; null: a holder nobody could name. An exited holder
+ * may have no tid: a task that ended. */
+static void json_party(FILE *f, const struct lw_party *p)
+{
+	if (!p->tid && !p->addr && !p->exited) {
+		fputs("null", f);
+		return;
+	}
+	fputc('{', f);
+	json_party_fields(f, p);
+	if (p->exited)
+		fputs(",\"exited\":true", f);
+	fputc('}', f);
+}
+
+/* In the cycle a lock appears without its holder: held_by says it there. */
+static void json_lock(FILE *f, const struct lw_lockref *l, int with_holder)
+{
+	fputs("{\"type\":", f);
+	lw_json_str(f, l->type);
+	fputs(",\"key\":", f);
+	lw_json_str(f, l->key[0] ? l->key : NULL);
+	fprintf(f, ",\"addr\":\"0x%" PRIx64 "\",\"name\":", l->addr);
+	lw_json_str(f, l->name[0] ? l->name : NULL);
+	if (with_holder) {
+		if (l->holder_tid)
+			fprintf(f, ",\"holder\":{\"pid\":%d,\"tid\":%d}", l->holder_pid,
+				l->holder_tid);
+		else
+			fputs(",\"holder\":null", f);
+	}
+	fputc('}', f);
+}
+
+static void json_frame(FILE *f, const struct lw_frame *fr)
+{
+	if (fr->python) { /* no pc: a Python function, its file and line */
+		fputs("{\"language\":\"python\",\"function\":", f);
+		lw_json_str(f, fr->function);
+		fputs(",\"file\":", f);
+		lw_json_str(f, fr->file);
+		fprintf(f, ",\"line\":%d}", fr->line);
+		return;
+	}
+	fprintf(f, "{\"pc\":\"0x%" PRIx64 "\",\"function\":", fr->pc);
+	lw_json_str(f, fr->function);
+	fprintf(f, ",\"offset\":%" PRIu64 ",\"module\":", fr->offset);
+	lw_json_str(f, fr->module);
+	if (fr->file && fr->line > 0) {
+		fputs(",\"file\":", f);
+		lw_json_str(f, fr->file);
+		fprintf(f, ",\"line\":%d", fr->line);
+	}
+	fputc('}', f);
+}
+
+static void json_thread(FILE *f, const struct lw_thread_report *t)
+{
+	int i;
+
+	fputc('{', f);
+	json_party_fields(f, &t->who);
+	fprintf(f, ",\"blocked_for_ms\":%" PRIu64, t->blocked_for_ms);
+	if (t->blocked_at_least) /* blocked before lockwatch looked */
+		fputs(",\"blocked_for_ms_is_lower_bound\":true", f);
+	fputs(",\"stack\":[", f);
+	for (i = 0; i < t->nframes; i++) {
+		if (i)
+			fputc(',', f);
+		json_frame(f, &t->stack[i]);
+	}
+	fputc(']', f);
+	/* an addition to schema 1: why "stack" is short or empty */
+	if (t->stack_err) {
+		fputs(",\"stack_error\":", f);
+		lw_json_str(f, strerror(abs(t->stack_err)));
+	}
+	fputc('}', f);
+}
+
+static void json_alert(struct lw_sink *s, const struct lw_alert *a)
+{
+	FILE *f = s->out;
+	int i;
+
+	json_head(f, &a->time, lw_alert_kind_name(a->kind));
+	fputs(",\"summary\":", f);
+	lw_json_str(f, a->summary);
+
+	fputs(",\"processes\":[", f);
+	for (i = 0; i < a->nprocs; i++) {
+		const struct lw_process *p = &a->procs[i];
+
+		fprintf(f, "%s{\"pid\":%d,\"comm\":", i ? "," : "", p->pid);
+		lw_json_str(f, p->comm);
+		fputs(",\"exe\":", f);
+		lw_json_str(f, p->exe[0] ? p->exe : NULL);
+		fputc('}', f);
+	}
+
+	/* a deadlock's waits form a cycle; other alerts list them as waits */
+	fputs(a->kind == LW_ALERT_DEADLOCK ? "],\"cycle\":[" : "],\"waits\":[", f);
+	for (i = 0; i < a->ncycle; i++) {
+		const struct lw_edge *e = &a->cycle[i];
+
+		fputs(i ? ",{\"waiter\":" : "{\"waiter\":", f);
+		json_party(f, &e->waiter);
+		fputs(",\"waits_for\":", f);
+		if (e->lock >= 0 && e->lock < a->nlocks)
+			json_lock(f, &a->locks[e->lock], 0);
+		else
+			fputs("null", f);
+		fputs(",\"held_by\":", f);
+		json_party(f, &e->held_by);
+		fputc('}', f);
+	}
+
+	fputs("],\"threads\":[", f);
+	for (i = 0; i < a->nthreads; i++) {
+		if (i)
+			fputc(',', f);
+		json_thread(f, &a->threads[i]);
+	}
+
+	fputs("],\"locks\":[", f);
+	for (i = 0; i < a->nlocks; i++) {
+		if (i)
+			fputc(',', f);
+		json_lock(f, &a->locks[i], 1);
+	}
+	fputs("]}\n", f);
+	fflush(f);
+}
+
+static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
+{
+	struct timespec now;
+	FILE *f = s->out;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_head(f, &now, "summary");
+	fprintf(f,
+		",\"duration_ms\":%" PRIu64 ",\"waits\":%" PRIu64 ",\"events\":%" PRIu64
+		",\"drops\":%" PRIu64 ",\"waits_full\":%" PRIu64 ",\"alerts\":%" PRIu64
+		",\"deadlocks\":%" PRIu64 ",\"cpu_ms\":%" PRIu64 ",\"max_rss_kb\":%" PRIu64,
+		sum->duration_ms, sum->waits, sum->events, sum->drops, sum->waits_full, sum->alerts,
+		sum->deadlocks, sum->cpu_ms, sum->max_rss_kb);
+	if (sum->blocked) {
+		/* `check`: what every blocked thread waits for, by lock */
+		fputs(",\"blocked\":[", f);
+		for (int i = 0; i < sum->nblocked; i++) {
+			const struct lw_blocked *b = &sum->blocked[i];
+
+			fputs(i ? ",{\"waits_for\":" : "{\"waits_for\":", f);
+			json_lock(f, &b->lock, 1);
+			fprintf(f, ",\"count\":%d,\"waiters\":[", b->nwaiters);
+			for (int k = 0; k < b->nwaiters && k < LW_BLOCKED_NAMED; k++) {
+				if (k)
+					fputc(',', f);
+				json_party(f, &b->waiters[k]);
+			}
+			fputs("]}", f);
+		}
+		fputc(']', f);
+	}
+	fputs("}\n", f);
+	fflush(f);
+}
+
+/* The FILE belongs to the caller (stdout, usually): not closed here. */
+static void json_destroy(struct lw_sink *s)
+{
+	free(s);
+}
+
+static const struct lw_sink_ops json_ops = {
+	.alert = json_alert,
+	.summary = json_summary,
+	.destroy = json_destroy,
+};
+
+struct lw_sink *sink__json(FILE *out)
+{
+	struct lw_sink *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->ops = &json_ops;
+	s->out = out;
+	return s;
+}

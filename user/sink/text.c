@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The human sink: an alert as a headline, one line per edge of the cycle,
+ * then each thread's stack, in the shape gdb prints backtraces; and the
+ * run's summary as one line. Every string from a target goes through
+ * lw_text_str(), so a hostile thread name cannot move the cursor, recolour
+ * the terminal or forge a line of output.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sys/escape.h"
+#include "sink/sink.h"
+
+/*
+ * "thread 4243 (poster)", with "of pid N" when the alert spans processes
+ * (ref_pid 0) or the party lives outside ref_pid.
+ */
+static void text_party(FILE *f, const struct lw_party *p, int ref_pid)
+{
+	if (!strcmp(p->type, "task")) {
+		/* "task rebuilder on thread 4242": the thread of its event loop */
+		fputs("task ", f);
+		lw_text_str(f, p->name[0] ? p->name : "(unnamed)");
+		if (p->exited)
+			fputs(" (ended)", f);
+		else if (p->tid)
+			fprintf(f, " on thread %d", p->tid);
+		if (p->pid != ref_pid)
+			fprintf(f, " of pid %d", p->pid);
+		return;
+	}
+	lw_text_str(f, p->type);
+	fprintf(f, " %d (", p->tid);
+	lw_text_str(f, p->name);
+	/* an exited holder's name is often unknown: "(exited)", not "(, exited)" */
+	fputs(!p->exited ? ")" : p->name[0] ? ", exited)" : "exited)", f);
+	if (p->pid != ref_pid)
+		fprintf(f, " of pid %d", p->pid);
+}
+
+/* The pid every party shares, or 0 when the cycle crosses processes. */
+static int alert_pid(const struct lw_alert *a)
+{
+	int i, pid = a->ncycle ? a->cycle[0].waiter.pid : 0;
+
+	for (i = 0; i < a->ncycle; i++) {
+		const struct lw_edge *e = &a->cycle[i];
+
+		if (e->waiter.pid != pid || (e->held_by.tid && e->held_by.pid != pid))
+			return 0;
+	}
+	return pid;
+}
+
+/* "mutex ledger at 0x55d0c0de4060", or "mutex 0x55d0c0de4060" unnamed. */
+static void text_lock(FILE *f, const struct lw_lockref *l, int waiter_pid)
+{
+	lw_text_str(f, l->type);
+	if (l->name[0]) {
+		fputc(' ', f);
+		lw_text_str(f, l->name);
+		fputs(" at", f);
+	}
+	fprintf(f, " 0x%" PRIx64, l->addr);
+	if (l->pid && l->pid != waiter_pid)
+		fprintf(f, " in pid %d", l->pid);
+}
+
+static void text_edge(FILE *f, const struct lw_alert *a, const struct lw_edge *e, int ref_pid)
+{
+	fputs("  ", f);
+	text_party(f, &e->waiter, ref_pid);
+	fputs(" waits for ", f);
+	if (e->lock >= 0 && e->lock < a->nlocks)
+		text_lock(f, &a->locks[e->lock], e->waiter.pid);
+	else
+		fputs("an unknown lock", f);
+	if (e->held_by.tid) {
+		fputs(", held by ", f);
+		text_party(f, &e->held_by, ref_pid);
+	} else if (e->held_by.exited && !strcmp(e->held_by.type, "task")) {
+		fputs(", held by no live task", f);
+	} else {
+		fputs(", holder unknown", f);
+	}
+	fputc('\n', f);
+}
+
+/* "#3  0x000055d0c0ddf2a1 in take_journal+0x10 (/path/to/bin) deadlock.c:35" */
+static void text_frame(FILE *f, int i, const struct lw_frame *fr)
+{
+	if (fr->python) { /* "#2  Store.set_hash (store.py:10)" */
+		fprintf(f, "      #%-2d ", i);
+		lw_text_str(f, fr->function);
+		fputs(" (", f);
+		lw_text_str(f, fr->file);
+		fprintf(f, ":%d)\n", fr->line);
+		return;
+	}
+	fprintf(f, "      #%-2d 0x%016" PRIx64 " in ", i, fr->pc);
+	if (fr->function) {
+		lw_text_str(f, fr->function);
+		fprintf(f, "+0x%" PRIx64, fr->offset);
+	} else {
+		fputs("??", f);
+	}
+	if (fr->module) {
+		fputs(" (", f);
+		lw_text_str(f, fr->module);
+		fputc(')', f);
+	}
+	if (fr->file && fr->line > 0) {
+		fputc(' ', f);
+		lw_text_str(f, fr->file);
+		fprintf(f, ":%d", fr->line);
+	}
+	fputc('\n', f);
+}
+
+static void text_thread(FILE *f, const struct lw_thread_report *t, int ref_pid)
+{
+	const char *why = t->stack_err ? strerror(abs(t->stack_err)) : NULL;
+	int i;
+
+	fputs("\n  ", f);
+	text_party(f, &t->who, ref_pid);
+	if (t->blocked_at_least && !t->blocked_for_ms) /* since when: unknown */
+		fputs(", blocked:\n", f);
+	else
+		fprintf(f, ", blocked %s%" PRIu64 ".%03" PRIu64 " s:\n",
+			t->blocked_at_least ? "at least " : "", t->blocked_for_ms / 1000,
+			t->blocked_for_ms % 1000);
+	for (i = 0; i < t->nframes; i++)
+		text_frame(f, i, &t->stack[i]);
+	if (!t->nframes)
+		fprintf(f, "      (stack unavailable%s%s)\n", why ? ": " : "", why ? why : "");
+	else if (why)
+		fprintf(f, "      (stack cut short: %s)\n", why);
+}
+
+static void text_alert(struct lw_sink *s, const struct lw_alert *a)
+{
+	const char *kind = lw_alert_kind_name(a->kind);
+	int i, ref_pid = alert_pid(a);
+	char t[LW_TIME_LEN];
+	FILE *f = s->out;
+
+	fprintf(f, "%s ", lw_time_str(t, sizeof(t), &a->time, LW_TIME_LOCAL));
+	for (; *kind; kind++)
+		fputc(toupper((unsigned char)*kind), f);
+	fputs(": ", f);
+	lw_text_str(f, a->summary);
+	fputc('\n', f);
+	for (i = 0; i < a->ncycle; i++)
+		text_edge(f, a, &a->cycle[i], ref_pid);
+	for (i = 0; i < a->nthreads; i++)
+		text_thread(f, &a->threads[i], ref_pid);
+	/* a blank line keeps one alert's block apart from the next */
+	fputc('\n', f);
+	fflush(f);
+}
+
+/* `check`: what every blocked thread waits for, a line per lock. */
+static void text_blocked(FILE *f, const struct lw_summary *sum)
+{
+	for (int i = 0; i < sum->nblocked; i++) {
+		const struct lw_blocked *b = &sum->blocked[i];
+		struct lw_edge e = { .waiter = b->waiters[0], .lock = 0 };
+		struct lw_alert one = { .nlocks = 1 };
+
+		one.locks[0] = b->lock;
+		e.held_by = b->holder;
+		text_edge(f, &one, &e, e.waiter.pid);
+		if (b->nwaiters > 1)
+			fprintf(f, "    and %d more thread%s waiting for it\n", b->nwaiters - 1,
+				b->nwaiters == 2 ? "" : "s");
+	}
+}
+
+static void text_summary(struct lw_sink *s, const struct lw_summary *sum)
+{
+	FILE *f = s->out;
+
+	if (sum->blocked) {
+		text_blocked(f, sum);
+		fflush(f);
+		return;
+	}
+	fprintf(f,
+		"lockwatch: watched %" PRIu64 ".%" PRIu64 " s: %" PRIu64 " deadlock%s, %" PRIu64
+		" waits tracked, %" PRIu64 " events lost",
+		sum->duration_ms / 1000, sum->duration_ms % 1000 / 100, sum->deadlocks,
+		sum->deadlocks == 1 ? "" : "s", sum->waits, sum->drops);
+	if (sum->drops)
+		fputs(" (consider a larger --ringbuf-size)", f);
+	if (sum->waits_full)
+		fprintf(f, ", %" PRIu64 " waits not tracked (wait map full)", sum->waits_full);
+	if (sum->alerts > sum->deadlocks)
+		fprintf(f, ", %" PRIu64 " other alert%s", sum->alerts - sum->deadlocks,
+			sum->alerts - sum->deadlocks == 1 ? "" : "s");
+	fputc('\n', f);
+	fflush(f);
+}
+
+/* The FILE belongs to the caller (stdout, usually): not closed here. */
+static void text_destroy(struct lw_sink *s)
+{
+	free(s);
+}
+
+static const struct lw_sink_ops text_ops = {
+	.alert = text_alert,
+	.summary = text_summary,
+	.destroy = text_destroy,
+};
+
+struct lw_sink *sink__text(FILE *out)
+{
+	struct lw_sink *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->ops = &text_ops;
+	s->out = out;
+	return s;
+}

@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPython objects read from another process (see pymem.h). Kinds of objects
+ * are told by their type's name, cached per type address: a static type's
+ * tp_name ("_asyncio.Task"), or a class's name and `__module__`
+ * ("Lock" in "asyncio.locks"), following tp_base so subclasses count too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sys/proc.h"
+#include "source/python/pymem.h"
+
+#define TYPE_CACHE 256
+#define CODE_CACHE 256
+#define TPFLAGS_HEAPTYPE (1ul << 9)
+#define DICT_MAX_ENTRIES (1 << 20)
+#define BYTES_MAX (256 * 1024)
+#define PAGE_SIZE 4096ull
+#define CACHE_PAGES 1024 /* 4 MiB, held only while one look lasts */
+
+/* A page of the process as it was when first read in this look. */
+struct page {
+	uint64_t addr;
+	uint64_t gen; /* == lw_pymem.gen: read in this look */
+	uint8_t data[PAGE_SIZE];
+};
+
+struct type_kind {
+	uint64_t type;
+	enum lw_pykind kind;
+};
+
+struct lw_pymem {
+	pid_t pid;
+	const struct lw_pylayout *L;
+	uint64_t runtime;
+	uint32_t hexversion;
+	uint64_t reads;
+	struct type_kind types[TYPE_CACHE];
+	int ntypes;
+	struct lw_pycode *codes[CODE_CACHE];
+	int ncodes;
+	struct page *pages; /* direct-mapped by address; NULL: none yet */
+	uint64_t gen;
+};
+
+struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime,
+			    uint32_t hexversion)
+{
+	struct lw_pymem *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->pid = pid;
+	m->L = L;
+	m->runtime = runtime;
+	m->hexversion = hexversion;
+	return m;
+}
+
+void pymem__reset(struct lw_pymem *m)
+{
+	for (int i = 0; i < m->ncodes; i++) {
+		free(m->codes[i]->linetable);
+		free(m->codes[i]->exctable);
+		free(m->codes[i]);
+	}
+	m->ncodes = 0;
+	m->ntypes = 0;
+	m->gen++;
+}
+
+void pymem__trim(struct lw_pymem *m)
+{
+	free(m->pages);
+	m->pages = NULL;
+}
+
+void pymem__free(struct lw_pymem *m)
+{
+	if (!m)
+		return;
+	pymem__reset(m);
+	pymem__trim(m);
+	free(m);
+}
+
+pid_t pymem__pid(const struct lw_pymem *m)
+{
+	return m->pid;
+}
+
+const struct lw_pylayout *pymem__layout(const struct lw_pymem *m)
+{
+	return m->L;
+}
+
+uint64_t pymem__runtime(const struct lw_pymem *m)
+{
+	return m->runtime;
+}
+
+int pymem__lock_sem(const struct lw_pymem *m)
+{
+	return m->L->lock_lock &&
+	       (!m->L->lock_sem_max || (m->hexversion && m->hexversion <= m->L->lock_sem_max));
+}
+
+uint64_t pymem__reads(const struct lw_pymem *m)
+{
+	return m->reads;
+}
+
+/* The page at addr (page-aligned) as this look first read it. */
+static const uint8_t *page(struct lw_pymem *m, uint64_t addr)
+{
+	struct page *p;
+	int err;
+
+	if (!m->pages) {
+		m->pages = calloc(CACHE_PAGES, sizeof(*m->pages));
+		if (!m->pages)
+			return NULL;
+	}
+	p = &m->pages[(addr / PAGE_SIZE) % CACHE_PAGES];
+	if (p->addr == addr && p->gen == m->gen + 1)
+		return p->data;
+	m->reads++;
+	err = lw_proc_read(m->pid, addr, p->data, PAGE_SIZE);
+	p->addr = addr;
+	p->gen = err ? 0 : m->gen + 1;
+	return err ? NULL : p->data;
+}
+
+/*
+ * Objects of one look are read through a cache of whole pages: ten thousand
+ * tasks and their coroutines sit on a few thousand pages, so one read serves
+ * many objects, and objects on one page are seen at one instant.
+ */
+int py_read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+
+	if (!addr || addr < 4096 || addr + len < addr)
+		return -EFAULT;
+	if (len > PAGE_SIZE) {
+		m->reads++;
+		return lw_proc_read(m->pid, addr, buf, len);
+	}
+	while (len) {
+		uint64_t base = addr & ~(PAGE_SIZE - 1), off = addr - base;
+		size_t n = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
+		const uint8_t *p = page(m, base);
+
+		if (!p)
+			return -EFAULT;
+		memcpy(out, p + off, n);
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+uint64_t py_ptr(struct lw_pymem *m, uint64_t addr)
+{
+	uint64_t v;
+
+	return py_read(m, addr, &v, sizeof(v)) ? 0 : v;
+}
+
+static int cstr(struct lw_pymem *m, uint64_t addr, char *buf, size_t len)
+{
+	/* a C string near the end of a mapping: read less, then less */
+	for (size_t n = len - 1; n >= 1; n /= 2) {
+		if (!py_read(m, addr, buf, n)) {
+			buf[n] = '\0';
+			buf[strnlen(buf, n)] = '\0';
+			return 0;
+		}
+	}
+	buf[0] = '\0';
+	return -1;
+}
+
+struct kind_name {
+	const char *module; /* NULL: a static type, name is its tp_name */
+	const char *name;
+	enum lw_pykind kind;
+};
+
+static const struct kind_name kind_names[] = {
+	{ NULL, "str", PK_STR },
+	{ NULL, "int", PK_INT },
+	{ NULL, "bool", PK_INT },
+	{ NULL, "dict", PK_DICT },
+	{ NULL, "set", PK_SET },
+	{ NULL, "list", PK_LIST },
+	{ NULL, "code", PK_CODE },
+	{ NULL, "coroutine", PK_CORO },
+	{ NULL, "generator", PK_CORO },
+	{ NULL, "method", PK_METHOD },
+	{ NULL, "builtin_function_or_method", PK_CFUNC },
+	{ NULL, "weakref.ReferenceType", PK_WEAKREF },
+	{ NULL, "weakref", PK_WEAKREF },
+	{ NULL, "_asyncio.Task", PK_TASK },
+	{ NULL, "_thread.lock", PK_TLOCK },
+	{ NULL, "_thread.RLock", PK_RLOCK },
+	{ "asyncio.tasks", "_GatheringFuture", PK_GATHER },
+	{ "asyncio.locks", "Lock", PK_ALOCK },
+	{ "asyncio.locks", "Semaphore", PK_ASEM },
+	{ "asyncio.locks", "BoundedSemaphore", PK_ASEM },
+	{ "asyncio.locks", "Condition", PK_ACOND },
+	{ "asyncio.locks", "Event", PK_AEVENT },
+	{ "asyncio.queues", "Queue", PK_AQUEUE },
+	{ "asyncio.queues", "PriorityQueue", PK_AQUEUE },
+	{ "asyncio.queues", "LifoQueue", PK_AQUEUE },
+};
+
+/* The kind of one type, not looking at its bases. */
+static enum lw_pykind own_kind(struct lw_pymem *m, uint64_t type)
+{
+	const struct lw_pylayout *L = m->L;
+	char name[64], module[64] = "";
+	uint64_t flags;
+	int heap;
+
+	if (py_read(m, type + L->tp_flags, &flags, sizeof(flags)) ||
+	    cstr(m, py_ptr(m, type + L->tp_name), name, sizeof(name)))
+		return PK_BAD;
+	heap = !!(flags & TPFLAGS_HEAPTYPE);
+	if (heap && !strchr(name, '.') &&
+	    py_str(m, py_dict_get(m, py_ptr(m, type + L->tp_dict), "__module__"), module,
+		   sizeof(module)))
+		return PK_OTHER;
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+		const struct kind_name *k = &kind_names[i];
+
+		/* extension types made from a spec are heap types named
+		 * "module.name": "_thread.lock" since 3.10 */
+		if (!strcmp(k->name, name) &&
+		    (k->module ? heap && !strcmp(k->module, module) : !heap || strchr(name, '.')))
+			return k->kind;
+	}
+	return PK_OTHER;
+}
+
+static enum lw_pykind type_kind(struct lw_pymem *m, uint64_t type)
+{
+	enum lw_pykind k = PK_OTHER;
+	uint64_t t = type;
+
+	for (int i = 0; i < m->ntypes; i++)
+		if (m->types[i].type == type)
+			return m->types[i].kind;
+	/* a subclass is its nearest known base: class MyLock(asyncio.Lock) */
+	for (int depth = 0; t && depth < 8 && k == PK_OTHER; depth++) {
+		k = own_kind(m, t);
+		t = py_ptr(m, t + m->L->tp_base);
+	}
+	if (k == PK_BAD)
+		return k; /* not cached: may read next time */
+	if (m->ntypes < TYPE_CACHE)
+		m->types[m->ntypes++] = (struct type_kind){ type, k };
+	return k;
+}
+
+enum lw_pykind py_kind(struct lw_pymem *m, uint64_t obj)
+{
+	uint64_t type;
+
+	if (!obj || obj & 7)
+		return PK_BAD;
+	type = py_ptr(m, obj + m->L->ob_type);
+	if (!type || type & 7)
+		return PK_BAD;
+	return type_kind(m, type);
+}
+
+void py_type_name(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
+{
+	uint64_t type = py_ptr(m, obj + m->L->ob_type);
+
+	if (!type || cstr(m, py_ptr(m, type + m->L->tp_name), buf, len))
+		buf[0] = '\0';
+}
+
+/* One code point as UTF-8 into buf (room for 4 bytes); how many bytes. */
+static int utf8(uint32_t c, char *buf)
+{
+	if (c < 0x80) {
+		buf[0] = c;
+		return 1;
+	}
+	if (c < 0x800) {
+		buf[0] = 0xc0 | c >> 6;
+		buf[1] = 0x80 | (c & 0x3f);
+		return 2;
+	}
+	if (c < 0x10000) {
+		buf[0] = 0xe0 | c >> 12;
+		buf[1] = 0x80 | (c >> 6 & 0x3f);
+		buf[2] = 0x80 | (c & 0x3f);
+		return 3;
+	}
+	buf[0] = 0xf0 | (c >> 18 & 0x07);
+	buf[1] = 0x80 | (c >> 12 & 0x3f);
+	buf[2] = 0x80 | (c >> 6 & 0x3f);
+	buf[3] = 0x80 | (c & 0x3f);
+	return 4;
+}
+
+int py_str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
+{
+	const struct lw_pylayout *L = m->L;
+	uint8_t raw[1024];
+	uint32_t state;
+	int64_t n;
+	int kind, ascii, compact;
+	size_t out = 0;
+
+	buf[0] = '\0';
+	if (py_kind(m, obj) != PK_STR || py_read(m, obj + L->var_size, &n, sizeof(n)) ||
+	    py_read(m, obj + L->str_state, &state, sizeof(state)) || n < 0)
+		return -1;
+	kind = state >> 2 & 7;
+	compact = state >> 5 & 1;
+	ascii = state >> 6 & 1;
+	if (!compact || (kind != 1 && kind != 2 && kind != 4))
+		return -1; /* a legacy string: not made by any code we name */
+	if (n > (int64_t)(sizeof(raw) / kind))
+		n = sizeof(raw) / kind;
+	if (n && py_read(m, obj + (ascii ? L->str_ascii_data : L->str_compact_data), raw, n * kind))
+		return -1;
+	for (int64_t i = 0; i < n && out + 5 < len; i++) {
+		uint32_t c = kind == 1 ? raw[i] :
+			     kind == 2 ? ((uint16_t *)raw)[i] :
+					 ((uint32_t *)raw)[i];
+
+		out += utf8(c, buf + out);
+	}
+	buf[out] = '\0';
+	return 0;
+}
+
+int py_int(struct lw_pymem *m, uint64_t obj, int64_t *v)
+{
+	uint32_t digits[3] = { 0 };
+	uint64_t u = 0;
+	int64_t size;
+	int n;
+
+	if (py_kind(m, obj) != PK_INT || py_read(m, obj + m->L->var_size, &size, sizeof(size)))
+		return -1;
+	if (m->L->long_tagged) /* lv_tag: digits << 3 | sign (0 +, 1 zero, 2 -) */
+		size = (size & 3) == 2 ? -(size >> 3) : size >> 3;
+	n = size < 0 ? -size : size;
+	if (n > 3 || (n && py_read(m, obj + m->L->long_digits, digits, n * sizeof(digits[0]))))
+		return -1;
+	for (int i = n - 1; i >= 0; i--)
+		u = u << 30 | (digits[i] & 0x3fffffff);
+	*v = size < 0 ? -(int64_t)u : (int64_t)u;
+	return 0;
+}
+
+/* The entries of a dict's keys object, with values from `values` when the
+ * dict is split (instance attributes share their class's keys). */
+static int keys_items(struct lw_pymem *m, uint64_t keys, uint64_t values, lw_pypair_fn fn,
+		      void *arg)
+{
+	const struct lw_pylayout *L = m->L;
+	uint8_t log2_index_bytes, kind;
+	uint64_t entries, buf[3 * 64];
+	int64_t n;
+	int esize, ret;
+
+	if (!keys || py_read(m, keys + L->dk_log2_index_bytes, &log2_index_bytes, 1) ||
+	    py_read(m, keys + L->dk_kind, &kind, 1) ||
+	    py_read(m, keys + L->dk_nentries, &n, sizeof(n)) || n < 0 || n > DICT_MAX_ENTRIES ||
+	    log2_index_bytes > 40)
+		return -1;
+	esize = kind == 0 ? 3 : 2; /* DICT_KEYS_GENERAL: hash, key, value */
+	entries = keys + L->dk_indices + (1ull << log2_index_bytes);
+	for (int64_t i = 0; i < n; i += 64) {
+		int k = n - i < 64 ? n - i : 64;
+		uint64_t vals[64];
+
+		if (py_read(m, entries + i * esize * 8, buf, k * esize * 8))
+			return -1;
+		if (values && py_read(m, values + L->values_array + i * 8, vals, k * 8))
+			return -1;
+		for (int j = 0; j < k; j++) {
+			uint64_t key = buf[j * esize + esize - 2];
+			uint64_t val = values ? vals[j] : buf[j * esize + esize - 1];
+			if (!key || !val)
+				continue;
+			ret = fn(m, key, val, arg);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int py_dict_pairs(struct lw_pymem *m, uint64_t dict, lw_pypair_fn fn, void *arg)
+{
+	if (py_kind(m, dict) != PK_DICT)
+		return -1;
+	return keys_items(m, py_ptr(m, dict + m->L->dict_keys), py_ptr(m, dict + m->L->dict_values),
+			  fn, arg);
+}
+
+struct by_name {
+	lw_pyitem_fn fn;
+	void *arg;
+};
+
+static int str_key(struct lw_pymem *m, uint64_t key, uint64_t value, void *arg)
+{
+	struct by_name *b = arg;
+	char name[128];
+
+	return py_str(m, key, name, sizeof(name)) ? 0 : b->fn(m, name, value, b->arg);
+}
+
+int py_dict_items(struct lw_pymem *m, uint64_t dict, lw_pyitem_fn fn, void *arg)
+{
+	struct by_name b = { fn, arg };
+
+	return py_dict_pairs(m, dict, str_key, &b);
+}
+
+int py_attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg)
+{
+	const struct lw_pylayout *L = m->L;
+	uint64_t type = py_ptr(m, obj + L->ob_type), flags, values, dict = 0;
+	int64_t off;
+
+	if (!type || py_read(m, type + L->tp_flags, &flags, sizeof(flags)))
+		return -1;
+	if (flags & L->tpflags_managed_dict) {
+		struct by_name b = { fn, arg };
+
+		if (L->managed == LW_PY_MANAGED_INLINE) {
+			/* a dict once one was made; else the values after the
+			 * header, when still valid */
+			uint8_t valid = 0;
+
+			dict = py_ptr(m, obj + L->managed_dict * 8);
+			values = 0;
+			if (!dict && flags & L->tpflags_inline_values &&
+			    !py_read(m, obj + L->inline_values + L->values_valid, &valid, 1) &&
+			    valid)
+				values = obj + L->inline_values;
+		} else if (L->managed == LW_PY_MANAGED_TAGGED) {
+			/* one word: the values minus 1 (so odd), or the dict */
+			dict = py_ptr(m, obj + L->managed_dict * 8);
+			values = dict & 1 ? dict + 1 : 0;
+			dict = dict & 1 ? 0 : dict;
+		} else {
+			values = py_ptr(m, obj + L->managed_values * 8);
+			dict = values ? 0 : py_ptr(m, obj + L->managed_dict * 8);
+		}
+		if (values)
+			return keys_items(m, py_ptr(m, type + L->ht_cached_keys), values, str_key,
+					  &b);
+	} else if (!py_read(m, type + L->tp_dictoffset, &off, sizeof(off)) && off > 0 &&
+		   off < 4096) {
+		dict = py_ptr(m, obj + off);
+	}
+	return dict ? py_dict_items(m, dict, fn, arg) : -1;
+}
+
+struct lookup {
+	const char *key;
+	uint64_t value;
+};
+
+static int match(struct lw_pymem *m, const char *key, uint64_t value, void *arg)
+{
+	struct lookup *l = arg;
+
+	if (strcmp(key, l->key))
+		return 0;
+	l->value = value;
+	return 1;
+}
+
+uint64_t py_dict_get(struct lw_pymem *m, uint64_t dict, const char *key)
+{
+	struct lookup l = { key, 0 };
+
+	return py_dict_items(m, dict, match, &l) == 1 ? l.value : 0;
+}
+
+uint64_t py_attr(struct lw_pymem *m, uint64_t obj, const char *name)
+{
+	struct lookup l = { name, 0 };
+
+	return py_attr_items(m, obj, match, &l) == 1 ? l.value : 0;
+}
+
+int py_set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max)
+{
+	uint64_t mask, table, buf[2 * 256];
+	int n = 0;
+
+	if (py_kind(m, set) != PK_SET || py_read(m, set + m->L->set_mask, &mask, sizeof(mask)) ||
+	    !(table = py_ptr(m, set + m->L->set_table)) || mask >= (1u << 20) ||
+	    (mask & (mask + 1)))
+		return -1;
+	for (uint64_t i = 0; i <= mask; i += 256) {
+		uint64_t k = mask + 1 - i < 256 ? mask + 1 - i : 256;
+
+		if (py_read(m, table + i * 16, buf, k * 16))
+			return -1;
+		for (uint64_t j = 0; j < k && n < max; j++)
+			if (buf[2 * j])
+				out[n++] = buf[2 * j];
+	}
+	return n;
+}
+
+/* The bytes of a bytes object, malloc'ed; NULL when unreadable. */
+static uint8_t *bytes(struct lw_pymem *m, uint64_t obj, int *len)
+{
+	uint8_t *buf;
+	int64_t n;
+
+	if (py_read(m, obj + m->L->var_size, &n, sizeof(n)) || n < 0 || n > BYTES_MAX)
+		return NULL;
+	buf = malloc(n + 1);
+	if (buf && n && py_read(m, obj + m->L->bytes_sval, buf, n)) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+const struct lw_pycode *py_code(struct lw_pymem *m, uint64_t code)
+{
+	const struct lw_pylayout *L = m->L;
+	struct lw_pycode *c;
+	int32_t v[3];
+
+	for (int i = 0; i < m->ncodes; i++)
+		if (m->codes[i]->addr == code)
+			return m->codes[i];
+	if (m->ncodes == CODE_CACHE || py_kind(m, code) != PK_CODE)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->addr = code;
+	if (py_read(m, code + L->co_firstlineno, &v[0], 4) ||
+	    py_read(m, code + L->co_nlocalsplus, &v[1], 4) ||
+	    py_read(m, code + L->co_stacksize, &v[2], 4) || v[1] < 0 || v[1] > 65536 || v[2] < 0 ||
+	    v[2] > 65536 ||
+	    py_str(m, py_ptr(m, code + L->co_qualname), c->qualname, sizeof(c->qualname)) ||
+	    py_str(m, py_ptr(m, code + L->co_filename), c->filename, sizeof(c->filename)) ||
+	    !(c->linetable = bytes(m, py_ptr(m, code + L->co_linetable), &c->nlinetable)) ||
+	    !(c->exctable = bytes(m, py_ptr(m, code + L->co_exceptiontable), &c->nexctable))) {
+		free(c->linetable);
+		free(c);
+		return NULL;
+	}
+	c->firstlineno = v[0];
+	c->nlocalsplus = v[1];
+	c->stacksize = v[2];
+	m->codes[m->ncodes++] = c;
+	return c;
+}

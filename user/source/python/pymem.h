@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reading CPython objects out of another process's memory, by the layout of
+ * its version (pylayout.h): what kind of object an address holds, strings,
+ * ints, dicts, instance attributes, and code objects' names and line
+ * numbers. Every read goes through process_vm_readv; the process runs on, so
+ * any read may see memory being changed or freed: every function checks what
+ * it reads and fails (0, -1, NULL) rather than follow garbage.
+ */
+#ifndef LW_PYMEM_H
+#define LW_PYMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "source/python/pylayout.h"
+
+enum lw_pykind {
+	PK_BAD = -1, /* unreadable */
+	PK_OTHER = 0,
+	PK_STR,
+	PK_INT,
+	PK_DICT,
+	PK_SET,
+	PK_LIST,
+	PK_CODE,
+	PK_CORO, /* coroutine, generator: PyGenObject */
+	PK_METHOD, /* bound Python method */
+	PK_CFUNC, /* builtin function or bound builtin method */
+	PK_WEAKREF,
+	PK_TASK, /* _asyncio.Task and subclasses */
+	PK_GATHER, /* asyncio.tasks._GatheringFuture */
+	PK_ALOCK, /* asyncio.Lock */
+	PK_ASEM, /* asyncio.Semaphore, BoundedSemaphore */
+	PK_ACOND, /* asyncio.Condition */
+	PK_AEVENT, /* asyncio.Event */
+	PK_AQUEUE, /* asyncio.Queue and its kinds */
+	PK_TLOCK, /* _thread.lock: threading.Lock */
+	PK_RLOCK, /* _thread.RLock: threading.RLock */
+	PK_NKINDS
+};
+
+struct lw_pycode {
+	uint64_t addr;
+	int firstlineno, nlocalsplus, stacksize;
+	char qualname[96], filename[256];
+	uint8_t *linetable, *exctable;
+	int nlinetable, nexctable;
+};
+
+struct lw_pymem;
+
+/* pid's interpreter with layout L, runtime at `runtime`, Py_Version
+ * hexversion (0: unknown). */
+struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime,
+			    uint32_t hexversion);
+void pymem__free(struct lw_pymem *m);
+/* Start a new look: forget cached pages, code objects and types' kinds. */
+void pymem__reset(struct lw_pymem *m);
+/* Free the page cache until the next read (between looks). */
+void pymem__trim(struct lw_pymem *m);
+
+pid_t pymem__pid(const struct lw_pymem *m);
+const struct lw_pylayout *pymem__layout(const struct lw_pymem *m);
+uint64_t pymem__runtime(const struct lw_pymem *m);
+/* Whether threading.Lock here waits on a semaphore its object points to. */
+int pymem__lock_sem(const struct lw_pymem *m);
+/* reads made so far */
+uint64_t pymem__reads(const struct lw_pymem *m);
+
+/* 0 or -errno */
+int py_read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len);
+/* the pointer at addr, or 0 */
+uint64_t py_ptr(struct lw_pymem *m, uint64_t addr);
+enum lw_pykind py_kind(struct lw_pymem *m, uint64_t obj);
+/* obj's type name ("Lock", "_asyncio.Task"); "" when unreadable */
+void py_type_name(struct lw_pymem *m, uint64_t obj, char *buf, size_t len);
+/* A str as UTF-8 (cut to fit); 0, or -1 when obj is no readable str. */
+int py_str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len);
+/* An int that fits 64 bits; 0 or -1. */
+int py_int(struct lw_pymem *m, uint64_t obj, int64_t *v);
+/* Call fn(key, value) for each str-keyed item of a dict, until it returns
+ * non-zero; returns that, 0 at the end, -1 when the dict is unreadable. */
+typedef int (*lw_pyitem_fn)(struct lw_pymem *m, const char *key, uint64_t value, void *arg);
+int py_dict_items(struct lw_pymem *m, uint64_t dict, lw_pyitem_fn fn, void *arg);
+/* Every item of a dict, keys of any kind. */
+typedef int (*lw_pypair_fn)(struct lw_pymem *m, uint64_t key, uint64_t value, void *arg);
+int py_dict_pairs(struct lw_pymem *m, uint64_t dict, lw_pypair_fn fn, void *arg);
+/* The same for the attributes in an object's instance dict. */
+int py_attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg);
+/* dict[key] and obj.key (instance dict only); 0 when absent or unreadable */
+uint64_t py_dict_get(struct lw_pymem *m, uint64_t dict, const char *key);
+uint64_t py_attr(struct lw_pymem *m, uint64_t obj, const char *name);
+/* Every non-NULL key of a set, into out (at most max); how many, or -1. */
+int py_set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max);
+
+/* A code object, read once per pymem__reset(); NULL when unreadable. */
+const struct lw_pycode *py_code(struct lw_pymem *m, uint64_t code);
+/* pycode.c - the line of instruction index `instr` (code units), or 0. */
+int py_code_line(const struct lw_pycode *c, int instr);
+/* The value-stack depth of the innermost exception handler (`with`, `try`)
+ * that covers instruction `instr`; 0 when none does. */
+int py_code_handler_depth(const struct lw_pycode *c, int instr);
+
+#endif /* LW_PYMEM_H */

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reads a CPython process's threads and asyncio tasks (see pystate.h).
+ * Threads: the interpreter's PyThreadState list, each with its chain of
+ * _PyInterpreterFrame. Tasks: asyncio.tasks._all_tasks (a WeakSet; 3.12:
+ * _scheduled_tasks, and the set _eager_tasks), each
+ * task's coroutine and, through what each suspended coroutine awaits (the
+ * top of its value stack), the coroutines it awaits in turn.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include "sys/proc.h"
+#include "source/python/pystate.h"
+
+#define FRAME_HEAD 72
+
+const char *pystate__wait_name(enum lw_pywait w)
+{
+	static const char *const names[] = {
+		[PW_NONE] = "none",
+		[PW_ALOCK] = "asyncio.Lock",
+		[PW_ASEM] = "asyncio.Semaphore",
+		[PW_ACOND] = "asyncio.Condition",
+		[PW_AEVENT] = "asyncio.Event",
+		[PW_AQUEUE] = "asyncio.Queue",
+		[PW_TASK] = "task",
+		[PW_GATHER] = "gather",
+		[PW_FUTURE] = "future",
+		[PW_FUTEX] = "futex",
+	};
+
+	return w < sizeof(names) / sizeof(names[0]) ? names[w] : "?";
+}
+
+static struct lw_pypart *add(struct lw_pysnap *s)
+{
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 64;
+		struct lw_pypart *p = realloc(s->p, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		s->p = p;
+		s->cap = cap;
+	}
+	memset(&s->p[s->n], 0, sizeof(s->p[0]));
+	return &s->p[s->n++];
+}
+
+static void hold(struct lw_pypart *p, uint64_t lock, int frame)
+{
+	for (int i = 0; i < p->nholds; i++)
+		if (p->holds[i] == lock)
+			return;
+	if (p->nholds < LW_PY_HOLDS) {
+		p->hold_frame[p->nholds] = frame;
+		p->holds[p->nholds++] = lock;
+	}
+}
+
+/* A value-stack slot inside `with`: a lock's bound __exit__/__aexit__?
+ * The lock it holds (an asyncio.Condition holds its lock), *self the
+ * object whose method it is. */
+static uint64_t held_lock(struct lw_pymem *m, uint64_t v, uint64_t *bound)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	char name[16];
+	uint64_t self, fn;
+
+	switch (py_kind(m, v)) {
+	case PK_METHOD: /* asyncio locks: _ContextManagerMixin.__aexit__ */
+		*bound = self = py_ptr(m, v + L->method_self);
+		fn = py_ptr(m, v + L->method_func);
+		if (py_str(m, py_ptr(m, fn + L->func_name), name, sizeof(name)) ||
+		    strcmp(name, "__aexit__"))
+			return 0;
+		switch (py_kind(m, self)) {
+		case PK_ALOCK:
+		case PK_ASEM:
+			return self;
+		case PK_ACOND: /* holds the condition's lock */
+			return py_kind(m, py_attr(m, self, "_lock")) == PK_ALOCK ?
+				       py_attr(m, self, "_lock") :
+				       0;
+		default:
+			return 0;
+		}
+	case PK_CFUNC: /* threading.Lock, RLock: lock.__exit__ */
+		*bound = self = py_ptr(m, v + L->cfunc_self);
+		fn = py_ptr(m, v + L->cfunc_ml);
+		if (!fn || py_read(m, py_ptr(m, fn + L->ml_name), name, 9) ||
+		    memcmp(name, "__exit__", 9))
+			return 0;
+		return py_kind(m, self) == PK_TLOCK || py_kind(m, self) == PK_RLOCK ? self : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Is v the coroutine of obj.__aenter__()? From 3.12 the await of
+ * `async with lock:` is covered by a handler of its own, whose depth takes
+ * in the bound __aexit__ pushed just before: the lock is being taken, not
+ * held.
+ */
+static int entering(struct lw_pymem *m, uint64_t v, uint64_t obj)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	const struct lw_pycode *c;
+	size_t n;
+
+	if (py_kind(m, v) != PK_CORO)
+		return 0;
+	c = py_code(m, py_ptr(m, v + L->gen_iframe + L->fr_code));
+	n = c ? strlen(c->qualname) : 0;
+	return n >= 11 && !strcmp(c->qualname + n - 11, ".__aenter__") &&
+	       py_ptr(m, v + L->gen_iframe + L->fr_localsplus) == obj;
+}
+
+/* One frame: its code and instruction, and the locks its `with`s hold.
+ * Fills head with the frame's header words (for its caller); returns 0, 1
+ * for a shim frame of the C stack (not recorded), or -1. */
+static int frame(struct lw_pymem *m, struct lw_pypart *p, uint64_t addr, uint64_t *head)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	const struct lw_pycode *c;
+	struct lw_pyframe *f;
+	uint64_t slots[64];
+	int depth, idx;
+
+	if (py_read(m, addr, head, FRAME_HEAD))
+		return -1;
+	if (L->owner_cstack >= 0 && ((uint8_t *)head)[L->fr_owner] == L->owner_cstack)
+		return 1;
+	c = py_code(m, head[L->fr_code / 8]);
+	if (!c)
+		return -1;
+	if (p->nframes == LW_PY_FRAMES)
+		return 0; /* deeper than we keep: follow, don't record */
+	idx = p->nframes++;
+	f = &p->frames[idx];
+	f->addr = addr;
+	f->code = c->addr;
+	f->instr = ((int64_t)head[L->fr_prev_instr / 8] - (int64_t)(c->addr + L->co_code)) / 2;
+	depth = py_code_handler_depth(c, f->instr);
+	if (depth <= 0 || depth > c->stacksize)
+		return 0;
+	if (depth > 64)
+		depth = 64;
+	if (py_read(m, addr + L->fr_localsplus + c->nlocalsplus * 8, slots, depth * 8))
+		return 0;
+	for (int i = 0; i < depth; i++) {
+		uint64_t self = 0, lock = held_lock(m, slots[i], &self);
+
+		if (lock && !(i + 1 < depth && entering(m, slots[i + 1], self)))
+			hold(p, lock, idx);
+	}
+	return 0;
+}
+
+static void reverse_frames(struct lw_pypart *p)
+{
+	for (int i = 0, j = p->nframes - 1; i < j; i++, j--) {
+		struct lw_pyframe t = p->frames[i];
+
+		p->frames[i] = p->frames[j];
+		p->frames[j] = t;
+	}
+	for (int i = 0; i < p->nholds; i++)
+		p->hold_frame[i] = p->nframes - 1 - p->hold_frame[i];
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), k = strlen(tail);
+
+	return n >= k && !strcmp(s + n - k, tail);
+}
+
+/* What a task waits for, from its innermost frame and its fut_waiter. */
+static void task_wait(struct lw_pymem *m, struct lw_pypart *p, uint64_t fut_waiter)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	static const struct {
+		const char *qualname, *file;
+		enum lw_pywait wait;
+		enum lw_pykind kind;
+	} sites[] = {
+		{ "Lock.acquire", "asyncio/locks.py", PW_ALOCK, PK_ALOCK },
+		{ "Semaphore.acquire", "asyncio/locks.py", PW_ASEM, PK_ASEM },
+		{ "Condition.wait", "asyncio/locks.py", PW_ACOND, PK_ACOND },
+		{ "Event.wait", "asyncio/locks.py", PW_AEVENT, PK_AEVENT },
+		{ "Queue.get", "asyncio/queues.py", PW_AQUEUE, PK_AQUEUE },
+		{ "Queue.put", "asyncio/queues.py", PW_AQUEUE, PK_AQUEUE },
+	};
+	const struct lw_pycode *c = p->nframes ? py_code(m, p->frames[0].code) : NULL;
+
+	for (size_t i = 0; c && i < sizeof(sites) / sizeof(sites[0]); i++) {
+		uint64_t self;
+
+		if (strcmp(c->qualname, sites[i].qualname) ||
+		    !ends_with(c->filename, sites[i].file))
+			continue;
+		/* the method's first local is self */
+		self = py_ptr(m, p->frames[0].addr + L->fr_localsplus);
+		if (py_kind(m, self) == sites[i].kind) {
+			p->wait = sites[i].wait;
+			p->wait_obj = self;
+			return;
+		}
+	}
+	if (!fut_waiter)
+		return;
+	switch (py_kind(m, fut_waiter)) {
+	case PK_TASK:
+		p->wait = PW_TASK;
+		break;
+	case PK_GATHER:
+		p->wait = PW_GATHER;
+		break;
+	default:
+		p->wait = PW_FUTURE;
+	}
+	p->wait_obj = fut_waiter;
+}
+
+/* A task: name, state, and its coroutine chain if it is suspended. */
+static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	uint64_t t[LW_PY_FRAMES], head[FRAME_HEAD / 8], coro;
+	struct lw_pypart *p;
+	int32_t state;
+	int64_t num;
+	size_t len = L->task_name + 8;
+
+	if (len > sizeof(t) || py_read(m, task, t, len))
+		return -1;
+	p = add(s);
+	if (!p)
+		return -ENOMEM;
+	s->ntasks++;
+	p->task = 1;
+	p->addr = task;
+	memcpy(&state, (char *)t + L->fut_state, sizeof(state));
+	p->state = state;
+	p->exception = t[L->fut_exception / 8];
+	p->loop = t[16 / 8];
+	if (py_str(m, t[L->task_name / 8], p->name, sizeof(p->name)) &&
+	    !py_int(m, t[L->task_name / 8], &num))
+		snprintf(p->name, sizeof(p->name), "Task-%lld", (long long)num);
+	if (p->state)
+		return 0; /* done: no frames left */
+	coro = t[L->task_coro / 8];
+	for (int depth = 0; depth < 64; depth++) {
+		const struct lw_pycode *c;
+		int8_t fs;
+		int top;
+
+		if (py_kind(m, coro) != PK_CORO || py_read(m, coro + L->gen_frame_state, &fs, 1))
+			return -1;
+		if (fs != L->gen_suspended && fs != L->gen_suspended_yf) {
+			if (fs == 0 && !depth)
+				p->state = -1; /* running: its frames are its thread's */
+			break;
+		}
+		if (frame(m, p, coro + L->gen_iframe, head) < 0)
+			return -1;
+		c = py_code(m, head[L->fr_code / 8]);
+		top = (int32_t)head[L->fr_stacktop / 8];
+		if (!c || top <= c->nlocalsplus || top > c->nlocalsplus + c->stacksize)
+			break;
+		/* what a suspended coroutine awaits: the top of its stack */
+		coro = py_ptr(m, coro + L->gen_iframe + L->fr_localsplus + (top - 1) * 8);
+		if (py_kind(m, coro) != PK_CORO)
+			break;
+	}
+	reverse_frames(p);
+	task_wait(m, p, t[L->task_fut_waiter / 8]);
+	return 0;
+}
+
+/* The tasks in a set: of weak references to them, or of the tasks. */
+static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int weak, uint64_t *refs)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	int n = set ? py_set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1, bad = 0;
+
+	for (int i = 0; i < n; i++) {
+		uint64_t task = refs[i];
+
+		if (weak) {
+			if (py_kind(m, task) != PK_WEAKREF)
+				continue; /* the set's dummy: a removed entry */
+			task = py_ptr(m, task + L->weakref_object);
+		}
+		if (py_kind(m, task) != PK_TASK)
+			continue; /* a dead reference (None), or the dummy */
+		if (read_task(m, s, task))
+			bad++;
+	}
+	return n < 0 || bad ? -EAGAIN : 0;
+}
+
+static int read_tasks(struct lw_pymem *m, struct lw_pysnap *s, uint64_t modules)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	uint64_t mod = py_dict_get(m, modules, "asyncio.tasks"), dict, weakset, *refs;
+	int err;
+
+	if (!mod)
+		return 0; /* asyncio never imported: no tasks */
+	dict = py_ptr(m, mod + L->module_dict);
+	weakset = py_dict_get(m, dict, L->tasks_weakset);
+	refs = calloc(LW_PY_MAX_TASKS, sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	err = read_set(m, s, weakset ? py_attr(m, weakset, "data") : 0, 1, refs);
+	if (!err && L->tasks_eager)
+		err = read_set(m, s, py_dict_get(m, dict, L->tasks_eager), 0, refs);
+	free(refs);
+	return err;
+}
+
+/* threading._active: ident -> Thread, for the threads' Python names. */
+static int thread_name(struct lw_pymem *m, uint64_t key, uint64_t value, void *arg)
+{
+	struct lw_pysnap *s = arg;
+	int64_t ident;
+
+	if (py_int(m, key, &ident))
+		return 0;
+	for (int i = 0; i < s->n; i++)
+		if (!s->p[i].task && s->p[i].ident == (uint64_t)ident)
+			py_str(m, py_attr(m, value, "_name"), s->p[i].name, sizeof(s->p[i].name));
+	return 0;
+}
+
+static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp, uint64_t modules)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	pid_t pid = pymem__pid(m);
+	uint64_t ts = py_ptr(m, interp + L->interp_threads_head), threading;
+	int bad = 0;
+
+	for (int k = 0; ts && k < LW_PY_MAX_THREADS; k++) {
+		uint64_t head[FRAME_HEAD / 8], f, tid = 0;
+		struct lw_pypart *p = add(s);
+
+		if (!p)
+			return -ENOMEM;
+		s->nthreads++;
+		p->addr = ts;
+		p->state = -1;
+		if (py_read(m, ts + L->ts_native_thread_id, &tid, sizeof(tid)) ||
+		    py_read(m, ts + L->ts_thread_id, &p->ident, sizeof(p->ident))) {
+			bad++;
+			break;
+		}
+		p->tid = lw_proc_global_tid(pid, tid);
+		if (p->tid <= 0)
+			p->tid = tid;
+		f = L->ts_cframe ?
+			    py_ptr(m, py_ptr(m, ts + L->ts_cframe) + L->cframe_current_frame) :
+			    py_ptr(m, ts + L->ts_current_frame);
+		for (int depth = 0; f && depth < 256; depth++) {
+			if (frame(m, p, f, head) < 0) {
+				bad++;
+				break;
+			}
+			f = head[L->fr_previous / 8];
+		}
+		if (!lw_proc_syscall(pid, p->tid, &p->sc) &&
+		    !lw_proc_ctxsw(pid, p->tid, &p->ctxsw) && p->sc.nr == SYS_futex) {
+			p->wait = PW_FUTEX;
+			p->wait_obj = p->sc.args[0];
+		}
+		ts = py_ptr(m, ts + L->ts_next);
+	}
+	threading = py_dict_get(m, modules, "threading");
+	if (threading)
+		py_dict_pairs(m, py_dict_get(m, py_ptr(m, threading + L->module_dict), "_active"),
+			      thread_name, s);
+	return bad ? -EAGAIN : 0;
+}
+
+/* The thread each task's loop runs on: loop._thread_id while it runs. */
+static void loop_threads(struct lw_pymem *m, struct lw_pysnap *s)
+{
+	uint64_t loop = 0;
+	pid_t tid = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		struct lw_pypart *p = &s->p[i];
+		int64_t ident;
+
+		if (!p->task || !p->loop)
+			continue;
+		if (p->loop != loop) {
+			loop = p->loop;
+			tid = 0;
+			if (!py_int(m, py_attr(m, loop, "_thread_id"), &ident))
+				for (int j = 0; j < s->n; j++)
+					if (!s->p[j].task && s->p[j].ident == (uint64_t)ident)
+						tid = s->p[j].tid;
+		}
+		p->tid = tid;
+	}
+}
+
+int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	uint64_t interp, modules;
+	int err, err2;
+
+	s->n = s->ntasks = s->nthreads = 0;
+	s->complete = 0;
+	pymem__reset(m);
+	interp = py_ptr(m, pymem__runtime(m) + L->runtime_interp_head);
+	modules = interp ? py_ptr(m, interp + L->interp_modules) : 0;
+	if (!modules)
+		return -EAGAIN; /* not initialized yet, or finalizing */
+	err = read_threads(m, s, interp, modules);
+	if (err == -ENOMEM)
+		return err;
+	err2 = read_tasks(m, s, modules);
+	if (err2 == -ENOMEM)
+		return err2;
+	loop_threads(m, s);
+	s->complete = !err && !err2;
+	return 0;
+}
+
+void pystate__free(struct lw_pysnap *s)
+{
+	free(s->p);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reads /proc/PID/... and the memory of other processes (process_vm_readv).
+ * Nothing here stops, signals or writes to a process; reading another
+ * process's syscall file and memory needs ptrace-read permission (root).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "sys/proc.h"
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	err = -errno;
+	close(fd);
+	if (n < 0)
+		return err;
+	buf[n] = '\0';
+	return n;
+}
+
+static void task_path(char *buf, size_t len, pid_t pid, pid_t tid, const char *file)
+{
+	if (tid)
+		snprintf(buf, len, "/proc/%d/task/%d/%s", pid, tid, file);
+	else
+		snprintf(buf, len, "/proc/%d/%s", pid, file);
+}
+
+enum lw_proc_state lw_proc_state(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return LW_PROC_GONE;
+	/* comm may hold ')' and spaces: the state follows the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return LW_PROC_GONE;
+	if (p[2] == 'Z' || p[2] == 'X')
+		return LW_PROC_ZOMBIE;
+	if (lw_proc_tgid(pid) != pid)
+		return LW_PROC_THREAD;
+	/* kernel threads have no mm, so no exe link and an empty cmdline;
+	 * PF_KTHREAD (0x00200000) in the flags field is the sure sign */
+	{
+		unsigned long flags = 0;
+		int field = 3;
+
+		for (p += 2; *p && field < 9; p++)
+			if (*p == ' ')
+				field++;
+		if (field == 9 && sscanf(p, "%lu", &flags) == 1 && (flags & 0x00200000))
+			return LW_PROC_KTHREAD;
+	}
+	return LW_PROC_OK;
+}
+
+const char *lw_proc_state_str(enum lw_proc_state st)
+{
+	switch (st) {
+	case LW_PROC_OK:
+		return "running";
+	case LW_PROC_GONE:
+		return "no such process";
+	case LW_PROC_ZOMBIE:
+		return "a zombie (exited, not reaped)";
+	case LW_PROC_KTHREAD:
+		return "a kernel thread";
+	case LW_PROC_THREAD:
+		return "a thread, not a process (give its process id)";
+	}
+	return "?";
+}
+
+int lw_proc_syscall(pid_t pid, pid_t tid, struct lw_syscall *sc)
+{
+	char path[64], buf[512];
+	int n;
+
+	task_path(path, sizeof(path), pid, tid, "syscall");
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	memset(sc, 0, sizeof(*sc));
+	if (!strncmp(buf, "running", 7)) {
+		sc->nr = -1;
+		return 0;
+	}
+	n = sscanf(buf,
+		   "%ld %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64
+		   " %" SCNx64 " %" SCNx64,
+		   &sc->nr, &sc->args[0], &sc->args[1], &sc->args[2], &sc->args[3], &sc->args[4],
+		   &sc->args[5], &sc->sp, &sc->pc);
+	if (n == 3 && sc->nr == -1) {
+		/* "-1 sp pc": blocked, but not in a syscall */
+		sc->sp = sc->args[0];
+		sc->pc = sc->args[1];
+		sc->args[0] = sc->args[1] = 0;
+		return 0;
+	}
+	return n == 9 ? 0 : -EINVAL;
+}
+
+int lw_proc_ctxsw(pid_t pid, pid_t tid, uint64_t *out)
+{
+	char path[64], buf[4096], *p;
+	uint64_t v;
+	int n;
+
+	task_path(path, sizeof(path), pid, tid, "status");
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	*out = 0;
+	for (p = buf; (p = strstr(p, "ctxt_switches:")); p++) {
+		if (sscanf(p + 14, "%" SCNu64, &v) == 1)
+			*out += v;
+	}
+	return 0;
+}
+
+void lw_proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+	int n;
+
+	task_path(path, sizeof(path), pid, tid, "comm");
+	n = read_file(path, buf, len);
+	if (n < 0) {
+		buf[0] = '\0';
+		return;
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+}
+
+void lw_proc_exe(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, len - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+}
+
+int lw_proc_tgid(pid_t tid)
+{
+	char path[64], buf[4096], *p;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strstr(buf, "\nTgid:");
+	if (!p || sscanf(p + 6, "%d", &n) != 1)
+		return -EINVAL;
+	return n;
+}
+
+int lw_proc_has_thread(pid_t pid, pid_t tid)
+{
+	char path[64];
+	struct stat st;
+
+	if (tid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
+	return stat(path, &st) == 0;
+}
+
+int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	ssize_t n;
+
+	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+/* The innermost NSpid of a status file, or -errno; *levels: how many. */
+static pid_t nspid(const char *status_path, int *levels)
+{
+	char buf[4096], *p;
+	pid_t last = -EINVAL, v;
+	int n;
+
+	*levels = 0;
+	n = read_file(status_path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return -EINVAL;
+	for (p += 7; *p && *p != '\n';) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (sscanf(p, "%d%n", &v, &n) != 1)
+			break;
+		last = v;
+		(*levels)++;
+		p += n;
+	}
+	return last;
+}
+
+pid_t lw_proc_global_tid(pid_t pid, pid_t nstid)
+{
+	/* most processes live in the root namespace: remember which do not */
+	static struct {
+		pid_t pid;
+		int nested;
+	} seen[64];
+	static unsigned int next;
+	char path[64];
+	struct dirent *de;
+	int levels, nested = -1;
+	pid_t found = -ESRCH;
+	DIR *d;
+
+	for (unsigned int i = 0; i < 64; i++)
+		if (seen[i].pid == pid)
+			nested = seen[i].nested;
+	if (nested < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		if (nspid(path, &levels) < 0)
+			return -ESRCH;
+		nested = levels > 1;
+		seen[next % 64].pid = pid;
+		seen[next++ % 64].nested = nested;
+	}
+	if (!nested)
+		return nstid;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -ESRCH;
+	while (found < 0 && (de = readdir(d))) {
+		char status[300];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(status, sizeof(status), "/proc/%d/task/%s/status", pid, de->d_name);
+		if (nspid(status, &levels) == nstid)
+			found = atoi(de->d_name);
+	}
+	closedir(d);
+	return found;
+}

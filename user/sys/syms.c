@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Symbols and stacks of another process without stopping it.
+ *
+ * libdw (elfutils) reports the process's modules from /proc/PID/maps
+ * (dwfl_linux_proc_report) and unwinds with DWARF CFI. Instead of
+ * dwfl_linux_proc_attach, which ptrace-attaches and stops every thread, we
+ * hand dwfl_attach_state our own Dwfl_Thread_Callbacks: the initial state is
+ * only the sp and pc that /proc/PID/task/TID/syscall shows for a thread
+ * blocked in a syscall, and stack memory is read with process_vm_readv(2).
+ * The target is never ptraced, signalled or stopped; reading its memory needs
+ * ptrace-attach permission only (root has it).
+ */
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "sys/modfile.h"
+#include "sys/syms.h"
+
+#define PAGE_SZ 4096UL
+#define PC_CACHE_SLOTS 1024 /* power of two */
+#define DWARF_REG_RBP 6
+#define DWARF_REG_RSP 7
+#define FP_SCAN_WORDS 512 /* 4 KiB of stack searched for a frame record */
+#define FP_MAX_RESUMES 16
+
+/*
+ * A symbolized pc. The strings point into libdw's own data (string tables,
+ * line tables, module names), which live as long as the Dwfl does, so a hit
+ * costs no allocation until it is copied into a caller's lw_frame.
+ */
+struct pc_sym {
+	uint64_t pc; /* 0: empty slot */
+	bool activation; /* looked up at pc, not pc - 1 */
+	const char *function;
+	uint64_t offset;
+	const char *module;
+	const char *file;
+	int line;
+};
+
+struct lw_syms {
+	pid_t pid;
+	Dwfl *dwfl;
+	/*
+	 * dwfl_attach_state takes the callbacks once per Dwfl, so the thread
+	 * they describe is whatever syms__unwind() put here last.
+	 */
+	pid_t tid;
+	uint64_t sp;
+	uint64_t pc;
+	uint64_t rbp;
+	bool rbp_known;
+	/* One page of target memory: CFI reads walk up the same stack page. */
+	uint64_t page_addr;
+	bool page_valid;
+	unsigned char page[PAGE_SZ];
+	struct pc_sym pcs[PC_CACHE_SLOTS];
+};
+
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = lw_modfile_find_elf,
+	.find_debuginfo = lw_modfile_find_debuginfo,
+	.debuginfo_path = &lw_modfile_debuginfo_path,
+};
+
+static bool read_remote(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)addr, .iov_len = len };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+static bool read_word(struct lw_syms *s, uint64_t addr, uint64_t *val)
+{
+	uint64_t base = addr & ~(PAGE_SZ - 1);
+
+	/* A word straddling two pages is rare: read it directly. */
+	if (addr - base > PAGE_SZ - sizeof(*val))
+		return read_remote(s->pid, addr, val, sizeof(*val));
+	if (!s->page_valid || s->page_addr != base) {
+		if (!read_remote(s->pid, base, s->page, PAGE_SZ)) {
+			s->page_valid = false;
+			return false;
+		}
+		s->page_addr = base;
+		s->page_valid = true;
+	}
+	memcpy(val, s->page + (addr - base), sizeof(*val));
+	return true;
+}
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct lw_syms *s = arg;
+
+	/* Only the thread being unwound exists as far as libdw knows. */
+	if (*thread_argp)
+		return 0;
+	*thread_argp = s;
+	return s->tid;
+}
+
+static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	struct lw_syms *s = arg;
+
+	if (tid != s->tid)
+		return false;
+	*thread_argp = s;
+	return true;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	return read_word(arg, addr, result);
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	struct lw_syms *s = thread_arg;
+	Dwarf_Word sp = s->sp;
+
+	/*
+	 * A thread in a syscall only shows sp and pc; every other register is
+	 * unknown, which CFI handles as long as frames are found from rsp.
+	 */
+	if (!dwfl_thread_state_registers(thread, DWARF_REG_RSP, 1, &sp))
+		return false;
+	if (s->rbp_known && !dwfl_thread_state_registers(thread, DWARF_REG_RBP, 1, &s->rbp))
+		return false;
+	dwfl_thread_state_register_pc(thread, s->pc);
+	return true;
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = cb_next_thread,
+	.get_thread = cb_get_thread,
+	.memory_read = cb_memory_read,
+	.set_initial_registers = cb_set_initial_registers,
+};
+
+struct lw_syms *syms__open(pid_t pid)
+{
+	struct lw_syms *s;
+	int err;
+
+	if (pid <= 0) {
+		errno = ESRCH;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->pid = pid;
+
+	s->dwfl = dwfl_begin(&proc_callbacks);
+	if (!s->dwfl) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	dwfl_report_begin(s->dwfl);
+	lw_modfile_pid(pid);
+	err = dwfl_linux_proc_report(s->dwfl, pid);
+	if (err) {
+		/* A positive errno from opening /proc/PID/maps, or -1. */
+		err = err == ENOENT ? -ESRCH : err > 0 ? -err : -EIO;
+		goto err_end;
+	}
+	if (dwfl_report_end(s->dwfl, NULL, NULL)) {
+		err = -EIO;
+		goto err_end;
+	}
+	/* Fails when no module has a readable ELF to pick the unwinder. */
+	if (!dwfl_attach_state(s->dwfl, NULL, pid, &thread_callbacks, s)) {
+		err = -ENOEXEC;
+		goto err_end;
+	}
+	return s;
+
+err_end:
+	dwfl_end(s->dwfl);
+err_free:
+	free(s);
+	errno = -err;
+	return NULL;
+}
+
+void syms__close(struct lw_syms *s)
+{
+	if (!s)
+		return;
+	dwfl_end(s->dwfl);
+	free(s);
+}
+
+static const char *module_path(Dwfl_Module *mod)
+{
+	const char *name, *mainfile = NULL;
+
+	name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	/* mainfile is the file libdw opened; name is the line from maps. */
+	if (mainfile && mainfile[0] == '/')
+		return mainfile;
+	if (name && strncmp(name, "[vdso", 5) == 0)
+		return "[vdso]";
+	return name;
+}
+
+static const struct pc_sym *symbolize(struct lw_syms *s, uint64_t pc, bool activation)
+{
+	uint64_t addr = activation ? pc : pc - 1;
+	struct pc_sym *e;
+	Dwfl_Module *mod;
+	Dwfl_Line *line;
+	GElf_Off off;
+	GElf_Sym sym;
+	size_t slot;
+
+	slot = ((pc * 0x9e3779b97f4a7c15ULL) >> 32) & (PC_CACHE_SLOTS - 1);
+	e = &s->pcs[slot];
+	if (e->pc == pc && e->activation == activation)
+		return e;
+
+	memset(e, 0, sizeof(*e));
+	e->pc = pc;
+	e->activation = activation;
+	mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return e;
+	e->function = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (e->function)
+		e->offset = off + (pc - addr);
+	e->module = module_path(mod);
+	line = dwfl_module_getsrc(mod, addr);
+	if (line)
+		e->file = dwfl_lineinfo(line, NULL, &e->line, NULL, NULL, NULL);
+	if (!e->file)
+		e->line = 0;
+	return e;
+}
+
+static int dup_str(char **dst, const char *src, size_t len)
+{
+	*dst = NULL;
+	if (!src)
+		return 0;
+	*dst = len ? strndup(src, len) : strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int fill_frame(struct lw_syms *s, struct lw_frame *f, uint64_t pc, bool activation)
+{
+	const struct pc_sym *e = symbolize(s, pc, activation);
+	const char *fn = e->function;
+	size_t fn_len = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->pc = pc;
+	f->offset = e->offset;
+	f->line = e->line;
+	/*
+	 * libc's debug symtab has several aliases per address and libdw picks
+	 * one such as "__GI___lll_lock_wait" or "pthread_mutex_lock@@GLIBC_2.2.5":
+	 * drop the internal-alias prefix and the symbol version.
+	 */
+	if (fn) {
+		if (strncmp(fn, "__GI_", 5) == 0 && fn[5])
+			fn += 5;
+		fn_len = strcspn(fn, "@");
+	}
+	if (dup_str(&f->function, fn, fn_len) || dup_str(&f->module, e->module, 0) ||
+	    dup_str(&f->file, e->file, 0)) {
+		lw_frames_free(f, 1);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct unwind_ctx {
+	struct lw_syms *s;
+	struct lw_frame *frames;
+	int n;
+	int max;
+	int err;
+	bool resumed; /* first frame's pc is a return address from the scan */
+	bool first;
+	uint64_t last_sp; /* sp of the last frame made, 0 if unknown */
+	uint64_t last_pc;
+	bool last_activation;
+};
+
+static int unwind_frame_cb(Dwfl_Frame *frame, void *arg)
+{
+	struct unwind_ctx *ctx = arg;
+	Dwarf_Word sp;
+	bool activation;
+	Dwarf_Addr pc;
+	int err;
+
+	if (!dwfl_frame_pc(frame, &pc, &activation))
+		return DWARF_CB_ABORT;
+	if (dwfl_frame_reg(frame, DWARF_REG_RSP, &sp))
+		sp = 0;
+	/* A stack torn by a thread that woke mid-read can make CFI loop. */
+	if (ctx->n && sp && sp == ctx->last_sp && pc == ctx->last_pc)
+		return DWARF_CB_ABORT;
+	if (ctx->first && ctx->resumed)
+		activation = false;
+	ctx->first = false;
+	err = fill_frame(ctx->s, &ctx->frames[ctx->n], pc, activation);
+	if (err) {
+		ctx->err = err;
+		return DWARF_CB_ABORT;
+	}
+	ctx->last_pc = pc;
+	ctx->last_activation = activation;
+	ctx->last_sp = sp;
+	if (++ctx->n >= ctx->max)
+		return DWARF_CB_ABORT;
+	return DWARF_CB_OK;
+}
+
+/* Whether a PT_LOAD segment of mod with at least `flags` covers addr. */
+static bool in_segment(Dwfl_Module *mod, uint64_t addr, GElf_Word flags)
+{
+	size_t i, nphdr;
+	GElf_Phdr phdr;
+	Dwarf_Addr bias;
+	Elf *elf;
+
+	elf = dwfl_module_getelf(mod, &bias);
+	if (!elf || elf_getphdrnum(elf, &nphdr))
+		return false;
+	for (i = 0; i < nphdr; i++) {
+		if (!gelf_getphdr(elf, i, &phdr) || phdr.p_type != PT_LOAD ||
+		    (phdr.p_flags & flags) != flags)
+			continue;
+		if (addr >= phdr.p_vaddr + bias && addr - (phdr.p_vaddr + bias) < phdr.p_memsz)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * libdw ends a walk with 0 both at the outermost frame and when a frame's CFA
+ * needs a register it does not know. Only the first is a real end: CFI marks
+ * the return address undefined there (__clone3, _start).
+ */
+static bool is_outermost(struct lw_syms *s, uint64_t pc, bool activation)
+{
+	uint64_t addr = activation ? pc : pc - 1;
+	Dwarf_Op ops_mem[3], *ops;
+	Dwarf_Frame *frame;
+	Dwfl_Module *mod;
+	Dwarf_CFI *cfi;
+	Dwarf_Addr bias;
+	bool undefined = false;
+	size_t nops;
+	int i, ra;
+
+	mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return false;
+	/* Same order as libdw's unwinder: the first CFI with an FDE decides. */
+	for (i = 0; i < 2; i++) {
+		cfi = i ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
+		if (!cfi || dwarf_cfi_addrframe(cfi, addr - bias, &frame))
+			continue;
+		ra = dwarf_frame_info(frame, NULL, NULL, NULL);
+		undefined = ra >= 0 && !dwarf_frame_register(frame, ra, ops_mem, &ops, &nops) &&
+			    nops == 0 && ops == ops_mem;
+		free(frame);
+		break;
+	}
+	return undefined;
+}
+
+/* Whether ret is code and the bytes before it encode a call (e8, ff /2). */
+static bool follows_call(struct lw_syms *s, uint64_t ret)
+{
+	unsigned char b[8];
+	Dwfl_Module *mod;
+	int k;
+
+	if (ret < sizeof(b))
+		return false;
+	mod = dwfl_addrmodule(s->dwfl, ret - 1);
+	if (!mod || !in_segment(mod, ret - 1, PF_X) ||
+	    !read_remote(s->pid, ret - sizeof(b), b, sizeof(b)))
+		return false;
+	if (b[8 - 5] == 0xe8)
+		return true;
+	for (k = 2; k <= 7; k++) {
+		unsigned char modrm = b[8 - k + 1];
+		int md = modrm >> 6, rm = modrm & 7, len = 1;
+
+		if (b[8 - k] != 0xff || ((modrm >> 3) & 7) != 2)
+			continue;
+		if (md != 3 && rm == 4)
+			len++; /* SIB byte */
+		if (md == 1)
+			len += 1;
+		else if (md == 2 || (md == 0 && rm == 5))
+			len += 4;
+		if (len == k - 1)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * CFI of code built with frame pointers finds the caller through rbp, which a
+ * thread seen only through its syscall sp/pc does not give us, unless a callee
+ * happened to save it. Find the frame record (saved rbp, return address) that
+ * such a function pushed, the nearest above sp whose return address follows a
+ * call in executable code. Prefer a record whose saved rbp points further up
+ * the stack, as a frame-pointer caller's does; a caller without frame pointers
+ * (main() called from libc) leaves any value there, so accept that second.
+ */
+static int fp_scan(struct lw_syms *s, uint64_t sp, uint64_t *rec)
+{
+	uint64_t words[FP_SCAN_WORDS + 1];
+	size_t n = FP_SCAN_WORDS + 1, i;
+	int strict;
+
+	sp &= ~7ULL;
+	/* The stack may end before the window does: shrink it page by page. */
+	while (n > 1 && !read_remote(s->pid, sp, words, n * 8)) {
+		uint64_t end = (sp + n * 8 - 1) & ~(PAGE_SZ - 1);
+
+		n = end > sp ? (end - sp) / 8 : 0;
+	}
+	for (strict = 1; strict >= 0; strict--) {
+		for (i = 0; i + 1 < n; i++) {
+			uint64_t addr = sp + i * 8, rbp = words[i];
+			bool fp = rbp > addr && rbp - addr < (1 << 20) && !(rbp & 7);
+
+			if ((fp || !strict) && follows_call(s, words[i + 1])) {
+				*rec = addr;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+int syms__unwind(struct lw_syms *s, pid_t tid, uint64_t sp, uint64_t pc, struct lw_frame *frames,
+		 int max)
+{
+	struct unwind_ctx ctx = { .s = s, .frames = frames, .max = max };
+	uint64_t rec, rec_words[2];
+	int resumes;
+
+	if (!s || !frames || max <= 0 || !pc)
+		return -EINVAL;
+	s->tid = tid;
+	s->sp = sp;
+	s->pc = pc;
+	s->rbp_known = false;
+
+	for (resumes = 0; resumes <= FP_MAX_RESUMES; resumes++) {
+		/* The stack changes between calls: never trust an older page. */
+		s->page_valid = false;
+		ctx.first = true;
+		ctx.last_sp = 0;
+		dwfl_getthread_frames(s->dwfl, tid, unwind_frame_cb, &ctx);
+		if (ctx.err || ctx.n >= max || !ctx.last_sp ||
+		    is_outermost(s, ctx.last_pc, ctx.last_activation))
+			break;
+		if (fp_scan(s, ctx.last_sp, &rec) ||
+		    !read_remote(s->pid, rec, rec_words, sizeof(rec_words)))
+			break;
+		/*
+		 * Resume CFI in the caller, as if its callee had returned. libdw
+		 * looks up a first frame's CFI at pc itself, which is right
+		 * unless the call was the caller's last instruction.
+		 */
+		s->sp = rec + 16;
+		s->rbp = rec_words[0];
+		s->rbp_known = true;
+		s->pc = rec_words[1];
+		ctx.resumed = true;
+	}
+	s->page_valid = false;
+	if (ctx.err) {
+		lw_frames_free(frames, ctx.n);
+		return ctx.err;
+	}
+	if (!ctx.n)
+		return -ESRCH;
+	return ctx.n;
+}
+
+static bool is_data_symbol(const GElf_Sym *sym)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+
+	/* STT_NOTYPE with a size: data defined in assembly. */
+	return type == STT_OBJECT || (type == STT_NOTYPE && sym->st_size > 0);
+}
+
+struct below_ctx {
+	uint64_t addr;
+	uint64_t best_end;
+	Dwfl_Module *best;
+};
+
+static int below_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		    void *arg)
+{
+	struct below_ctx *ctx = arg;
+	Dwarf_Addr end;
+
+	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	if (end <= ctx->addr && end > ctx->best_end) {
+		ctx->best_end = end;
+		ctx->best = mod;
+	}
+	return DWARF_CB_OK;
+}
+
+/*
+ * Modules span only their file-backed mappings, but the part of .bss past the
+ * last file page is an anonymous mapping right after them: ask the segments
+ * of the nearest module below addr whether their memory size covers it.
+ */
+static Dwfl_Module *bss_module(struct lw_syms *s, uint64_t addr)
+{
+	struct below_ctx ctx = { .addr = addr };
+
+	dwfl_getmodules(s->dwfl, below_cb, &ctx, 0);
+	return ctx.best && in_segment(ctx.best, addr, 0) ? ctx.best : NULL;
+}
+
+int syms__data_name(struct lw_syms *s, uint64_t addr, char *buf, size_t len)
+{
+	Dwfl_Module *mod;
+	const char *name;
+	GElf_Off off;
+	GElf_Sym sym;
+	int n;
+
+	if (!s || !buf || !len)
+		return -EINVAL;
+	mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		mod = bss_module(s, addr);
+	if (!mod)
+		return -ENOENT;
+	/* The nearest symbol of any type: only an object that covers addr. */
+	name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (!name || !name[0] || !is_data_symbol(&sym) || off >= sym.st_size)
+		return -ENOENT;
+	if (off)
+		n = snprintf(buf, len, "%s+%#llx", name, (unsigned long long)off);
+	else
+		n = snprintf(buf, len, "%s", name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+void lw_frames_free(struct lw_frame *frames, int n)
+{
+	int i;
+
+	if (!frames)
+		return;
+	for (i = 0; i < n; i++) {
+		free(frames[i].function);
+		free(frames[i].module);
+		free(frames[i].file);
+		frames[i].function = NULL;
+		frames[i].module = NULL;
+		frames[i].file = NULL;
+	}
+}
