@@ -22,7 +22,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -I$(OUTPUT) -Ibpf
 USER_SRCS := $(shell find user -name '*.c' | sort)
 USER_HDRS := $(shell find user -name '*.h')
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-TEST_PROGS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/*.c))
+TEST_PROGS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(filter-out tests/lib%.c,$(wildcard tests/*.c)))
+TEST_LIBS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.so,$(wildcard tests/lib*.c))
+UNIT_PROGS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(wildcard tests/unit/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 
 ifeq ($(V),1)
@@ -42,7 +44,7 @@ endif
 # machine's kernel loads no modules); KDIR may name another build tree.
 KDIR ?= $(lastword $(wildcard /usr/src/linux-headers-6.1.*-amd64))
 
-all: lockwatch $(TEST_PROGS) $(BENCH_PROGS)
+all: lockwatch $(TEST_PROGS) $(TEST_LIBS) $(UNIT_PROGS) $(BENCH_PROGS)
 
 deps:
 	$(Q)./scripts/install-deps.sh
@@ -73,9 +75,14 @@ lockwatch: $(USER_OBJS)
 
 # Test programs and benchmarks keep frame pointers and debug info: the tests
 # assert file:line in the stacks lockwatch prints.
-$(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
+$(filter-out $(OUTPUT)/tests/pylayout,$(TEST_PROGS)): $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -Wall -D_GNU_SOURCE $< -o $@ -lpthread
+
+# Shared libraries the test programs load (tests/pyhang.py's ctypes one).
+$(TEST_LIBS): $(OUTPUT)/tests/%.so: tests/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -fPIC -shared -Wall -D_GNU_SOURCE $< -o $@ -lpthread
 
 # The CPython layout check compiles against python3.11-dev's internal headers,
 # with lockwatch's own table.
@@ -84,6 +91,19 @@ $(OUTPUT)/tests/pylayout: tests/pylayout.c $(PYLAYOUT).c $(PYLAYOUT).h | $(OUTPU
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O1 -Wall -Iuser $(shell pkg-config --cflags python-3.11) \
 		tests/pylayout.c $(PYLAYOUT).c -o $@
+
+# Unit tests (tests/unit/, no root): each links the parts of user/ it tests.
+UNIT_graph := core/graph
+UNIT_detect := core/graph core/detect core/seen core/confirm sys/clock
+UNIT_futex := source/futex/attach source/futex/holder source/futex/memkey sys/proc sys/maps
+UNIT_escape := sys/escape
+UNIT_pycode := source/python/pycode
+.SECONDEXPANSION:
+$(UNIT_PROGS): $(OUTPUT)/tests/unit/%: tests/unit/%.c tests/unit/tap.h \
+	       $$(addprefix $(OUTPUT)/user/,$$(addsuffix .o,$$(UNIT_$$*)))
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
 
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
@@ -114,13 +134,16 @@ vmtest: all module
 lint:
 	./scripts/lint.sh
 
+# The unit tests first (no root, seconds), then the end-to-end ones. The
+# CPython table decoders are checked under every CPython 3.11-3.13 present.
+LW_PYTHONS ?= /usr/bin/python3.11 $(wildcard /root/.pyenv/versions/3.1[123].*/bin/python3.1[123])
 check: deps all format-check module
-	prove $(PROVE_FLAGS) tests/
+	LW_PYTHONS="$(LW_PYTHONS)" prove $(PROVE_FLAGS) $(UNIT_PROGS) tests/
 
 bench: deps all
 	./bench/run.sh
 
-FORMAT_SRCS := $(wildcard bpf/*.[ch] tests/*.c bench/*.c) $(USER_SRCS) $(USER_HDRS)
+FORMAT_SRCS := $(wildcard bpf/*.[ch] tests/*.c tests/unit/*.[ch] bench/*.c) $(USER_SRCS) $(USER_HDRS)
 format:
 	clang-format -i $(FORMAT_SRCS)
 

@@ -26,7 +26,7 @@ const volatile __u32 targ_all = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, LW_TARGETS_MAX);
 	__type(key, __u32); /* tgid */
 	__type(value, __u8);
 } targets SEC(".maps");
@@ -39,15 +39,15 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, LW_WAITS_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32); /* tid */
-	__type(value, struct lw_wait);
+	__type(value, struct lw_futex_wait);
 } waits SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	__uint(max_entries, LW_RINGBUF_DEFAULT);
 } events SEC(".maps");
 
 struct {
@@ -76,7 +76,7 @@ static __always_inline int targeted(__u32 tgid)
  * waiter that raced the taker saw 0). Only the current address space can be
  * read here, so callers stay inside one tgid.
  */
-static __always_inline __u32 holder_now(const struct lw_wait *w)
+static __always_inline __u32 holder_now(const struct lw_futex_wait *w)
 {
 	__u32 v = 0;
 
@@ -97,7 +97,7 @@ static __always_inline __u32 holder_now(const struct lw_wait *w)
 	return v;
 }
 
-static __always_inline void emit_cycle(const struct lw_wait *w, __u32 hops)
+static __always_inline void emit_cycle(const struct lw_futex_wait *w, __u32 hops)
 {
 	struct lw_ev_cycle *e;
 
@@ -127,11 +127,11 @@ static __always_inline void emit_cycle(const struct lw_wait *w, __u32 hops)
  * false hint, never a false alert; a hint missed because two waits raced is
  * found by the daemon's sweep.
  */
-static __always_inline void walk_chain(const struct lw_wait *w)
+static __always_inline void walk_chain(const struct lw_futex_wait *w)
 {
 	__u32 seen[LW_MAX_CHAIN];
 	__u32 holder = w->owner;
-	const struct lw_wait *cur;
+	const struct lw_futex_wait *cur;
 
 	seen[0] = w->tid;
 	for (int i = 1; i < LW_MAX_CHAIN; i++) {
@@ -152,10 +152,10 @@ static __always_inline void walk_chain(const struct lw_wait *w)
 }
 
 /* The calling thread's slot, created on its first wait. */
-static __always_inline struct lw_wait *slot(__u32 tid)
+static __always_inline struct lw_futex_wait *slot(__u32 tid)
 {
-	struct lw_wait *w = bpf_map_lookup_elem(&waits, &tid);
-	struct lw_wait zero = {};
+	struct lw_futex_wait *w = bpf_map_lookup_elem(&waits, &tid);
+	struct lw_futex_wait zero = {};
 
 	if (w)
 		return w;
@@ -171,13 +171,13 @@ static __always_inline struct lw_wait *slot(__u32 tid)
  * the words around uaddr may be a glibc mutex whose __owner names the holder.
  * Returns the slot, filled, or NULL.
  */
-static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, __u32 val, int pi,
-					      int shared)
+static __always_inline struct lw_futex_wait *record(__u32 how, __u64 uaddr, __u32 op, __u32 val,
+						    int pi, int shared)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 words[LW_MUTEX_WORDS] = {};
 	__u32 flags, owner = 0, owner_word;
-	struct lw_wait *w;
+	struct lw_futex_wait *w;
 
 	/* one read: __lock (the futex word), __count, __owner, __nusers, __kind */
 	bpf_probe_read_user(words, sizeof(words), (void *)uaddr);
@@ -208,6 +208,19 @@ static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, 
 }
 
 /*
+ * Whether the kernel will put this wait to sleep, as far as the word read at
+ * entry says: a wait whose word no longer holds the expected value returns
+ * EAGAIN at once, and a PI lock whose word names no owner is taken at once.
+ * Neither can close a chain; a program looping on such calls would otherwise
+ * send a hint per call. A word that changes after this read only delays a
+ * real cycle to the daemon's next sweep.
+ */
+static __always_inline int will_sleep(const struct lw_futex_wait *w, int pi)
+{
+	return pi ? !!(w->word & LW_FUTEX_TID_MASK) : w->word == w->val;
+}
+
+/*
  * The per-syscall tracepoints, not raw sys_enter/sys_exit: a raw hook runs on
  * every syscall of every process (+160 ns each on this machine, against +70 ns
  * for any syscall tracepoint); these run only on futex calls.
@@ -215,7 +228,7 @@ static __always_inline struct lw_wait *record(__u32 how, __u64 uaddr, __u32 op, 
 static __always_inline int futex_enter(__u64 uaddr, int op, __u32 val, __u64 timeout)
 {
 	int cmd = op & LW_FUTEX_CMD_MASK;
-	struct lw_wait *w;
+	struct lw_futex_wait *w;
 	int pi;
 
 	switch (cmd) {
@@ -238,7 +251,8 @@ static __always_inline int futex_enter(__u64 uaddr, int op, __u32 val, __u64 tim
 		return 0;
 	if (timeout)
 		w->flags |= LW_WF_TIMED;
-	walk_chain(w);
+	if (will_sleep(w, pi))
+		walk_chain(w);
 	return 0;
 }
 
@@ -252,13 +266,13 @@ int handle_futex_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_futex_wait")
 int handle_futex2_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	struct lw_wait *w;
+	struct lw_futex_wait *w;
 
 	if (!targeted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	w = record(LW_HOW_FUTEX2, ctx->args[0], 0, (__u32)ctx->args[1], 0,
 		   !((__u32)ctx->args[3] & LW_FUTEX2_PRIVATE));
-	if (w)
+	if (w && will_sleep(w, 0))
 		walk_chain(w);
 	return 0;
 }
@@ -274,7 +288,7 @@ SEC("tracepoint/syscalls/sys_enter_futex_waitv")
 int handle_futex_waitv_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	struct futex_waitv_user first = {};
-	struct lw_wait *w;
+	struct lw_futex_wait *w;
 
 	if (!targeted(bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -290,7 +304,7 @@ int handle_futex_waitv_enter(struct trace_event_raw_sys_enter *ctx)
 static __always_inline int wait_end(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct lw_wait *w;
+	struct lw_futex_wait *w;
 	struct lw_ev_pi *e;
 
 	w = bpf_map_lookup_elem(&waits, &tid);

@@ -30,12 +30,17 @@
 #define LW_COMM_LEN 16
 #define LW_MAX_CHAIN 16 /* hops the in-kernel chain walk follows */
 
-/* What a thread waits in; lw_wait.how. */
+/* Map sizes both sides rely on: the daemon sizes its copies by them. */
+#define LW_TARGETS_MAX 4096 /* watched processes (`targets`) */
+#define LW_WAITS_MAX 65536 /* threads with a wait slot (`waits`) */
+#define LW_RINGBUF_DEFAULT (256 * 1024) /* `events`, unless --ringbuf-size */
+
+/* What a thread waits in; lw_futex_wait.how. */
 #define LW_HOW_FUTEX 1 /* futex(2) with a waiting op */
 #define LW_HOW_WAITV 2 /* futex_waitv(2): several words, uaddr is the first */
 #define LW_HOW_FUTEX2 3 /* futex_wait(2), Linux 6.7+ */
 
-/* lw_wait.flags */
+/* lw_futex_wait.flags */
 #define LW_WF_PI 0x1 /* FUTEX_LOCK_PI/LOCK_PI2/WAIT_REQUEUE_PI: owner in word */
 #define LW_WF_MUTEX 0x2 /* the words around uaddr look like a pthread_mutex_t */
 #define LW_WF_SHARED 0x4 /* not FUTEX_PRIVATE_FLAG: may span processes */
@@ -109,12 +114,12 @@ static __attribute__((always_inline)) inline __u32 lw_classify(const __u32 words
 }
 
 /*
- * One thread's current wait: the value of the `waits` map, keyed by TID, kept
+ * One thread's current futex wait: the value of the `waits` map, keyed by TID, kept
  * for the thread's life and rewritten at each wait. how == 0: not waiting.
  * The map is the source of truth for who waits now; ring-buffer events are
  * only hints to look at it.
  */
-struct lw_wait {
+struct lw_futex_wait {
 	__u64 uaddr; /* futex word the thread sleeps on */
 	__u64 start_ns; /* bpf_ktime_get_ns() at sys_enter (CLOCK_MONOTONIC) */
 	__u32 tgid;
@@ -147,7 +152,7 @@ struct lw_event_hdr {
 /* LW_EV_CYCLE: `wait` is the new wait whose chain came back to a thread. */
 struct lw_ev_cycle {
 	struct lw_event_hdr hdr;
-	struct lw_wait wait;
+	struct lw_futex_wait wait;
 	__u32 hops; /* edges walked before the chain closed */
 	__u32 __pad;
 };
@@ -155,7 +160,7 @@ struct lw_ev_cycle {
 /* LW_EV_PI_EDEADLK: `wait` is the PI lock attempt the kernel refused. */
 struct lw_ev_pi {
 	struct lw_event_hdr hdr;
-	struct lw_wait wait;
+	struct lw_futex_wait wait;
 };
 
 /* LW_EV_THREAD_EXIT, LW_EV_EXEC */

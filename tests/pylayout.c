@@ -47,11 +47,13 @@ int main(void)
 #if PY_MINOR_VERSION >= 12
 	OFF(interp_modules, PyInterpreterState, imports.modules);
 	is(L->owner_cstack, FRAME_OWNED_BY_CSTACK, "owner_cstack");
+	is(L->fr_is_entry, -1, "fr_is_entry");
 	OFF(long_digits, PyLongObject, long_value.ob_digit);
 	OFF(var_size, PyLongObject, long_value.lv_tag);
 	is(L->long_tagged, 1, "long_tagged");
 #else
 	OFF(interp_modules, PyInterpreterState, modules);
+	OFF(fr_is_entry, _PyInterpreterFrame, is_entry);
 	OFF(long_digits, PyLongObject, ob_digit);
 	is(L->long_tagged, 0, "long_tagged");
 #endif

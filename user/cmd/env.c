@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd/env.h"
+#include "lockwatch.h"
 #include "sys/log.h"
 
 static const char usage[] =
-	"Usage: lockwatch [OPTIONS] [-p PID [-p PID]...]\n"
-	"       lockwatch [OPTIONS] -- COMMAND [ARGS...]\n"
+	"Usage: lockwatch [watch] [OPTIONS] [-p PID [-p PID]...]\n"
+	"       lockwatch [watch] [OPTIONS] -- COMMAND [ARGS...]\n"
 	"       lockwatch check [--json] [-v] PID\n"
 	"\n"
 	"Watch processes (without -p: every process on the host) for deadlocks\n"
@@ -124,23 +125,25 @@ static int bad(const char *what, const char *arg)
 int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 {
 	long v;
-	int c;
+	int c, check;
 
 	*exit_status = LW_EXIT_OK;
 	memset(env, 0, sizeof(*env));
-	env->ringbuf_size = 256 * 1024;
+	env->ringbuf_size = LW_RINGBUF_DEFAULT;
 	env->wait_threshold = 30;
 	env->sysfs = -1;
-	if (argc > 1 && !strcmp(argv[1], "check")) {
-		env->check = 1;
+	env->command = "watch";
+	if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "watch"))) {
+		env->command = argv[1];
 		argv++;
 		argc--;
 	}
+	check = !strcmp(env->command, "check");
 	opterr = 0;
 	/* '+': options stop at the first non-option, so COMMAND keeps its own;
 	 * `check PID --json` may put them after the PID */
-	while ((c = getopt_long(argc, argv, env->check ? "p:jd:w:vhV" : "+p:jd:w:vhV", options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, check ? "p:jd:w:vhV" : "+p:jd:w:vhV", options, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'p':
 			if (parse_long(optarg, 1, INT_MAX, &v))
@@ -205,7 +208,7 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 			return *exit_status = LW_EXIT_USAGE;
 		}
 	}
-	if (env->check) {
+	if (check) {
 		if (env->npids || env->cmd || optind != argc - 1 ||
 		    parse_long(argv[optind], 1, INT_MAX, &v)) {
 			lw_err("check takes one PID: lockwatch check [--json] PID");

@@ -9,10 +9,10 @@
 #define LW_MAX_PIDS 64
 
 struct env {
+	const char *command; /* "watch" (the default) or "check" */
 	pid_t pids[LW_MAX_PIDS]; /* -p */
 	int npids;
 	char **cmd; /* after "--": the command to start and watch */
-	int check; /* `lockwatch check PID`: look once, no BPF */
 	int host; /* neither -p nor a command: watch every process */
 	int json;
 	double duration; /* seconds; 0: until stopped */

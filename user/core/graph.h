@@ -1,79 +1,151 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The wait-for graph: participants (threads; later asyncio tasks) wait for
- * locks; locks are held by participants. It is rebuilt from the kernel's
- * `waits` map (plus what /proc and memory say) whenever a chain may have
- * closed, so it never drifts from the source of truth. Locks are keyed by a
- * string naming their identity ("anon:PID:0xADDR", later the backing object
- * of a shared mapping), so the same lock seen from two processes is one node.
+ * The one wait-for graph. Participants (threads, asyncio tasks) wait for
+ * locks; a lock is held by a participant. Every source (core/source.h) puts
+ * what it sees into it each turn, so a cycle may mix kinds: a Python thread
+ * holding a threading.Lock while it waits for a C library's pthread mutex
+ * whose holder waits for that threading.Lock. The graph is cleared and
+ * rebuilt every turn, so it never drifts from what the sources know now.
+ *
+ * A participant waits for one thing at most. When two sources say different
+ * things about it, the more specific one wins: a threading.Lock (the Python
+ * reader's word) over the bare futex word its semaphore sleeps on (the futex
+ * tracer's); otherwise the first one said.
+ *
+ * Locks are keyed by a string naming their identity ("anon:PID:0xADDR", or
+ * the backing object of shared memory, "shmem:MAJ:MIN:INODE:OFFSET"), so the
+ * same lock seen from two processes is one node. Sizes are bounded:
+ * LW_GRAPH_MAX nodes; past it, additions fail and are counted.
  */
 #ifndef LW_GRAPH_H
 #define LW_GRAPH_H
 
 #include <stdint.h>
 #include <sys/types.h>
-#include "report/alert.h"
-#include "lockwatch.h"
-#include "sys/proc.h"
 
 #define LW_KEY_LEN 96
+#define LW_NAME_LEN 128
+#define LW_GRAPH_MAX (1 << 20) /* participants and locks, together */
 
-struct lw_glock;
-
-struct lw_gnode {
-	const char *type; /* "thread" */
-	pid_t pid, tid;
-	struct lw_glock *waits_on; /* NULL: not waiting (or on nothing we model) */
-	uint64_t wait_start_ns; /* CLOCK_MONOTONIC */
-	int parked; /* PI: glibc parked it for good after the kernel's EDEADLK */
-	struct lw_wait wait; /* what it waits in, as recorded */
-	struct lw_gnode *hnext;
+enum lw_participant_type {
+	LW_PARTICIPANT_THREAD,
+	LW_PARTICIPANT_TASK, /* an asyncio task */
 };
 
-struct lw_glock {
-	const char *type; /* "mutex", "pi_mutex", "thread_exit", "futex" */
-	char key[LW_KEY_LEN];
-	uint64_t addr; /* in `pid`'s address space */
+enum lw_lock_kind {
+	LW_LOCK_FUTEX, /* a futex word, nothing more known: no holder */
+	LW_LOCK_MUTEX, /* pthread_mutex_t */
+	LW_LOCK_PI_MUTEX, /* a priority-inheritance mutex */
+	LW_LOCK_RWLOCK, /* pthread_rwlock_t held for writing */
+	LW_LOCK_THREAD_EXIT, /* a join: the thread, until it exits */
+	LW_LOCK_ASYNCIO_LOCK,
+	LW_LOCK_THREADING_LOCK,
+	LW_LOCK_THREADING_RLOCK,
+	LW_LOCK_TASK, /* an awaited task, until it finishes */
+	LW_LOCK_EVENT_LOOP, /* the thread a task's event loop runs on */
+	/* no holder to name: waits, never in a cycle */
+	LW_LOCK_ASYNCIO_SEMAPHORE,
+	LW_LOCK_ASYNCIO_CONDITION,
+	LW_LOCK_ASYNCIO_EVENT,
+	LW_LOCK_ASYNCIO_QUEUE,
+	LW_LOCK_NKINDS,
+};
+
+/* "mutex", "asyncio.Lock", ...: the names of schema 1's waits_for.type */
+const char *lw_lock_kind_name(enum lw_lock_kind k);
+/* A lock a thread takes and releases (mutex, PI mutex, rwlock), whose wait
+ * start the kernel stamps: what long_wait watches. */
+int lw_lock_kind_is_native_lock(enum lw_lock_kind k);
+
+struct lw_lock;
+struct lw_source;
+struct lw_pymem;
+struct lw_pyparticipant;
+
+/* Set by the source of a wait (lw_wait.flags). */
+#define LW_WAIT_TIMED 0x1 /* it has a timeout: it ends by itself */
+#define LW_WAIT_SINCE_ATTACH 0x2 /* found blocked: start_ns is a lower bound */
+#define LW_WAIT_HINTED 0x4 /* a probe saw it close a chain: look now */
+
+/* A participant waits for a lock (held by lock->holder, when known). */
+struct lw_wait {
+	struct lw_lock *lock; /* NULL: not waiting, or on nothing modelled */
+	struct lw_source *src; /* who saw it, and who re-checks it */
+	const void *rec; /* the source's own record of it; valid this turn */
+	uint64_t start_ns; /* CLOCK_MONOTONIC; 0: unknown */
+	unsigned int flags; /* LW_WAIT_* */
+};
+
+struct lw_participant {
+	enum lw_participant_type type;
 	pid_t pid;
-	struct lw_gnode *holder; /* NULL: unknown or free */
-	pid_t gone_tid; /* the memory names an owner that no longer exists */
-	struct lw_glock *hnext;
+	pid_t tid; /* a task: the thread its event loop runs on (0: unknown) */
+	uint64_t addr; /* a task: its Task object */
+	char name[64]; /* as the program names it (a Python thread or task); "": unknown */
+	struct lw_wait wait;
+	/* CPython's record of it, for reports (valid this turn): its frames */
+	struct lw_pymem *py_mem;
+	const struct lw_pyparticipant *py;
+	/* the graph's */
+	uint32_t idx;
+	uint32_t mark;
+	struct lw_participant *hnext;
 };
 
-/* A cycle found in the graph, with what confirming it observed. */
-struct lw_cedge {
-	struct lw_gnode *waiter;
-	struct lw_glock *lock;
-	struct lw_gnode *holder; /* == the next edge's waiter */
-	struct lw_syscall sc; /* the waiter's syscall, as confirmed */
-};
-
-struct lw_cycle {
-	int n;
-	struct lw_cedge e[LW_MAX_CYCLE];
+struct lw_lock {
+	enum lw_lock_kind kind;
+	char key[LW_KEY_LEN];
+	pid_t pid; /* the process whose address space `addr` is in */
+	uint64_t addr;
+	char name[LW_NAME_LEN]; /* as the program's code names it; "": unknown */
+	struct lw_participant *holder; /* NULL: free, or unknown */
+	/* provably held by no one alive: taken and never released */
+	int holder_gone;
+	pid_t gone_tid; /* a thread that exited holding it (0: not a thread) */
+	char gone_name
+		[LW_NAME_LEN]; /* what is known of the gone ("reader", "loader (RuntimeError)") */
+	int nwaiters;
+	struct lw_lock *hnext;
 };
 
 struct lw_graph;
 
 struct lw_graph *graph__new(void);
 void graph__free(struct lw_graph *g);
-/* Forget every node and lock (the memory is kept for the next build). */
+/* Forget every node (the memory is kept for the next build). */
 void graph__clear(struct lw_graph *g);
-/* Find or add; NULL only when out of memory. */
-struct lw_gnode *graph__thread(struct lw_graph *g, pid_t pid, pid_t tid);
-struct lw_glock *graph__lock(struct lw_graph *g, const char *key, const char *type, pid_t pid,
-			     uint64_t addr);
-struct lw_gnode *graph__find_thread(struct lw_graph *g, pid_t tid);
-/* How many locks the graph holds. */
-int graph__nlocks(struct lw_graph *g);
-/* Call fn for every participant; stops early when fn returns non-zero. */
-int graph__for_each_thread(struct lw_graph *g, int (*fn)(struct lw_gnode *n, void *arg), void *arg);
+
+/* Find or add; NULL when the graph is full or out of memory. */
+struct lw_participant *graph__thread(struct lw_graph *g, pid_t pid, pid_t tid);
+struct lw_participant *graph__task(struct lw_graph *g, pid_t pid, uint64_t addr, pid_t loop_tid);
+struct lw_participant *graph__find_thread(struct lw_graph *g, pid_t tid);
+
 /*
- * Follow waits_on -> holder from start until a node repeats. Fills c with the
- * cycle (which may not pass through start) and returns its length, or 0.
+ * p waits for the lock (kind, key), as *w says (w->lock is ignored): the
+ * lock, found or added; NULL when p already waits for something at least as
+ * specific (then nothing changes), or the graph is full.
  */
-int graph__find_cycle(struct lw_graph *g, struct lw_gnode *start, struct lw_cycle *c);
-/* A value that is the same for the same cycle, whatever node it starts at. */
-uint64_t graph__cycle_signature(const struct lw_cycle *c);
+struct lw_lock *graph__wait(struct lw_graph *g, struct lw_participant *p, enum lw_lock_kind kind,
+			    const char *key, pid_t pid, uint64_t addr, const struct lw_wait *w);
+/* holder holds l; the first holder said stays. */
+void graph__hold(struct lw_lock *l, struct lw_participant *holder);
+
+/* Participants in the order they were added; 0 <= i < graph__nparticipants. */
+int graph__nparticipants(const struct lw_graph *g);
+struct lw_participant *graph__participant(const struct lw_graph *g, int i);
+/* Locks somebody waits for. */
+int graph__nlocks(const struct lw_graph *g);
+/* Additions refused since the last clear (graph full, out of memory). */
+uint64_t graph__refused(const struct lw_graph *g);
+
+/*
+ * Every cycle of the graph, once each: fn gets its participants in order
+ * (each waits for a lock the next one holds; the last, one the first holds)
+ * and their number, and may stop the search by returning non-zero, which is
+ * returned. A wait is an edge when its lock has a holder. Linear in the
+ * graph's size, any length: a cycle is bounded only by LW_GRAPH_MAX.
+ */
+typedef int (*lw_cycle_fn)(struct lw_participant **cycle, int n, void *arg);
+int graph__cycles(struct lw_graph *g, lw_cycle_fn fn, void *arg);
 
 #endif /* LW_GRAPH_H */

@@ -212,7 +212,7 @@ int tracer__poll(struct lw_tracer *t, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
-static int waits_iterate(struct lw_tracer *t, struct lw_wait *out, int max)
+static int waits_iterate(struct lw_tracer *t, struct lw_futex_wait *out, int max)
 {
 	int fd = bpf_map__fd(t->skel->maps.waits);
 	__u32 key, next;
@@ -229,7 +229,7 @@ static int waits_iterate(struct lw_tracer *t, struct lw_wait *out, int max)
 }
 
 /* Keep the slots of threads waiting now (how != 0); count kept. */
-static int only_waiting(struct lw_wait *w, int n)
+static int only_waiting(struct lw_futex_wait *w, int n)
 {
 	int k = 0;
 
@@ -239,7 +239,7 @@ static int only_waiting(struct lw_wait *w, int n)
 	return k;
 }
 
-static int waits_read(struct lw_tracer *t, struct lw_wait *out, int max)
+static int waits_read(struct lw_tracer *t, struct lw_futex_wait *out, int max)
 {
 	int fd = bpf_map__fd(t->skel->maps.waits);
 	__u32 keys[256], batch;
@@ -270,17 +270,17 @@ static int waits_read(struct lw_tracer *t, struct lw_wait *out, int max)
 	return n;
 }
 
-int tracer__waits(struct lw_tracer *t, struct lw_wait *out, int max)
+int tracer__waits(struct lw_tracer *t, struct lw_futex_wait *out, int max)
 {
 	int n = waits_read(t, out, max);
 
 	return n < 0 ? n : only_waiting(out, n);
 }
 
-void tracer__seed(struct lw_tracer *t, const struct lw_wait *w, int n)
+void tracer__seed(struct lw_tracer *t, const struct lw_futex_wait *w, int n)
 {
 	int fd = bpf_map__fd(t->skel->maps.waits);
-	struct lw_wait cur;
+	struct lw_futex_wait cur;
 
 	for (int i = 0; i < n; i++) {
 		__u32 tid = w[i].tid;
@@ -291,11 +291,11 @@ void tracer__seed(struct lw_tracer *t, const struct lw_wait *w, int n)
 	}
 }
 
-void tracer__unseed(struct lw_tracer *t, const struct lw_wait *w)
+void tracer__unseed(struct lw_tracer *t, const struct lw_futex_wait *w)
 {
 	int fd = bpf_map__fd(t->skel->maps.waits);
 	__u32 tid = w->tid;
-	struct lw_wait cur;
+	struct lw_futex_wait cur;
 
 	/* only if it is still the seeded wait, not one the kernel wrote since */
 	if (!bpf_map_lookup_elem(fd, &tid, &cur) && cur.how && (cur.flags & LW_WF_ATTACH) &&

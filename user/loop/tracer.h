@@ -36,15 +36,15 @@ int tracer__add_target(struct lw_tracer *t, pid_t tgid);
 /* Handle ready records, waiting at most timeout_ms; count or -errno. */
 int tracer__poll(struct lw_tracer *t, int timeout_ms);
 /* Copy up to max current waits into out; count or -errno. */
-int tracer__waits(struct lw_tracer *t, struct lw_wait *out, int max);
+int tracer__waits(struct lw_tracer *t, struct lw_futex_wait *out, int max);
 /*
  * Put waits found blocked at attach into the `waits` map, where the kernel's
  * sys_exit retires them when those threads wake; a thread whose slot already
  * holds a wait (it began one after the filter was on) keeps the kernel's.
  */
-void tracer__seed(struct lw_tracer *t, const struct lw_wait *w, int n);
+void tracer__seed(struct lw_tracer *t, const struct lw_futex_wait *w, int n);
 /* Retire a seeded wait that ended before it was seeded. */
-void tracer__unseed(struct lw_tracer *t, const struct lw_wait *w);
+void tracer__unseed(struct lw_tracer *t, const struct lw_futex_wait *w);
 void tracer__stats(struct lw_tracer *t, uint64_t stats[LW_STAT_NR]);
 void tracer__destroy(struct lw_tracer *t);
 

@@ -1,337 +1,361 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fills a struct lw_alert from a confirmed cycle: thread and process names
- * from /proc, each blocked thread's stack (syms.c, from the sp/pc the
- * confirmation read), lock names from ELF symbols, and the one-line summary.
+ * Alerts from confirmed findings (see report.h): who waits and who holds,
+ * by the program's own names where a source gave them and by comm
+ * otherwise; each lock by its name in the code, its ELF symbol, or the
+ * function that called into it; each waiter's stack; the processes; and a
+ * one-line summary in the terms of what is stuck.
  */
 #include <errno.h>
-#include <sys/resource.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "sys/log.h"
-#include "sys/proc.h"
+#include <sys/resource.h>
 #include "report/report.h"
+#include "sys/hash.h"
+#include "sys/proc.h"
 
-#define MAX_FRAMES 64
+struct lw_report {
+	struct lw_syms_cache *syms;
+	struct lw_graph_model model; /* report/files.c */
+	int model_cap;
+	uint64_t model_ns;
+};
 
-static void party(struct lw_party *p, const struct lw_gnode *n)
+struct lw_report *report__new(struct lw_syms_cache *syms)
 {
-	p->type = n->type;
-	p->pid = n->pid;
-	p->tid = n->tid;
-	lw_proc_comm(n->pid, n->tid, p->name, sizeof(p->name));
+	struct lw_report *r = calloc(1, sizeof(*r));
+
+	if (r)
+		r->syms = syms;
+	return r;
+}
+
+void report__free(struct lw_report *r)
+{
+	if (!r)
+		return;
+	free(r->model.waits);
+	free(r);
+}
+
+static void report__participant(struct lw_alert_participant *a, const struct lw_participant *p)
+{
+	memset(a, 0, sizeof(*a));
+	a->type = p->type == LW_PARTICIPANT_TASK ? "task" : "thread";
+	a->pid = p->pid;
+	a->tid = p->tid;
+	a->addr = p->type == LW_PARTICIPANT_TASK ? p->addr : 0;
+	if (p->name[0])
+		snprintf(a->name, sizeof(a->name), "%s", p->name);
+	else if (p->tid)
+		lw_proc_comm(p->pid, p->tid, a->name, sizeof(a->name));
 }
 
 static int add_process(struct lw_alert *a, pid_t pid)
 {
+	struct lw_alert_process *p;
+
 	for (int i = 0; i < a->nprocs; i++)
 		if (a->procs[i].pid == pid)
 			return i;
-	a->procs[a->nprocs].pid = pid;
-	lw_proc_comm(pid, 0, a->procs[a->nprocs].comm, sizeof(a->procs[0].comm));
-	lw_proc_exe(pid, a->procs[a->nprocs].exe, sizeof(a->procs[0].exe));
+	p = &a->procs[a->nprocs];
+	p->pid = pid;
+	lw_proc_comm(pid, 0, p->comm, sizeof(p->comm));
+	lw_proc_exe(pid, p->exe, sizeof(p->exe));
 	return a->nprocs++;
 }
 
-static int is_runtime(const char *module)
+/* The lock's name: the code's (from its source), a join's thread, the ELF
+ * symbol covering it, or where the waiter called into it. */
+static void report__lock(struct lw_syms_cache *syms, struct lw_alert_lock *al,
+			 const struct lw_lock *l, const struct lw_alert_participant *holder,
+			 const struct lw_stack *st)
 {
-	const char *base;
-
-	if (!module)
-		return 1;
-	base = strrchr(module, '/');
-	base = base ? base + 1 : module;
-	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
-	       !strncmp(base, "libpthread", 10) || !strncmp(base, "ld-linux", 8);
-}
-
-/* The function that called into the lock: the first frame outside libc. */
-static const char *caller_of(const struct lw_thread_report *t)
-{
-	for (int i = 0; i < t->nframes; i++)
-		if (t->stack[i].function && !is_runtime(t->stack[i].module))
-			return t->stack[i].function;
-	return NULL;
-}
-
-static void stack_of(struct lw_thread_report *t, const struct lw_gnode *n,
-		     const struct lw_syscall *sc, struct lw_syms_cache *cache)
-{
-	struct lw_syms *s = syms_cache__get(cache, n->pid);
-	int k;
-
-	if (!s) {
-		t->stack_err = -errno;
-		return;
-	}
-	t->stack = calloc(MAX_FRAMES, sizeof(*t->stack));
-	if (!t->stack) {
-		t->stack_err = -ENOMEM;
-		return;
-	}
-	k = syms__unwind(s, n->tid, sc->sp, sc->pc, t->stack, MAX_FRAMES);
-	if (k < 0)
-		t->stack_err = k;
-	else
-		t->nframes = k;
-}
-
-static int add_lock(struct lw_alert *a, const struct lw_glock *g, const struct lw_party *holder,
-		    const struct lw_thread_report *t, struct lw_syms_cache *cache)
-{
-	struct lw_lockref *l;
 	struct lw_syms *s;
 	const char *fn;
 
-	for (int i = 0; i < a->nlocks; i++)
-		if (!strcmp(a->locks[i].key, g->key))
-			return i;
-	l = &a->locks[a->nlocks];
-	memset(l, 0, sizeof(*l));
-	l->type = g->type;
-	snprintf(l->key, sizeof(l->key), "%s", g->key);
-	l->addr = g->addr;
-	l->pid = g->pid;
-	l->holder_pid = holder->pid;
-	l->holder_tid = holder->tid;
-	s = syms_cache__get(cache, g->pid);
-	if (!strcmp(g->type, "thread_exit")) {
-		/* what a join waits for is the thread: name it */
-		snprintf(l->name, sizeof(l->name), "%s", holder->name);
-	} else if (!s || syms__data_name(s, l->addr, l->name, sizeof(l->name))) {
-		/* heap or stack: say where the waiter called into it */
-		fn = caller_of(t);
-		if (fn)
-			snprintf(l->name, sizeof(l->name), "0x%llx in %s",
-				 (unsigned long long)l->addr, fn);
+	memset(al, 0, sizeof(*al));
+	al->type = lw_lock_kind_name(l->kind);
+	snprintf(al->key, sizeof(al->key), "%s", l->key);
+	al->addr = l->addr;
+	al->pid = l->pid;
+	if (holder) {
+		al->holder_pid = holder->pid;
+		al->holder_tid = holder->tid;
 	}
+	if (l->name[0]) {
+		snprintf(al->name, sizeof(al->name), "%s", l->name);
+	} else if (l->kind == LW_LOCK_THREAD_EXIT) {
+		if (holder) /* what a join waits for is the thread: name it */
+			snprintf(al->name, sizeof(al->name), "%s", holder->name);
+	} else if (!(s = syms_cache__get(syms, l->pid)) ||
+		   syms__data_name(s, l->addr, al->name, sizeof(al->name))) {
+		/* heap or stack: say where the waiter called into it */
+		al->name[0] = '\0';
+		fn = st ? stack__caller(st) : NULL;
+		if (fn)
+			snprintf(al->name, sizeof(al->name), "0x%" PRIx64 " in %s", l->addr, fn);
+	}
+}
+
+static int add_lock(struct lw_report *r, struct lw_alert *a, const struct lw_lock *l,
+		    const struct lw_alert_participant *holder, const struct lw_stack *st)
+{
+	for (int i = 0; i < a->nlocks; i++)
+		if (!strcmp(a->locks[i].key, l->key))
+			return i;
+	report__lock(r->syms, &a->locks[a->nlocks], l,
+		     holder->tid || holder->exited ? holder : NULL, st);
 	return a->nlocks++;
+}
+
+/* The holder an alert names: a live one, an exited thread, a gone task. */
+static void holder_of(struct lw_alert_participant *h, const struct lw_lock *l)
+{
+	memset(h, 0, sizeof(*h));
+	if (l->holder) {
+		report__participant(h, l->holder);
+	} else if (l->holder_gone) {
+		h->type = l->gone_tid ? "thread" : "task";
+		h->pid = l->pid;
+		h->tid = l->gone_tid;
+		h->exited = 1;
+		if (l->gone_tid)
+			snprintf(h->name, sizeof(h->name), "%s", l->gone_name);
+	} else {
+		h->type = "thread";
+	}
+}
+
+/* Each waiter of f: its wait, where it is stuck, its process. */
+static void add_waits(struct lw_report *r, struct lw_alert *a, const struct lw_finding *f,
+		      uint64_t now_ns)
+{
+	for (int i = 0; i < f->n; i++) {
+		const struct lw_participant *p = f->waiters[i];
+		const struct lw_observation *o = &f->obs[i];
+		struct lw_alert_thread *t = &a->threads[a->nthreads++];
+		struct lw_alert_wait *w = &a->waits[a->nwaits++];
+		struct lw_stack st;
+
+		report__participant(&t->who, p);
+		t->blocked_for_ms = p->wait.start_ns && now_ns > p->wait.start_ns ?
+					    (now_ns - p->wait.start_ns) / 1000000 :
+					    0;
+		t->blocked_at_least = !p->wait.start_ns || (p->wait.flags & LW_WAIT_SINCE_ATTACH);
+		stack__of(r->syms, p, o->has_sc ? &o->sc : NULL, &st);
+		t->stack = st.frames;
+		t->nframes = st.n;
+		t->stack_err = st.err;
+		add_process(a, p->pid);
+		w->waiter = t->who;
+		holder_of(&w->held_by, p->wait.lock);
+		w->lock = add_lock(r, a, p->wait.lock, &w->held_by, &st);
+	}
+}
+
+/* "thread 4243 (poster)", "task rebuilder" */
+static void who(char *buf, size_t len, const struct lw_alert_participant *p)
+{
+	if (!strcmp(p->type, "task"))
+		snprintf(buf, len, "task %s", p->name);
+	else
+		snprintf(buf, len, "thread %d (%s)", p->tid, p->name);
 }
 
 static const char *plural(const char *type)
 {
-	if (!strcmp(type, "mutex"))
-		return "mutexes";
-	if (!strcmp(type, "pi_mutex"))
-		return "PI mutexes";
-	if (!strcmp(type, "rwlock"))
-		return "rwlocks";
-	if (!strcmp(type, "thread_exit"))
-		return "joins";
+	static const struct {
+		const char *one, *many;
+	} words[] = {
+		{ "mutex", "mutexes" },
+		{ "pi_mutex", "PI mutexes" },
+		{ "rwlock", "rwlocks" },
+		{ "thread_exit", "joins" },
+		{ "asyncio.Lock", "asyncio locks" },
+		{ "threading.Lock", "threading locks" },
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(type, words[i].one))
+			return words[i].many;
 	return "locks";
 }
 
-static void summarize(struct lw_alert *a)
+/* "pid 4242 (bank)", or "pids 4242 (bank), 4250 (audit)" */
+static void pids(char *buf, size_t len, const struct lw_alert *a)
 {
-	const struct lw_edge *e = &a->cycle[0];
-	const struct lw_lockref *l = &a->locks[e->lock];
-	const char *what;
-	char pids[128] = "";
-	size_t off = 0;
+	size_t off = snprintf(buf, len, "pid%s ", a->nprocs > 1 ? "s" : "");
 
-	if (a->ncycle == 1) {
+	for (int i = 0; i < a->nprocs && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%d (%s)", i ? ", " : "", a->procs[i].pid,
+				a->procs[i].comm);
+}
+
+static void summarize_deadlock(struct lw_alert *a)
+{
+	const struct lw_alert_lock *l = &a->locks[a->waits[0].lock];
+	int ntasks = 0, nthreads = 0, nawaits = 0, loop = 0;
+	const char *what = plural(a->locks[0].type);
+	char w[LW_NAME_LEN + 32], ps[256];
+
+	pids(ps, sizeof(ps), a);
+	if (a->nwaits == 1) {
+		who(w, sizeof(w), &a->waits[0].waiter);
 		snprintf(a->summary, sizeof(a->summary),
-			 "thread %d (%s) of pid %d (%s) waits for %s %s, which it holds itself",
-			 e->waiter.tid, e->waiter.name, e->waiter.pid, a->procs[0].comm, l->type,
+			 "%s of %s waits for %s %s, which it holds itself", w, ps, l->type,
 			 l->name[0] ? l->name : l->key);
 		return;
 	}
-	what = plural(a->locks[0].type);
+	for (int i = 0; i < a->nwaits; i++) {
+		const char *type = a->locks[a->waits[i].lock].type;
+
+		if (!strcmp(a->waits[i].waiter.type, "task"))
+			ntasks++;
+		else
+			nthreads++;
+		nawaits += !strcmp(type, "task");
+		loop |= !strcmp(type, "event_loop");
+	}
 	for (int i = 0; i < a->nlocks; i++)
 		if (strcmp(a->locks[i].type, a->locks[0].type))
 			what = "locks";
-	if (a->nprocs == 1) {
+	if (nawaits == a->nwaits)
+		snprintf(a->summary, sizeof(a->summary), "%d tasks of %s await each other",
+			 a->nwaits, ps);
+	else if (ntasks && nthreads && loop)
 		snprintf(a->summary, sizeof(a->summary),
-			 "%d threads of pid %d (%s) wait for each other on %d %s", a->ncycle,
-			 a->procs[0].pid, a->procs[0].comm, a->nlocks, what);
+			 "%d task%s and %d thread%s of %s wait for each other: a task holds a lock "
+			 "its event loop's thread waits for",
+			 ntasks, ntasks == 1 ? "" : "s", nthreads, nthreads == 1 ? "" : "s", ps);
+	else
+		snprintf(a->summary, sizeof(a->summary), "%d %s of %s wait for each other on %d %s",
+			 a->nwaits,
+			 !ntasks   ? "threads" :
+			 !nthreads ? "tasks" :
+				     "tasks and threads",
+			 ps, a->nlocks, a->nlocks == 1 ? l->type : what);
+}
+
+static void summarize_orphan(struct lw_alert *a, const struct lw_lock *gl)
+{
+	const struct lw_alert_lock *l = &a->locks[0];
+	const struct lw_alert_participant *h = &a->waits[0].held_by;
+	const char *lname = l->name[0] ? l->name : l->key;
+	int n = a->nwaits;
+	char ps[256];
+
+	pids(ps, sizeof(ps), a);
+	if (!strcmp(h->type, "task")) {
+		snprintf(a->summary, sizeof(a->summary),
+			 "%d task%s of %s wait%s for %s %s, which no live task holds: it was "
+			 "taken and never released%s%s",
+			 n, n == 1 ? "" : "s", ps, n == 1 ? "s" : "", l->type, lname,
+			 gl->gone_name[0] ? "; tasks that ended with an exception: " : "",
+			 gl->gone_name);
 		return;
 	}
-	for (int i = 0; i < a->nprocs && off < sizeof(pids); i++)
-		off += snprintf(pids + off, sizeof(pids) - off, "%s%d (%s)", i ? ", " : "",
-				a->procs[i].pid, a->procs[i].comm);
 	snprintf(a->summary, sizeof(a->summary),
-		 "%d threads of pids %s wait for each other on %d %s", a->ncycle, pids, a->nlocks,
-		 what);
+		 "%d thread%s of %s wait%s for %s %s, held by thread %d%s%s%s, which exited "
+		 "without unlocking it",
+		 n, n == 1 ? "" : "s", ps, n == 1 ? "s" : "", l->type, lname, h->tid,
+		 h->name[0] ? " (" : "", h->name, h->name[0] ? ")" : "");
 }
 
-static void thread_report(struct lw_thread_report *t, const struct lw_gnode *n,
-			  const struct lw_syscall *sc, struct lw_syms_cache *syms, uint64_t now_ns)
+static void summarize_long_wait(struct lw_alert *a)
 {
-	party(&t->who, n);
-	t->blocked_for_ms = now_ns > n->wait_start_ns ? (now_ns - n->wait_start_ns) / 1000000 : 0;
-	t->blocked_at_least = !!(n->wait.flags & LW_WF_ATTACH);
-	stack_of(t, n, sc, syms);
+	const struct lw_alert_lock *l = &a->locks[0];
+	const struct lw_alert_participant *h = &a->waits[0].held_by;
+	const struct lw_alert_thread *t0 = &a->threads[0];
+	char by[LW_NAME_LEN + 32] = ", holder unknown", ps[256];
+	int n = a->nwaits;
+
+	pids(ps, sizeof(ps), a);
+	if (h->tid)
+		snprintf(by, sizeof(by), ", held by thread %d (%s)", h->tid, h->name);
+	snprintf(a->summary, sizeof(a->summary),
+		 "%d thread%s of %s %s waited %s%" PRIu64 ".%03" PRIu64 " s for %s %s%s", n,
+		 n == 1 ? "" : "s", ps, n == 1 ? "has" : "have",
+		 t0->blocked_at_least ? "at least " : "", t0->blocked_for_ms / 1000,
+		 t0->blocked_for_ms % 1000, l->type, l->name[0] ? l->name : l->key, by);
 }
 
-void report__deadlock(struct lw_alert *a, const struct lw_cycle *c, struct lw_syms_cache *syms,
-		      uint64_t now_ns)
+struct lw_alert *report__alert(struct lw_report *r, const struct lw_finding *f, uint64_t now_ns)
 {
-	memset(a, 0, sizeof(*a));
-	a->kind = LW_ALERT_DEADLOCK;
-	clock_gettime(CLOCK_REALTIME, &a->time);
-	for (int i = 0; i < c->n && i < LW_MAX_CYCLE; i++) {
-		const struct lw_cedge *e = &c->e[i];
-		struct lw_thread_report *t = &a->threads[a->nthreads++];
-		struct lw_edge *ae = &a->cycle[a->ncycle++];
-
-		add_process(a, e->waiter->pid);
-		thread_report(t, e->waiter, &e->sc, syms, now_ns);
-		ae->waiter = t->who;
-		party(&ae->held_by, e->holder);
-		ae->lock = add_lock(a, e->lock, &ae->held_by, t, syms);
-	}
-	summarize(a);
-}
-
-/* Waiters of one lock, each an edge to its holder (or the owner gone). */
-static void add_waits(struct lw_alert *a, struct lw_gnode *const *waiters,
-		      const struct lw_syscall *sc, int n, const struct lw_glock *lock,
-		      const struct lw_party *holder, struct lw_syms_cache *syms, uint64_t now_ns)
-{
-	for (int i = 0; i < n && i < LW_MAX_CYCLE; i++) {
-		struct lw_thread_report *t = &a->threads[a->nthreads++];
-		struct lw_edge *ae = &a->cycle[a->ncycle++];
-
-		add_process(a, waiters[i]->pid);
-		thread_report(t, waiters[i], &sc[i], syms, now_ns);
-		ae->waiter = t->who;
-		ae->held_by = *holder;
-		ae->lock = add_lock(a, lock, holder, t, syms);
-	}
-}
-
-void report__orphan(struct lw_alert *a, struct lw_gnode *const *waiters,
-		    const struct lw_syscall *sc, int n, const struct lw_glock *lock,
-		    const char *gone_name, struct lw_syms_cache *syms, uint64_t now_ns)
-{
-	struct lw_party gone = {
-		.type = "thread", .pid = lock->pid, .tid = lock->gone_tid, .exited = 1
+	static const enum lw_alert_kind kinds[] = {
+		[LW_FINDING_DEADLOCK] = LW_ALERT_DEADLOCK,
+		[LW_FINDING_ORPHANED_LOCK] = LW_ALERT_ORPHANED_LOCK,
+		[LW_FINDING_LONG_WAIT] = LW_ALERT_LONG_WAIT,
 	};
-	const struct lw_lockref *l;
+	struct lw_alert *a = alert__new(kinds[f->kind], f->n);
 
-	memset(a, 0, sizeof(*a));
-	a->kind = LW_ALERT_ORPHANED_LOCK;
+	if (!a)
+		return NULL;
 	clock_gettime(CLOCK_REALTIME, &a->time);
-	snprintf(gone.name, sizeof(gone.name), "%s", gone_name);
-	add_waits(a, waiters, sc, n, lock, &gone, syms, now_ns);
-	l = &a->locks[0];
-	snprintf(a->summary, sizeof(a->summary),
-		 "%d thread%s of pid %d (%s) wait%s for %s %s, held by thread %d%s%s%s, which "
-		 "exited without unlocking it",
-		 a->ncycle, a->ncycle == 1 ? "" : "s", a->procs[0].pid, a->procs[0].comm,
-		 a->ncycle == 1 ? "s" : "", l->type, l->name[0] ? l->name : l->key, gone.tid,
-		 gone.name[0] ? " (" : "", gone.name, gone.name[0] ? ")" : "");
+	add_waits(r, a, f, now_ns);
+	switch (f->kind) {
+	case LW_FINDING_DEADLOCK:
+		summarize_deadlock(a);
+		break;
+	case LW_FINDING_ORPHANED_LOCK:
+		summarize_orphan(a, f->lock);
+		break;
+	case LW_FINDING_LONG_WAIT:
+		summarize_long_wait(a);
+		break;
+	}
+	return a;
 }
 
-void report__long_wait(struct lw_alert *a, struct lw_gnode *const *waiters,
-		       const struct lw_syscall *sc, int n, const struct lw_glock *lock,
-		       struct lw_syms_cache *syms, uint64_t now_ns)
+static int blocked_one(struct lw_report *r, const struct lw_participant *p, struct lw_blocked *out,
+		       int n, int max)
 {
-	struct lw_party holder = {};
-	const struct lw_thread_report *t0;
-	const struct lw_lockref *l;
-	char by[LW_NAME_LEN + 32] = ", holder unknown";
+	const struct lw_lock *l = p->wait.lock;
+	struct lw_blocked *b = NULL;
 
-	memset(a, 0, sizeof(*a));
-	a->kind = LW_ALERT_LONG_WAIT;
-	clock_gettime(CLOCK_REALTIME, &a->time);
-	if (lock->holder)
-		party(&holder, lock->holder);
-	add_waits(a, waiters, sc, n, lock, &holder, syms, now_ns);
-	l = &a->locks[0];
-	t0 = &a->threads[0];
-	if (holder.tid)
-		snprintf(by, sizeof(by), ", held by thread %d (%s)", holder.tid, holder.name);
-	snprintf(a->summary, sizeof(a->summary),
-		 "%d thread%s of pid %d (%s) %s waited %s%" PRIu64 ".%03" PRIu64 " s for %s %s%s",
-		 a->ncycle, a->ncycle == 1 ? "" : "s", a->procs[0].pid, a->procs[0].comm,
-		 a->ncycle == 1 ? "has" : "have", t0->blocked_at_least ? "at least " : "",
-		 t0->blocked_for_ms / 1000, t0->blocked_for_ms % 1000, l->type,
-		 l->name[0] ? l->name : l->key, by);
-}
+	for (int i = 0; i < n && !b; i++)
+		if (!strcmp(out[i].lock.key, l->key))
+			b = &out[i];
+	if (!b) {
+		struct lw_stack st = {};
 
-/* The wait's kind from the libc function the thread sleeps in. */
-static const char *type_from_stack(const struct lw_gnode *n, struct lw_syms_cache *cache)
-{
-	static const struct {
-		const char *fn, *type;
-	} kinds[] = {
-		{ "sem_", "semaphore" },	{ "cond_", "condvar" },
-		{ "barrier_wait", "barrier" },	{ "rwlock", "rwlock" },
-		{ "join", "thread_exit" },	{ "mutex_lock", "mutex" },
-		{ "mutex_timedlock", "mutex" },
-	};
-	struct lw_thread_report t = {};
-	struct lw_syscall sc;
-	const char *type = "futex";
+		if (n == max)
+			return n;
+		b = &out[n++];
+		memset(b, 0, sizeof(*b));
+		holder_of(&b->holder, l);
+		if (!l->name[0] && l->kind != LW_LOCK_THREAD_EXIT &&
+		    p->type == LW_PARTICIPANT_THREAD) {
+			struct lw_syscall sc;
 
-	if (lw_proc_syscall(n->pid, n->tid, &sc))
-		return type;
-	stack_of(&t, n, &sc, cache);
-	for (int i = 0; i < t.nframes && !strcmp(type, "futex"); i++)
-		for (size_t k = 0; t.stack[i].function && k < sizeof(kinds) / sizeof(kinds[0]); k++)
-			if (strstr(t.stack[i].function, kinds[k].fn)) {
-				type = kinds[k].type;
-				break;
-			}
-	lw_frames_free(t.stack, t.nframes);
-	free(t.stack);
-	return type;
-}
-
-struct blocked_scan {
-	struct lw_blocked *out;
-	int n, max;
-	struct lw_syms_cache *syms;
-};
-
-static int blocked_one(struct lw_gnode *n, void *arg)
-{
-	struct blocked_scan *b = arg;
-	struct lw_thread_report t = {};
-	struct lw_blocked *g = NULL;
-	struct lw_alert tmp;
-
-	if (!n->waits_on)
-		return 0;
-	for (int i = 0; i < b->n; i++)
-		if (!strcmp(b->out[i].lock.key, n->waits_on->key))
-			g = &b->out[i];
-	if (!g) {
-		struct lw_glock l = *n->waits_on;
-
-		if (b->n == b->max)
-			return 0;
-		g = &b->out[b->n++];
-		memset(g, 0, sizeof(*g));
-		if (!strcmp(l.type, "futex"))
-			l.type = type_from_stack(n, b->syms);
-		if (l.holder) {
-			party(&g->holder, l.holder);
-		} else if (l.gone_tid) {
-			g->holder = (struct lw_party){
-				.type = "thread", .pid = l.pid, .tid = l.gone_tid, .exited = 1
-			};
+			if (!lw_proc_syscall(p->pid, p->tid, &sc))
+				stack__of(r->syms, p, &sc, &st);
 		}
-		tmp.nlocks = 0;
-		party(&t.who, n);
-		add_lock(&tmp, &l, &g->holder, &t, b->syms);
-		g->lock = tmp.locks[0];
+		report__lock(r->syms, &b->lock, l,
+			     b->holder.tid || b->holder.exited ? &b->holder : NULL, &st);
+		stack__free(&st);
+		if (l->kind == LW_LOCK_FUTEX)
+			b->lock.type = stack__futex_kind(r->syms, p);
 	}
-	if (g->nwaiters < LW_BLOCKED_NAMED)
-		party(&g->waiters[g->nwaiters], n);
-	g->nwaiters++;
-	return 0;
+	if (b->nwaiters < LW_BLOCKED_NAMED)
+		report__participant(&b->waiters[b->nwaiters], p);
+	b->nwaiters++;
+	return n;
 }
 
-int report__blocked(struct lw_graph *g, struct lw_blocked *out, int max, struct lw_syms_cache *syms)
+int report__blocked(struct lw_report *r, struct lw_graph *g, struct lw_blocked *out, int max)
 {
-	struct blocked_scan b = { .out = out, .max = max, .syms = syms };
+	int n = 0;
 
-	graph__for_each_thread(g, blocked_one, &b);
-	return b.n;
+	for (int i = 0; i < graph__nparticipants(g); i++) {
+		const struct lw_participant *p = graph__participant(g, i);
+
+		if (p->wait.lock)
+			n = blocked_one(r, p, out, n, max);
+	}
+	return n;
 }
 
 void report__self_usage(struct lw_summary *sum)
@@ -343,4 +367,73 @@ void report__self_usage(struct lw_summary *sum)
 	sum->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 	sum->max_rss_kb = ru.ru_maxrss;
+}
+
+/* --- the graph as the files show it --- */
+
+/* Who waits for what, held by whom: not the times, which change each look. */
+static uint64_t identity(struct lw_graph *g, unsigned int standing)
+{
+	uint64_t h = lw_hash_bytes(LW_HASH_INIT, &standing, sizeof(standing));
+
+	for (int i = 0; i < graph__nparticipants(g); i++) {
+		const struct lw_participant *p = graph__participant(g, i);
+		const struct lw_lock *l = p->wait.lock;
+		pid_t holder = l && l->holder ? l->holder->tid : 0;
+
+		if (!l)
+			continue;
+		h = lw_hash_bytes(h, &p->tid, sizeof(p->tid));
+		h = lw_hash_bytes(h, &p->addr, sizeof(p->addr));
+		h = lw_hash_bytes(h, l->key, strlen(l->key));
+		h = lw_hash_bytes(h, &holder, sizeof(holder));
+	}
+	return h;
+}
+
+#define MODEL_REFRESH_NS 1000000000ull
+
+const struct lw_graph_model *report__graph(struct lw_report *r, struct lw_graph *g,
+					   unsigned int standing, uint64_t now_ns)
+{
+	struct lw_graph_model *m = &r->model;
+	uint64_t sig = identity(g, standing);
+	int n = graph__nparticipants(g);
+
+	if (sig == m->sig && r->model_ns && now_ns - r->model_ns < MODEL_REFRESH_NS)
+		return m;
+	if (n > r->model_cap) {
+		struct lw_model_wait *v = realloc(m->waits, n * sizeof(*v));
+
+		if (!v)
+			return m; /* the last one, rather than none */
+		m->waits = v;
+		r->model_cap = n;
+	}
+	m->sig = sig;
+	m->deadlocks = standing;
+	m->blocked = 0;
+	m->locks = graph__nlocks(g);
+	m->nwaits = 0;
+	r->model_ns = now_ns;
+	for (int i = 0; i < n; i++) {
+		const struct lw_participant *p = graph__participant(g, i);
+		struct lw_model_wait *w = &m->waits[m->nwaits];
+		struct lw_alert_participant h;
+
+		if (!p->wait.lock)
+			continue;
+		m->blocked++;
+		m->nwaits++;
+		report__participant(&w->waiter, p);
+		w->comm[0] = '\0';
+		if (p->tid)
+			lw_proc_comm(p->pid, p->tid, w->comm, sizeof(w->comm));
+		holder_of(&h, p->wait.lock);
+		report__lock(r->syms, &w->lock, p->wait.lock, h.tid || h.exited ? &h : NULL, NULL);
+		w->blocked_ms = p->wait.start_ns && now_ns > p->wait.start_ns ?
+					(now_ns - p->wait.start_ns) / 1000000 :
+					0;
+	}
+	return m;
 }

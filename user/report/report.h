@@ -1,36 +1,61 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Turns a confirmed cycle into an alert: names, lock symbols, stacks. */
+/*
+ * Reports: the only place that turns the graph and its findings into words
+ * for people and programs. Names come from the sources where the program
+ * itself names things (a Python task, `Store._lock`), else from /proc (a
+ * thread's comm) and the ELF symbols (`ledger`); stacks are unwound from the
+ * sp/pc each wait was confirmed at (libdw, no ptrace) and, for Python, read
+ * from the frames - merged, for a Python thread in native code. What comes
+ * out are the finished models of model.h, which sinks only render.
+ */
 #ifndef LW_REPORT_H
 #define LW_REPORT_H
 
 #include <stdint.h>
-#include "report/alert.h"
+#include "core/detect.h"
 #include "core/graph.h"
+#include "report/model.h"
 #include "sys/syms.h"
 
-/* now_ns: CLOCK_MONOTONIC, to turn wait start times into durations */
-void report__deadlock(struct lw_alert *a, const struct lw_cycle *c, struct lw_syms_cache *syms,
-		      uint64_t now_ns);
-/* Waiters of a lock whose owner (lock->gone_tid, named gone_name) exited;
- * sc: each waiter's syscall as confirmed. */
-void report__orphan(struct lw_alert *a, struct lw_gnode *const *waiters,
-		    const struct lw_syscall *sc, int n, const struct lw_glock *lock,
-		    const char *gone_name, struct lw_syms_cache *syms, uint64_t now_ns);
+struct lw_report;
 
-/* Waiters of one lock past --wait-threshold; sc as confirmed. */
-void report__long_wait(struct lw_alert *a, struct lw_gnode *const *waiters,
-		       const struct lw_syscall *sc, int n, const struct lw_glock *lock,
-		       struct lw_syms_cache *syms, uint64_t now_ns);
+struct lw_report *report__new(struct lw_syms_cache *syms);
+void report__free(struct lw_report *r);
 
-/*
- * What every waiter in the graph waits for, grouped by lock, into out (at
- * most max groups); waits whose memory names no owner (semaphores, condition
- * variables, barriers) get their type from where the waiter sleeps.
- */
-int report__blocked(struct lw_graph *g, struct lw_blocked *out, int max,
-		    struct lw_syms_cache *syms);
+/* The alert for a confirmed finding (now_ns: CLOCK_MONOTONIC, to turn wait
+ * starts into durations); NULL when out of memory. alert__free() it. */
+struct lw_alert *report__alert(struct lw_report *r, const struct lw_finding *f, uint64_t now_ns);
+
+/* What every waiter in g waits for, grouped by lock, into out (at most max
+ * groups); a bare futex word gets its kind from where the waiter sleeps
+ * (semaphore, condvar, barrier...). */
+int report__blocked(struct lw_report *r, struct lw_graph *g, struct lw_blocked *out, int max);
+
+/* The graph as the files show it, with `standing` deadlock-class findings:
+ * rebuilt when who waits for what changed, else at most once a second
+ * (for the blocked times). Owned by r. */
+const struct lw_graph_model *report__graph(struct lw_report *r, struct lw_graph *g,
+					   unsigned int standing, uint64_t now_ns);
 
 /* lockwatch's own CPU time and peak RSS, into the summary. */
 void report__self_usage(struct lw_summary *sum);
+
+/* report/stack.c: where a participant is stuck, and what that tells. */
+struct lw_stack {
+	struct lw_frame *frames;
+	int n;
+	int err; /* 0, or the negative errno that cut it short */
+};
+
+/* p's stack: native frames from sc (when given) merged with its Python
+ * frames (when it has any). lw_stack_free() it. */
+void stack__of(struct lw_syms_cache *syms, const struct lw_participant *p,
+	       const struct lw_syscall *sc, struct lw_stack *st);
+void stack__free(struct lw_stack *st);
+/* The function that called into the lock: the first frame outside libc. */
+const char *stack__caller(const struct lw_stack *st);
+/* A bare futex wait's kind, from the libc function p sleeps in:
+ * "semaphore", "condvar", "barrier", ...; "futex" when none says. */
+const char *stack__futex_kind(struct lw_syms_cache *syms, const struct lw_participant *p);
 
 #endif /* LW_REPORT_H */

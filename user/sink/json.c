@@ -24,7 +24,7 @@ static void json_head(FILE *f, const struct timespec *ts, const char *kind)
 	lw_json_str(f, kind);
 }
 
-static void json_party_fields(FILE *f, const struct lw_party *p)
+static void json_party_fields(FILE *f, const struct lw_alert_participant *p)
 {
 	fputs("\"type\":", f);
 	lw_json_str(f, p->type);
@@ -37,7 +37,7 @@ static void json_party_fields(FILE *f, const struct lw_party *p)
 
 /* A waiter or holder; null: a holder nobody could name. An exited holder
  * may have no tid: a task that ended. */
-static void json_party(FILE *f, const struct lw_party *p)
+static void json_party(FILE *f, const struct lw_alert_participant *p)
 {
 	if (!p->tid && !p->addr && !p->exited) {
 		fputs("null", f);
@@ -51,7 +51,7 @@ static void json_party(FILE *f, const struct lw_party *p)
 }
 
 /* In the cycle a lock appears without its holder: held_by says it there. */
-static void json_lock(FILE *f, const struct lw_lockref *l, int with_holder)
+static void json_lock(FILE *f, const struct lw_alert_lock *l, int with_holder)
 {
 	fputs("{\"type\":", f);
 	lw_json_str(f, l->type);
@@ -91,7 +91,7 @@ static void json_frame(FILE *f, const struct lw_frame *fr)
 	fputc('}', f);
 }
 
-static void json_thread(FILE *f, const struct lw_thread_report *t)
+static void json_thread(FILE *f, const struct lw_alert_thread *t)
 {
 	int i;
 
@@ -126,7 +126,7 @@ static void json_alert(struct lw_sink *s, const struct lw_alert *a)
 
 	fputs(",\"processes\":[", f);
 	for (i = 0; i < a->nprocs; i++) {
-		const struct lw_process *p = &a->procs[i];
+		const struct lw_alert_process *p = &a->procs[i];
 
 		fprintf(f, "%s{\"pid\":%d,\"comm\":", i ? "," : "", p->pid);
 		lw_json_str(f, p->comm);
@@ -137,8 +137,8 @@ static void json_alert(struct lw_sink *s, const struct lw_alert *a)
 
 	/* a deadlock's waits form a cycle; other alerts list them as waits */
 	fputs(a->kind == LW_ALERT_DEADLOCK ? "],\"cycle\":[" : "],\"waits\":[", f);
-	for (i = 0; i < a->ncycle; i++) {
-		const struct lw_edge *e = &a->cycle[i];
+	for (i = 0; i < a->nwaits; i++) {
+		const struct lw_alert_wait *e = &a->waits[i];
 
 		fputs(i ? ",{\"waiter\":" : "{\"waiter\":", f);
 		json_party(f, &e->waiter);
@@ -179,9 +179,11 @@ static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
 	fprintf(f,
 		",\"duration_ms\":%" PRIu64 ",\"waits\":%" PRIu64 ",\"events\":%" PRIu64
 		",\"drops\":%" PRIu64 ",\"waits_full\":%" PRIu64 ",\"alerts\":%" PRIu64
-		",\"deadlocks\":%" PRIu64 ",\"cpu_ms\":%" PRIu64 ",\"max_rss_kb\":%" PRIu64,
+		",\"deadlocks\":%" PRIu64 ",\"cpu_ms\":%" PRIu64 ",\"max_rss_kb\":%" PRIu64
+		",\"python_processes\":%" PRIu64 ",\"python_looks\":%" PRIu64,
 		sum->duration_ms, sum->waits, sum->events, sum->drops, sum->waits_full, sum->alerts,
-		sum->deadlocks, sum->cpu_ms, sum->max_rss_kb);
+		sum->deadlocks, sum->cpu_ms, sum->max_rss_kb, sum->python_processes,
+		sum->python_looks);
 	if (sum->blocked) {
 		/* `check`: what every blocked thread waits for, by lock */
 		fputs(",\"blocked\":[", f);

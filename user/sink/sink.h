@@ -1,24 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Where alerts go. Every output (terminal text, JSON lines, and later
- * syslog/journald and the module's files) is a sink behind this one
- * interface; main.c builds a list and detect.c hands each alert to all.
+ * Where alerts go. Every output (terminal text, JSON lines, the graph as
+ * files, and later syslog/journald and metrics) is a sink behind this one
+ * interface. Sinks receive finished models (report/model.h) - an alert, the
+ * graph with its counts computed, the summary - and never call back into the
+ * graph, the detectors or the sources.
  */
 #ifndef LW_SINK_H
 #define LW_SINK_H
 
 #include <stdint.h>
 #include <stdio.h>
-#include "report/alert.h"
+#include "report/model.h"
+
+/* The kernel module's publish file (kmod/FORMAT.md). */
+#define LW_MODULE_PUBLISH "/sys/kernel/lockwatch/publish"
+/* Where the same files go without the module. */
+#define LW_RUN_DIR "/run/lockwatch"
 
 struct lw_sink;
-struct lw_graph;
-struct lw_syms_cache;
 
 struct lw_sink_ops {
 	void (*alert)(struct lw_sink *s, const struct lw_alert *a);
-	/* optional: the wait-for graph after each look, now_ns CLOCK_MONOTONIC */
-	void (*graph)(struct lw_sink *s, struct lw_graph *g, uint64_t now_ns);
+	/* optional: the graph after each look, now_ns CLOCK_MONOTONIC */
+	void (*graph)(struct lw_sink *s, const struct lw_graph_model *m, uint64_t now_ns);
 	void (*summary)(struct lw_sink *s, const struct lw_summary *sum);
 	void (*destroy)(struct lw_sink *s);
 };
@@ -35,14 +40,16 @@ struct lw_sink *sink__text(FILE *out);
 struct lw_sink *sink__json(FILE *out);
 /*
  * The graph, counters and recent alerts as files (kmod/FORMAT.md): published
- * to the module's /sys/kernel/lockwatch/publish when sysfs is set, else
- * written under dir (/run/lockwatch) by atomic replace. NULL and errno when
- * the place cannot be used.
+ * to the module (LW_MODULE_PUBLISH) when sysfs is set, else written under
+ * LW_RUN_DIR by atomic replace. NULL and errno when the place cannot be used.
  */
-struct lw_sink *sink__files(const char *dir, int sysfs, struct lw_syms_cache *syms);
+struct lw_sink *sink__files(int sysfs);
 
+/* The sinks, as a list. */
 void sinks__alert(struct lw_sink *head, const struct lw_alert *a);
-void sinks__graph(struct lw_sink *head, struct lw_graph *g, uint64_t now_ns);
+/* 1 when a sink wants the graph (building the model costs /proc reads). */
+int sinks__want_graph(const struct lw_sink *head);
+void sinks__graph(struct lw_sink *head, const struct lw_graph_model *m, uint64_t now_ns);
 void sinks__summary(struct lw_sink *head, const struct lw_summary *sum);
 void sinks__destroy(struct lw_sink *head);
 

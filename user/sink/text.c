@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The human sink: an alert as a headline, one line per edge of the cycle,
+ * The human sink: an alert as a headline, one line per wait (of the cycle),
  * then each thread's stack, in the shape gdb prints backtraces; and the
  * run's summary as one line. Every string from a target goes through
  * lw_text_str(), so a hostile thread name cannot move the cursor, recolour
@@ -17,7 +17,7 @@
  * "thread 4243 (poster)", with "of pid N" when the alert spans processes
  * (ref_pid 0) or the party lives outside ref_pid.
  */
-static void text_party(FILE *f, const struct lw_party *p, int ref_pid)
+static void text_party(FILE *f, const struct lw_alert_participant *p, int ref_pid)
 {
 	if (!strcmp(p->type, "task")) {
 		/* "task rebuilder on thread 4242": the thread of its event loop */
@@ -43,10 +43,10 @@ static void text_party(FILE *f, const struct lw_party *p, int ref_pid)
 /* The pid every party shares, or 0 when the cycle crosses processes. */
 static int alert_pid(const struct lw_alert *a)
 {
-	int i, pid = a->ncycle ? a->cycle[0].waiter.pid : 0;
+	int i, pid = a->nwaits ? a->waits[0].waiter.pid : 0;
 
-	for (i = 0; i < a->ncycle; i++) {
-		const struct lw_edge *e = &a->cycle[i];
+	for (i = 0; i < a->nwaits; i++) {
+		const struct lw_alert_wait *e = &a->waits[i];
 
 		if (e->waiter.pid != pid || (e->held_by.tid && e->held_by.pid != pid))
 			return 0;
@@ -55,7 +55,7 @@ static int alert_pid(const struct lw_alert *a)
 }
 
 /* "mutex ledger at 0x55d0c0de4060", or "mutex 0x55d0c0de4060" unnamed. */
-static void text_lock(FILE *f, const struct lw_lockref *l, int waiter_pid)
+static void text_lock(FILE *f, const struct lw_alert_lock *l, int waiter_pid)
 {
 	lw_text_str(f, l->type);
 	if (l->name[0]) {
@@ -68,13 +68,15 @@ static void text_lock(FILE *f, const struct lw_lockref *l, int waiter_pid)
 		fprintf(f, " in pid %d", l->pid);
 }
 
-static void text_edge(FILE *f, const struct lw_alert *a, const struct lw_edge *e, int ref_pid)
+/* "  thread 4243 (poster) waits for mutex journal at 0x..., held by ..." */
+static void text_wait(FILE *f, const struct lw_alert_wait *e, const struct lw_alert_lock *l,
+		      int ref_pid)
 {
 	fputs("  ", f);
 	text_party(f, &e->waiter, ref_pid);
 	fputs(" waits for ", f);
-	if (e->lock >= 0 && e->lock < a->nlocks)
-		text_lock(f, &a->locks[e->lock], e->waiter.pid);
+	if (l)
+		text_lock(f, l, e->waiter.pid);
 	else
 		fputs("an unknown lock", f);
 	if (e->held_by.tid) {
@@ -119,7 +121,7 @@ static void text_frame(FILE *f, int i, const struct lw_frame *fr)
 	fputc('\n', f);
 }
 
-static void text_thread(FILE *f, const struct lw_thread_report *t, int ref_pid)
+static void text_thread(FILE *f, const struct lw_alert_thread *t, int ref_pid)
 {
 	const char *why = t->stack_err ? strerror(abs(t->stack_err)) : NULL;
 	int i;
@@ -153,8 +155,12 @@ static void text_alert(struct lw_sink *s, const struct lw_alert *a)
 	fputs(": ", f);
 	lw_text_str(f, a->summary);
 	fputc('\n', f);
-	for (i = 0; i < a->ncycle; i++)
-		text_edge(f, a, &a->cycle[i], ref_pid);
+	for (i = 0; i < a->nwaits; i++)
+		text_wait(f, &a->waits[i],
+			  a->waits[i].lock >= 0 && a->waits[i].lock < a->nlocks ?
+				  &a->locks[a->waits[i].lock] :
+				  NULL,
+			  ref_pid);
 	for (i = 0; i < a->nthreads; i++)
 		text_thread(f, &a->threads[i], ref_pid);
 	/* a blank line keeps one alert's block apart from the next */
@@ -167,12 +173,9 @@ static void text_blocked(FILE *f, const struct lw_summary *sum)
 {
 	for (int i = 0; i < sum->nblocked; i++) {
 		const struct lw_blocked *b = &sum->blocked[i];
-		struct lw_edge e = { .waiter = b->waiters[0], .lock = 0 };
-		struct lw_alert one = { .nlocks = 1 };
+		struct lw_alert_wait e = { .waiter = b->waiters[0], .held_by = b->holder };
 
-		one.locks[0] = b->lock;
-		e.held_by = b->holder;
-		text_edge(f, &one, &e, e.waiter.pid);
+		text_wait(f, &e, &b->lock, e.waiter.pid);
 		if (b->nwaiters > 1)
 			fprintf(f, "    and %d more thread%s waiting for it\n", b->nwaiters - 1,
 				b->nwaiters == 2 ? "" : "s");
@@ -197,6 +200,10 @@ static void text_summary(struct lw_sink *s, const struct lw_summary *sum)
 		fputs(" (consider a larger --ringbuf-size)", f);
 	if (sum->waits_full)
 		fprintf(f, ", %" PRIu64 " waits not tracked (wait map full)", sum->waits_full);
+	if (sum->python_processes)
+		fprintf(f, ", %" PRIu64 " look%s at %" PRIu64 " Python process%s",
+			sum->python_looks, sum->python_looks == 1 ? "" : "s", sum->python_processes,
+			sum->python_processes == 1 ? "" : "es");
 	if (sum->alerts > sum->deadlocks)
 		fprintf(f, ", %" PRIu64 " other alert%s", sum->alerts - sum->deadlocks,
 			sum->alerts - sum->deadlocks == 1 ? "" : "s");

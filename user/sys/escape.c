@@ -8,6 +8,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include "sys/escape.h"
 
@@ -124,6 +125,25 @@ void lw_text_str(FILE *f, const char *s)
 		return;
 	}
 	put_escaped(f, s, false);
+}
+
+char *lw_value_str(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; s && *s && o + 5 <= len; s++) {
+		unsigned char c = *s;
+
+		if (c <= ' ' || c >= 0x7f || c == '=' || c == '\\')
+			o += snprintf(buf + o, len - o, "\\x%02x", c);
+		else
+			buf[o++] = c;
+	}
+	if (!o && len >= 2)
+		buf[o++] = '-';
+	if (len)
+		buf[o < len ? o : len - 1] = '\0';
+	return buf;
 }
 
 char *lw_time_str(char *buf, size_t len, const struct timespec *ts, enum lw_time_fmt fmt)

@@ -3,7 +3,8 @@
  * Text helpers shared by the output sinks: escaping of strings that come
  * from the watched processes (thread names, symbols, paths), which a process
  * controls and may fill with newlines, quotes, terminal escapes or invalid
- * UTF-8, and the one timestamp format each sink uses.
+ * UTF-8 - for JSON, for a terminal, and for the files' key=value lines - and
+ * the one timestamp format each sink uses.
  */
 #ifndef LW_ESCAPE_H
 #define LW_ESCAPE_H
@@ -26,6 +27,14 @@ void lw_json_str(FILE *f, const char *s);
  * control byte. NULL prints "?".
  */
 void lw_text_str(FILE *f, const char *s);
+
+/*
+ * s as one value of the key=value lines of kmod/FORMAT.md, into buf (at most
+ * len bytes with the NUL, cut at a whole escape): printable ASCII as is; a
+ * space, '=', '\\', a control byte or any byte past 0x7e as \xNN; an empty
+ * (or NULL) s as "-". Returns buf.
+ */
+char *lw_value_str(char *buf, size_t len, const char *s);
 
 enum lw_time_fmt {
 	LW_TIME_UTC_ISO, /* 2026-11-22T00:31:07.123Z, for JSON */

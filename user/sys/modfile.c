@@ -6,13 +6,16 @@
  * build-id tree only.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "sys/maps.h"
 #include "sys/modfile.h"
+#include "sys/proc.h"
 
 char *lw_modfile_debuginfo_path;
 
@@ -48,25 +51,20 @@ void lw_modfile_pid(pid_t pid)
 /* "START-END" of the first mapping of path in pid, for map_files/. */
 static int mapping_range(pid_t pid, const char *path, char *range, size_t len)
 {
-	char maps[64], line[PATH_MAX + 128], file[PATH_MAX];
-	unsigned long start, end;
+	size_t plen = strlen(path);
+	struct lw_mapping m;
+	struct lw_maps *maps = maps__open(pid);
 	int found = 0;
-	FILE *f;
 
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	f = fopen(maps, "re");
-	if (!f)
+	if (!maps)
 		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		file[0] = '\0';
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %4095[^\n]", &start, &end, file) < 3)
-			continue;
+	while (!found && maps__next(maps, &m))
 		/* maps says "PATH (deleted)" once the file is unlinked */
-		if (!strncmp(file, path, strlen(path)) &&
-		    (!file[strlen(path)] || !strcmp(file + strlen(path), " (deleted)")))
-			found = snprintf(range, len, "%lx-%lx", start, end) < (int)len;
-	}
-	fclose(f);
+		if (!strncmp(m.path, path, plen) &&
+		    (!m.path[plen] || !strcmp(m.path + plen, " (deleted)")))
+			found = snprintf(range, len, "%" PRIx64 "-%" PRIx64, m.start, m.end) <
+				(int)len;
+	maps__close(maps);
 	return found;
 }
 
@@ -84,11 +82,11 @@ int lw_modfile_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	if (reporting_pid > 0 && name[0] == '/') {
 		if (mapping_range(reporting_pid, name, range, sizeof(range))) {
 			snprintf(path, sizeof(path), "/proc/%d/map_files/%s", reporting_pid, range);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
+			fd = lw_open_file(path);
 		}
 		if (fd < 0) {
 			snprintf(path, sizeof(path), "/proc/%d/root%s", reporting_pid, name);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
+			fd = lw_open_file(path);
 		}
 	}
 	if (fd < 0)

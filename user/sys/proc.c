@@ -41,35 +41,43 @@ static void task_path(char *buf, size_t len, pid_t pid, pid_t tid, const char *f
 		snprintf(buf, len, "/proc/%d/%s", pid, file);
 }
 
-enum lw_proc_state lw_proc_state(pid_t pid)
+int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st)
 {
 	char path[64], buf[1024], *p;
+	unsigned long long ut, stm;
 	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	task_path(path, sizeof(path), pid, tid, "stat");
 	n = read_file(path, buf, sizeof(buf));
 	if (n < 0)
-		return LW_PROC_GONE;
-	/* comm may hold ')' and spaces: the state follows the last ')' */
+		return n;
+	/* comm may hold ')' and spaces: the fields follow the last ')' */
 	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
+	if (!p || p[1] != ' ' ||
+	    sscanf(p + 2, "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu", &st->state,
+		   &st->flags, &ut, &stm) != 4)
+		return -EINVAL;
+	st->utime = ut;
+	st->stime = stm;
+	return 0;
+}
+
+#define PF_KTHREAD 0x00200000
+
+enum lw_proc_state lw_proc_state(pid_t pid)
+{
+	struct lw_proc_stat st;
+
+	if (lw_proc_stat(pid, 0, &st))
 		return LW_PROC_GONE;
-	if (p[2] == 'Z' || p[2] == 'X')
+	if (st.state == 'Z' || st.state == 'X')
 		return LW_PROC_ZOMBIE;
 	if (lw_proc_tgid(pid) != pid)
 		return LW_PROC_THREAD;
 	/* kernel threads have no mm, so no exe link and an empty cmdline;
-	 * PF_KTHREAD (0x00200000) in the flags field is the sure sign */
-	{
-		unsigned long flags = 0;
-		int field = 3;
-
-		for (p += 2; *p && field < 9; p++)
-			if (*p == ' ')
-				field++;
-		if (field == 9 && sscanf(p, "%lu", &flags) == 1 && (flags & 0x00200000))
-			return LW_PROC_KTHREAD;
-	}
+	 * PF_KTHREAD in the flags is the sure sign */
+	if (st.flags & PF_KTHREAD)
+		return LW_PROC_KTHREAD;
 	return LW_PROC_OK;
 }
 
@@ -186,6 +194,20 @@ int lw_proc_has_thread(pid_t pid, pid_t tid)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
 	return stat(path, &st) == 0;
+}
+
+int lw_open_file(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }
 
 int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len)

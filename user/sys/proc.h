@@ -26,6 +26,15 @@ enum lw_proc_state {
 	LW_PROC_THREAD, /* a thread, not a process (its TID is not a TGID) */
 };
 
+/* /proc/PID/stat, or /proc/PID/task/TID/stat with tid */
+struct lw_proc_stat {
+	char state; /* R, S, D, Z, X, ... */
+	unsigned long flags; /* PF_* */
+	uint64_t utime, stime; /* clock ticks */
+};
+
+/* 0 or -errno. */
+int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st);
 enum lw_proc_state lw_proc_state(pid_t pid);
 const char *lw_proc_state_str(enum lw_proc_state st);
 
@@ -46,6 +55,12 @@ int lw_proc_tgid(pid_t tid);
 pid_t lw_proc_global_tid(pid_t pid, pid_t nstid);
 /* whether tid is a live thread of process pid */
 int lw_proc_has_thread(pid_t pid, pid_t tid);
+/*
+ * Opens a file a watched process named (a path in its maps or its root) for
+ * reading: never blocks (a FIFO, a device), and only a regular file is
+ * accepted. The fd, or -errno (-EINVAL: not a regular file).
+ */
+int lw_open_file(const char *path);
 /* the whole of [addr, addr+len) or -errno (-EFAULT on a short read) */
 int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 

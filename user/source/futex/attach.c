@@ -21,7 +21,7 @@ struct futex_waitv_user {
 };
 
 /* Fill w from a thread's syscall: 0 when not a futex wait, 1, or 2 for a PI lock. */
-static int from_syscall(pid_t pid, pid_t tid, const struct lw_syscall *sc, struct lw_wait *w)
+static int from_syscall(pid_t pid, pid_t tid, const struct lw_syscall *sc, struct lw_futex_wait *w)
 {
 	struct futex_waitv_user first;
 	int pi = 0, shared;
@@ -80,7 +80,8 @@ static int from_syscall(pid_t pid, pid_t tid, const struct lw_syscall *sc, struc
  * in its frames: find a pointer to a PI mutex whose owner is another live
  * thread of the process, and turn the park into that wait.
  */
-static int refused_pi_lock(pid_t pid, pid_t tid, const struct lw_syscall *sc, struct lw_wait *w)
+static int refused_pi_lock(pid_t pid, pid_t tid, const struct lw_syscall *sc,
+			   struct lw_futex_wait *w)
 {
 	uint64_t stack[STACK_SCAN / 8];
 	uint32_t words[LW_MUTEX_WORDS];
@@ -112,7 +113,7 @@ static int refused_pi_lock(pid_t pid, pid_t tid, const struct lw_syscall *sc, st
 	return 0;
 }
 
-int attach__scan(pid_t pid, struct lw_wait *out, int max, uint64_t now_ns)
+int attach__scan(pid_t pid, struct lw_futex_wait *out, int max, uint64_t now_ns)
 {
 	char path[64];
 	struct dirent *de;
@@ -126,7 +127,7 @@ int attach__scan(pid_t pid, struct lw_wait *out, int max, uint64_t now_ns)
 		return -errno;
 	while ((de = readdir(d)) && n < max) {
 		uint32_t words[LW_MUTEX_WORDS] = { 0 }, owner = 0, owner_word;
-		struct lw_wait *w = &out[n];
+		struct lw_futex_wait *w = &out[n];
 		pid_t tid = atoi(de->d_name);
 		int kind;
 

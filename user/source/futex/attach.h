@@ -2,7 +2,7 @@
 /*
  * Waits that began before lockwatch looked: threads already blocked in a futex
  * call, read from /proc/PID/task/TID/syscall and the process's memory, as the
- * same struct lw_wait the BPF side records. No event will ever come for them.
+ * same struct lw_futex_wait the BPF side records. No event will ever come for them.
  */
 #ifndef LW_ATTACH_H
 #define LW_ATTACH_H
@@ -16,6 +16,6 @@
  * start_ns is set to now_ns and LW_WF_ATTACH marks it a lower bound. Returns
  * how many, or -errno when the process cannot be read.
  */
-int attach__scan(pid_t pid, struct lw_wait *out, int max, uint64_t now_ns);
+int attach__scan(pid_t pid, struct lw_futex_wait *out, int max, uint64_t now_ns);
 
 #endif /* LW_ATTACH_H */

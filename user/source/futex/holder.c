@@ -14,20 +14,20 @@
 
 #define MUTEX_ROBUST 0x10
 
-static const char *type_of(uint32_t flags)
+static enum lw_lock_kind kind_of(uint32_t flags)
 {
 	if (flags & LW_WF_PI)
-		return "pi_mutex";
+		return LW_LOCK_PI_MUTEX;
 	if (flags & LW_WF_MUTEX)
-		return "mutex";
+		return LW_LOCK_MUTEX;
 	if (flags & LW_WF_RWLOCK)
-		return "rwlock";
+		return LW_LOCK_RWLOCK;
 	if (flags & LW_WF_JOIN)
-		return "thread_exit";
-	return "futex";
+		return LW_LOCK_THREAD_EXIT;
+	return LW_LOCK_FUTEX;
 }
 
-static void key_of(const struct lw_wait *w, struct lw_held *h)
+static void key_of(const struct lw_futex_wait *w, struct lw_held *h)
 {
 	/* __writers_futex is 12 bytes in, __wrphase_futex 8 (owner word 3 or 4) */
 	h->addr = w->uaddr;
@@ -41,7 +41,7 @@ static void key_of(const struct lw_wait *w, struct lw_held *h)
 }
 
 /* The TID the words name now, or 0 (free, or no longer looking like it). */
-static pid_t claimed(const struct lw_wait *w, const uint32_t words[LW_MUTEX_WORDS])
+static pid_t claimed(const struct lw_futex_wait *w, const uint32_t words[LW_MUTEX_WORDS])
 {
 	if (w->flags & (LW_WF_PI | LW_WF_JOIN))
 		return words[0] & LW_FUTEX_TID_MASK;
@@ -52,13 +52,13 @@ static pid_t claimed(const struct lw_wait *w, const uint32_t words[LW_MUTEX_WORD
 	return words[LW_MUTEX_OWNER];
 }
 
-int holder__resolve(const struct lw_wait *w, struct lw_held *h)
+int holder__resolve(const struct lw_futex_wait *w, struct lw_held *h)
 {
 	uint32_t words[LW_MUTEX_WORDS];
 	pid_t tid, gtid, pid;
 
 	memset(h, 0, sizeof(*h));
-	h->type = type_of(w->flags);
+	h->kind = kind_of(w->flags);
 	key_of(w, h);
 	if (!(w->flags & (LW_WF_PI | LW_WF_MUTEX | LW_WF_RWLOCK | LW_WF_JOIN)))
 		return 0;

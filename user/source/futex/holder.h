@@ -15,7 +15,7 @@
 #include "lockwatch.h"
 
 struct lw_held {
-	const char *type; /* "mutex", "pi_mutex", "thread_exit", "futex" */
+	enum lw_lock_kind kind; /* mutex, pi_mutex, rwlock, thread_exit, futex */
 	char key[LW_KEY_LEN];
 	uint64_t addr; /* the lock itself: an rwlock starts before its futex word */
 	pid_t holder_pid, holder_tid; /* 0: free, unknown or not believed */
@@ -23,6 +23,6 @@ struct lw_held {
 };
 
 /* 0, or -errno when the waiter's memory cannot be read. */
-int holder__resolve(const struct lw_wait *w, struct lw_held *h);
+int holder__resolve(const struct lw_futex_wait *w, struct lw_held *h);
 
 #endif /* LW_HOLDER_H */

@@ -52,7 +52,7 @@ static unsigned int varint_be(const uint8_t *t, int n, int *i)
 
 /* Objects/locations.md: entries of (code, length) covering the code in
  * order, each moving the line by a delta. */
-int py_code_line(const struct lw_pycode *c, int instr)
+int pycode__line(const struct lw_pycode *c, int instr)
 {
 	int i = 0, addr = 0, line = c->firstlineno;
 
@@ -86,7 +86,7 @@ int py_code_line(const struct lw_pycode *c, int instr)
 
 /* Objects/exception_handling_notes.txt: entries of start, size, target and
  * depth << 1 | lasti, sorted by start; the first byte of each has bit 7. */
-int py_code_handler_depth(const struct lw_pycode *c, int instr)
+int pycode__handler_depth(const struct lw_pycode *c, int instr)
 {
 	int i = 0;
 

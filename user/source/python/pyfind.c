@@ -16,13 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "sys/maps.h"
 #include "sys/proc.h"
 #include "source/python/pyfind.h"
-
-struct mapping {
-	uint64_t start, end, offset;
-	char path[256];
-};
 
 /* Symbols `_PyRuntime` and `Py_Version` of an ELF: 0, or -ENOENT. */
 static int elf_syms(int fd, uint64_t *runtime, uint64_t *version, uint64_t *first_load)
@@ -103,7 +99,7 @@ static int candidate(const char *path, const char *exe)
 }
 
 /* Try the file of mapping m (file offset 0): 0 when it is the runtime. */
-static int try_file(pid_t pid, const struct mapping *m, struct lw_pyfound *f)
+static int try_file(pid_t pid, const struct lw_mapping *m, struct lw_pyfound *f)
 {
 	uint64_t runtime, version, first_load, bias;
 	char path[96];
@@ -112,16 +108,16 @@ static int try_file(pid_t pid, const struct mapping *m, struct lw_pyfound *f)
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start,
 		 m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = lw_open_file(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	err = elf_syms(fd, &runtime, &version, &first_load);
 	close(fd);
 	if (err)
 		return err;
 	bias = m->start - first_load;
 	f->runtime = bias + runtime;
-	snprintf(f->file, sizeof(f->file), "%s", m->path);
+	snprintf(f->file, sizeof(f->file), "%.*s", (int)sizeof(f->file) - 1, m->path);
 	version_from_name(m->path, &f->major, &f->minor, &f->freethreaded);
 	f->hexversion = 0;
 	if (version && !lw_proc_read(pid, bias + version, &hex, sizeof(hex)) && hex >> 24 == 3) {
@@ -132,31 +128,27 @@ static int try_file(pid_t pid, const struct mapping *m, struct lw_pyfound *f)
 	return 0;
 }
 
-int pyfind(pid_t pid, struct lw_pyfound *f)
+int pyfind__runtime(pid_t pid, struct lw_pyfound *f)
 {
-	char path[64], exe[256], line[512];
-	struct mapping m;
+	char path[64], exe[256];
+	struct lw_mapping m;
+	struct lw_maps *maps;
 	ssize_t n;
-	FILE *maps;
 	int ret = -ENOENT;
 
 	memset(f, 0, sizeof(*f));
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = fopen(path, "re");
+	maps = maps__open(pid);
 	if (!maps)
 		return -errno;
-	while (ret && fgets(line, sizeof(line), maps)) {
-		m.path[0] = '\0';
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %*s %*s %255[^\n]",
-			   &m.start, &m.end, &m.offset, m.path) < 4 ||
-		    m.offset || m.path[0] != '/' || !candidate(m.path, exe))
+	while (ret && maps__next(maps, &m)) {
+		if (m.offset || m.path[0] != '/' || !candidate(m.path, exe))
 			continue;
 		if (!try_file(pid, &m, f))
 			ret = 0;
 	}
-	fclose(maps);
+	maps__close(maps);
 	return ret;
 }

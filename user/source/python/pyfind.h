@@ -20,6 +20,6 @@ struct lw_pyfound {
 };
 
 /* 0; -ENOENT: not a CPython process; other -errno: cannot be read. */
-int pyfind(pid_t pid, struct lw_pyfound *f);
+int pyfind__runtime(pid_t pid, struct lw_pyfound *f);
 
 #endif /* LW_PYFIND_H */

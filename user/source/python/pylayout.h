@@ -22,6 +22,7 @@ struct lw_pylayout {
 	uint16_t cframe_current_frame;
 	uint16_t ts_current_frame; /* 3.13: the frame is the thread's own (ts_cframe 0) */
 	int8_t owner_cstack; /* frame owner of the C stack's shim frames; -1: none */
+	int8_t fr_is_entry; /* 3.11: _PyInterpreterFrame.is_entry; -1: shim frames say it */
 	/* _PyInterpreterFrame */
 	uint16_t fr_code, fr_globals, fr_previous, fr_prev_instr, fr_stacktop, fr_owner,
 		fr_localsplus;

@@ -139,7 +139,7 @@ static const uint8_t *page(struct lw_pymem *m, uint64_t addr)
  * tasks and their coroutines sit on a few thousand pages, so one read serves
  * many objects, and objects on one page are seen at one instant.
  */
-int py_read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
+int pymem__read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
 {
 	uint8_t *out = buf;
 
@@ -164,18 +164,18 @@ int py_read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
-uint64_t py_ptr(struct lw_pymem *m, uint64_t addr)
+uint64_t pymem__ptr(struct lw_pymem *m, uint64_t addr)
 {
 	uint64_t v;
 
-	return py_read(m, addr, &v, sizeof(v)) ? 0 : v;
+	return pymem__read(m, addr, &v, sizeof(v)) ? 0 : v;
 }
 
 static int cstr(struct lw_pymem *m, uint64_t addr, char *buf, size_t len)
 {
 	/* a C string near the end of a mapping: read less, then less */
 	for (size_t n = len - 1; n >= 1; n /= 2) {
-		if (!py_read(m, addr, buf, n)) {
+		if (!pymem__read(m, addr, buf, n)) {
 			buf[n] = '\0';
 			buf[strnlen(buf, n)] = '\0';
 			return 0;
@@ -227,13 +227,13 @@ static enum lw_pykind own_kind(struct lw_pymem *m, uint64_t type)
 	uint64_t flags;
 	int heap;
 
-	if (py_read(m, type + L->tp_flags, &flags, sizeof(flags)) ||
-	    cstr(m, py_ptr(m, type + L->tp_name), name, sizeof(name)))
+	if (pymem__read(m, type + L->tp_flags, &flags, sizeof(flags)) ||
+	    cstr(m, pymem__ptr(m, type + L->tp_name), name, sizeof(name)))
 		return PK_BAD;
 	heap = !!(flags & TPFLAGS_HEAPTYPE);
 	if (heap && !strchr(name, '.') &&
-	    py_str(m, py_dict_get(m, py_ptr(m, type + L->tp_dict), "__module__"), module,
-		   sizeof(module)))
+	    pymem__str(m, pymem__dict_get(m, pymem__ptr(m, type + L->tp_dict), "__module__"),
+		       module, sizeof(module)))
 		return PK_OTHER;
 	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
 		const struct kind_name *k = &kind_names[i];
@@ -258,7 +258,7 @@ static enum lw_pykind type_kind(struct lw_pymem *m, uint64_t type)
 	/* a subclass is its nearest known base: class MyLock(asyncio.Lock) */
 	for (int depth = 0; t && depth < 8 && k == PK_OTHER; depth++) {
 		k = own_kind(m, t);
-		t = py_ptr(m, t + m->L->tp_base);
+		t = pymem__ptr(m, t + m->L->tp_base);
 	}
 	if (k == PK_BAD)
 		return k; /* not cached: may read next time */
@@ -267,23 +267,23 @@ static enum lw_pykind type_kind(struct lw_pymem *m, uint64_t type)
 	return k;
 }
 
-enum lw_pykind py_kind(struct lw_pymem *m, uint64_t obj)
+enum lw_pykind pymem__kind(struct lw_pymem *m, uint64_t obj)
 {
 	uint64_t type;
 
 	if (!obj || obj & 7)
 		return PK_BAD;
-	type = py_ptr(m, obj + m->L->ob_type);
+	type = pymem__ptr(m, obj + m->L->ob_type);
 	if (!type || type & 7)
 		return PK_BAD;
 	return type_kind(m, type);
 }
 
-void py_type_name(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
+void pymem__type_name(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
 {
-	uint64_t type = py_ptr(m, obj + m->L->ob_type);
+	uint64_t type = pymem__ptr(m, obj + m->L->ob_type);
 
-	if (!type || cstr(m, py_ptr(m, type + m->L->tp_name), buf, len))
+	if (!type || cstr(m, pymem__ptr(m, type + m->L->tp_name), buf, len))
 		buf[0] = '\0';
 }
 
@@ -312,7 +312,7 @@ static int utf8(uint32_t c, char *buf)
 	return 4;
 }
 
-int py_str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
+int pymem__str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
 {
 	const struct lw_pylayout *L = m->L;
 	uint8_t raw[1024];
@@ -322,8 +322,8 @@ int py_str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
 	size_t out = 0;
 
 	buf[0] = '\0';
-	if (py_kind(m, obj) != PK_STR || py_read(m, obj + L->var_size, &n, sizeof(n)) ||
-	    py_read(m, obj + L->str_state, &state, sizeof(state)) || n < 0)
+	if (pymem__kind(m, obj) != PK_STR || pymem__read(m, obj + L->var_size, &n, sizeof(n)) ||
+	    pymem__read(m, obj + L->str_state, &state, sizeof(state)) || n < 0)
 		return -1;
 	kind = state >> 2 & 7;
 	compact = state >> 5 & 1;
@@ -332,7 +332,8 @@ int py_str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
 		return -1; /* a legacy string: not made by any code we name */
 	if (n > (int64_t)(sizeof(raw) / kind))
 		n = sizeof(raw) / kind;
-	if (n && py_read(m, obj + (ascii ? L->str_ascii_data : L->str_compact_data), raw, n * kind))
+	if (n &&
+	    pymem__read(m, obj + (ascii ? L->str_ascii_data : L->str_compact_data), raw, n * kind))
 		return -1;
 	for (int64_t i = 0; i < n && out + 5 < len; i++) {
 		uint32_t c = kind == 1 ? raw[i] :
@@ -345,19 +346,20 @@ int py_str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
 	return 0;
 }
 
-int py_int(struct lw_pymem *m, uint64_t obj, int64_t *v)
+int pymem__int(struct lw_pymem *m, uint64_t obj, int64_t *v)
 {
 	uint32_t digits[3] = { 0 };
 	uint64_t u = 0;
 	int64_t size;
 	int n;
 
-	if (py_kind(m, obj) != PK_INT || py_read(m, obj + m->L->var_size, &size, sizeof(size)))
+	if (pymem__kind(m, obj) != PK_INT ||
+	    pymem__read(m, obj + m->L->var_size, &size, sizeof(size)))
 		return -1;
 	if (m->L->long_tagged) /* lv_tag: digits << 3 | sign (0 +, 1 zero, 2 -) */
 		size = (size & 3) == 2 ? -(size >> 3) : size >> 3;
 	n = size < 0 ? -size : size;
-	if (n > 3 || (n && py_read(m, obj + m->L->long_digits, digits, n * sizeof(digits[0]))))
+	if (n > 3 || (n && pymem__read(m, obj + m->L->long_digits, digits, n * sizeof(digits[0]))))
 		return -1;
 	for (int i = n - 1; i >= 0; i--)
 		u = u << 30 | (digits[i] & 0x3fffffff);
@@ -376,9 +378,9 @@ static int keys_items(struct lw_pymem *m, uint64_t keys, uint64_t values, lw_pyp
 	int64_t n;
 	int esize, ret;
 
-	if (!keys || py_read(m, keys + L->dk_log2_index_bytes, &log2_index_bytes, 1) ||
-	    py_read(m, keys + L->dk_kind, &kind, 1) ||
-	    py_read(m, keys + L->dk_nentries, &n, sizeof(n)) || n < 0 || n > DICT_MAX_ENTRIES ||
+	if (!keys || pymem__read(m, keys + L->dk_log2_index_bytes, &log2_index_bytes, 1) ||
+	    pymem__read(m, keys + L->dk_kind, &kind, 1) ||
+	    pymem__read(m, keys + L->dk_nentries, &n, sizeof(n)) || n < 0 || n > DICT_MAX_ENTRIES ||
 	    log2_index_bytes > 40)
 		return -1;
 	esize = kind == 0 ? 3 : 2; /* DICT_KEYS_GENERAL: hash, key, value */
@@ -387,9 +389,9 @@ static int keys_items(struct lw_pymem *m, uint64_t keys, uint64_t values, lw_pyp
 		int k = n - i < 64 ? n - i : 64;
 		uint64_t vals[64];
 
-		if (py_read(m, entries + i * esize * 8, buf, k * esize * 8))
+		if (pymem__read(m, entries + i * esize * 8, buf, k * esize * 8))
 			return -1;
-		if (values && py_read(m, values + L->values_array + i * 8, vals, k * 8))
+		if (values && pymem__read(m, values + L->values_array + i * 8, vals, k * 8))
 			return -1;
 		for (int j = 0; j < k; j++) {
 			uint64_t key = buf[j * esize + esize - 2];
@@ -404,12 +406,12 @@ static int keys_items(struct lw_pymem *m, uint64_t keys, uint64_t values, lw_pyp
 	return 0;
 }
 
-int py_dict_pairs(struct lw_pymem *m, uint64_t dict, lw_pypair_fn fn, void *arg)
+int pymem__dict_pairs(struct lw_pymem *m, uint64_t dict, lw_pypair_fn fn, void *arg)
 {
-	if (py_kind(m, dict) != PK_DICT)
+	if (pymem__kind(m, dict) != PK_DICT)
 		return -1;
-	return keys_items(m, py_ptr(m, dict + m->L->dict_keys), py_ptr(m, dict + m->L->dict_values),
-			  fn, arg);
+	return keys_items(m, pymem__ptr(m, dict + m->L->dict_keys),
+			  pymem__ptr(m, dict + m->L->dict_values), fn, arg);
 }
 
 struct by_name {
@@ -422,23 +424,23 @@ static int str_key(struct lw_pymem *m, uint64_t key, uint64_t value, void *arg)
 	struct by_name *b = arg;
 	char name[128];
 
-	return py_str(m, key, name, sizeof(name)) ? 0 : b->fn(m, name, value, b->arg);
+	return pymem__str(m, key, name, sizeof(name)) ? 0 : b->fn(m, name, value, b->arg);
 }
 
-int py_dict_items(struct lw_pymem *m, uint64_t dict, lw_pyitem_fn fn, void *arg)
+int pymem__dict_items(struct lw_pymem *m, uint64_t dict, lw_pyitem_fn fn, void *arg)
 {
 	struct by_name b = { fn, arg };
 
-	return py_dict_pairs(m, dict, str_key, &b);
+	return pymem__dict_pairs(m, dict, str_key, &b);
 }
 
-int py_attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg)
+int pymem__attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg)
 {
 	const struct lw_pylayout *L = m->L;
-	uint64_t type = py_ptr(m, obj + L->ob_type), flags, values, dict = 0;
+	uint64_t type = pymem__ptr(m, obj + L->ob_type), flags, values, dict = 0;
 	int64_t off;
 
-	if (!type || py_read(m, type + L->tp_flags, &flags, sizeof(flags)))
+	if (!type || pymem__read(m, type + L->tp_flags, &flags, sizeof(flags)))
 		return -1;
 	if (flags & L->tpflags_managed_dict) {
 		struct by_name b = { fn, arg };
@@ -448,29 +450,29 @@ int py_attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg)
 			 * header, when still valid */
 			uint8_t valid = 0;
 
-			dict = py_ptr(m, obj + L->managed_dict * 8);
+			dict = pymem__ptr(m, obj + L->managed_dict * 8);
 			values = 0;
 			if (!dict && flags & L->tpflags_inline_values &&
-			    !py_read(m, obj + L->inline_values + L->values_valid, &valid, 1) &&
+			    !pymem__read(m, obj + L->inline_values + L->values_valid, &valid, 1) &&
 			    valid)
 				values = obj + L->inline_values;
 		} else if (L->managed == LW_PY_MANAGED_TAGGED) {
 			/* one word: the values minus 1 (so odd), or the dict */
-			dict = py_ptr(m, obj + L->managed_dict * 8);
+			dict = pymem__ptr(m, obj + L->managed_dict * 8);
 			values = dict & 1 ? dict + 1 : 0;
 			dict = dict & 1 ? 0 : dict;
 		} else {
-			values = py_ptr(m, obj + L->managed_values * 8);
-			dict = values ? 0 : py_ptr(m, obj + L->managed_dict * 8);
+			values = pymem__ptr(m, obj + L->managed_values * 8);
+			dict = values ? 0 : pymem__ptr(m, obj + L->managed_dict * 8);
 		}
 		if (values)
-			return keys_items(m, py_ptr(m, type + L->ht_cached_keys), values, str_key,
-					  &b);
-	} else if (!py_read(m, type + L->tp_dictoffset, &off, sizeof(off)) && off > 0 &&
+			return keys_items(m, pymem__ptr(m, type + L->ht_cached_keys), values,
+					  str_key, &b);
+	} else if (!pymem__read(m, type + L->tp_dictoffset, &off, sizeof(off)) && off > 0 &&
 		   off < 4096) {
-		dict = py_ptr(m, obj + off);
+		dict = pymem__ptr(m, obj + off);
 	}
-	return dict ? py_dict_items(m, dict, fn, arg) : -1;
+	return dict ? pymem__dict_items(m, dict, fn, arg) : -1;
 }
 
 struct lookup {
@@ -488,33 +490,34 @@ static int match(struct lw_pymem *m, const char *key, uint64_t value, void *arg)
 	return 1;
 }
 
-uint64_t py_dict_get(struct lw_pymem *m, uint64_t dict, const char *key)
+uint64_t pymem__dict_get(struct lw_pymem *m, uint64_t dict, const char *key)
 {
 	struct lookup l = { key, 0 };
 
-	return py_dict_items(m, dict, match, &l) == 1 ? l.value : 0;
+	return pymem__dict_items(m, dict, match, &l) == 1 ? l.value : 0;
 }
 
-uint64_t py_attr(struct lw_pymem *m, uint64_t obj, const char *name)
+uint64_t pymem__attr(struct lw_pymem *m, uint64_t obj, const char *name)
 {
 	struct lookup l = { name, 0 };
 
-	return py_attr_items(m, obj, match, &l) == 1 ? l.value : 0;
+	return pymem__attr_items(m, obj, match, &l) == 1 ? l.value : 0;
 }
 
-int py_set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max)
+int pymem__set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max)
 {
 	uint64_t mask, table, buf[2 * 256];
 	int n = 0;
 
-	if (py_kind(m, set) != PK_SET || py_read(m, set + m->L->set_mask, &mask, sizeof(mask)) ||
-	    !(table = py_ptr(m, set + m->L->set_table)) || mask >= (1u << 20) ||
+	if (pymem__kind(m, set) != PK_SET ||
+	    pymem__read(m, set + m->L->set_mask, &mask, sizeof(mask)) ||
+	    !(table = pymem__ptr(m, set + m->L->set_table)) || mask >= (1u << 20) ||
 	    (mask & (mask + 1)))
 		return -1;
 	for (uint64_t i = 0; i <= mask; i += 256) {
 		uint64_t k = mask + 1 - i < 256 ? mask + 1 - i : 256;
 
-		if (py_read(m, table + i * 16, buf, k * 16))
+		if (pymem__read(m, table + i * 16, buf, k * 16))
 			return -1;
 		for (uint64_t j = 0; j < k && n < max; j++)
 			if (buf[2 * j])
@@ -529,10 +532,10 @@ static uint8_t *bytes(struct lw_pymem *m, uint64_t obj, int *len)
 	uint8_t *buf;
 	int64_t n;
 
-	if (py_read(m, obj + m->L->var_size, &n, sizeof(n)) || n < 0 || n > BYTES_MAX)
+	if (pymem__read(m, obj + m->L->var_size, &n, sizeof(n)) || n < 0 || n > BYTES_MAX)
 		return NULL;
 	buf = malloc(n + 1);
-	if (buf && n && py_read(m, obj + m->L->bytes_sval, buf, n)) {
+	if (buf && n && pymem__read(m, obj + m->L->bytes_sval, buf, n)) {
 		free(buf);
 		return NULL;
 	}
@@ -540,7 +543,7 @@ static uint8_t *bytes(struct lw_pymem *m, uint64_t obj, int *len)
 	return buf;
 }
 
-const struct lw_pycode *py_code(struct lw_pymem *m, uint64_t code)
+const struct lw_pycode *pymem__code(struct lw_pymem *m, uint64_t code)
 {
 	const struct lw_pylayout *L = m->L;
 	struct lw_pycode *c;
@@ -549,20 +552,20 @@ const struct lw_pycode *py_code(struct lw_pymem *m, uint64_t code)
 	for (int i = 0; i < m->ncodes; i++)
 		if (m->codes[i]->addr == code)
 			return m->codes[i];
-	if (m->ncodes == CODE_CACHE || py_kind(m, code) != PK_CODE)
+	if (m->ncodes == CODE_CACHE || pymem__kind(m, code) != PK_CODE)
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->addr = code;
-	if (py_read(m, code + L->co_firstlineno, &v[0], 4) ||
-	    py_read(m, code + L->co_nlocalsplus, &v[1], 4) ||
-	    py_read(m, code + L->co_stacksize, &v[2], 4) || v[1] < 0 || v[1] > 65536 || v[2] < 0 ||
-	    v[2] > 65536 ||
-	    py_str(m, py_ptr(m, code + L->co_qualname), c->qualname, sizeof(c->qualname)) ||
-	    py_str(m, py_ptr(m, code + L->co_filename), c->filename, sizeof(c->filename)) ||
-	    !(c->linetable = bytes(m, py_ptr(m, code + L->co_linetable), &c->nlinetable)) ||
-	    !(c->exctable = bytes(m, py_ptr(m, code + L->co_exceptiontable), &c->nexctable))) {
+	if (pymem__read(m, code + L->co_firstlineno, &v[0], 4) ||
+	    pymem__read(m, code + L->co_nlocalsplus, &v[1], 4) ||
+	    pymem__read(m, code + L->co_stacksize, &v[2], 4) || v[1] < 0 || v[1] > 65536 ||
+	    v[2] < 0 || v[2] > 65536 ||
+	    pymem__str(m, pymem__ptr(m, code + L->co_qualname), c->qualname, sizeof(c->qualname)) ||
+	    pymem__str(m, pymem__ptr(m, code + L->co_filename), c->filename, sizeof(c->filename)) ||
+	    !(c->linetable = bytes(m, pymem__ptr(m, code + L->co_linetable), &c->nlinetable)) ||
+	    !(c->exctable = bytes(m, pymem__ptr(m, code + L->co_exceptiontable), &c->nexctable))) {
 		free(c->linetable);
 		free(c);
 		return NULL;

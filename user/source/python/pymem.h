@@ -69,37 +69,37 @@ int pymem__lock_sem(const struct lw_pymem *m);
 uint64_t pymem__reads(const struct lw_pymem *m);
 
 /* 0 or -errno */
-int py_read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len);
+int pymem__read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len);
 /* the pointer at addr, or 0 */
-uint64_t py_ptr(struct lw_pymem *m, uint64_t addr);
-enum lw_pykind py_kind(struct lw_pymem *m, uint64_t obj);
+uint64_t pymem__ptr(struct lw_pymem *m, uint64_t addr);
+enum lw_pykind pymem__kind(struct lw_pymem *m, uint64_t obj);
 /* obj's type name ("Lock", "_asyncio.Task"); "" when unreadable */
-void py_type_name(struct lw_pymem *m, uint64_t obj, char *buf, size_t len);
+void pymem__type_name(struct lw_pymem *m, uint64_t obj, char *buf, size_t len);
 /* A str as UTF-8 (cut to fit); 0, or -1 when obj is no readable str. */
-int py_str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len);
+int pymem__str(struct lw_pymem *m, uint64_t obj, char *buf, size_t len);
 /* An int that fits 64 bits; 0 or -1. */
-int py_int(struct lw_pymem *m, uint64_t obj, int64_t *v);
+int pymem__int(struct lw_pymem *m, uint64_t obj, int64_t *v);
 /* Call fn(key, value) for each str-keyed item of a dict, until it returns
  * non-zero; returns that, 0 at the end, -1 when the dict is unreadable. */
 typedef int (*lw_pyitem_fn)(struct lw_pymem *m, const char *key, uint64_t value, void *arg);
-int py_dict_items(struct lw_pymem *m, uint64_t dict, lw_pyitem_fn fn, void *arg);
+int pymem__dict_items(struct lw_pymem *m, uint64_t dict, lw_pyitem_fn fn, void *arg);
 /* Every item of a dict, keys of any kind. */
 typedef int (*lw_pypair_fn)(struct lw_pymem *m, uint64_t key, uint64_t value, void *arg);
-int py_dict_pairs(struct lw_pymem *m, uint64_t dict, lw_pypair_fn fn, void *arg);
+int pymem__dict_pairs(struct lw_pymem *m, uint64_t dict, lw_pypair_fn fn, void *arg);
 /* The same for the attributes in an object's instance dict. */
-int py_attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg);
+int pymem__attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *arg);
 /* dict[key] and obj.key (instance dict only); 0 when absent or unreadable */
-uint64_t py_dict_get(struct lw_pymem *m, uint64_t dict, const char *key);
-uint64_t py_attr(struct lw_pymem *m, uint64_t obj, const char *name);
+uint64_t pymem__dict_get(struct lw_pymem *m, uint64_t dict, const char *key);
+uint64_t pymem__attr(struct lw_pymem *m, uint64_t obj, const char *name);
 /* Every non-NULL key of a set, into out (at most max); how many, or -1. */
-int py_set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max);
+int pymem__set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max);
 
 /* A code object, read once per pymem__reset(); NULL when unreadable. */
-const struct lw_pycode *py_code(struct lw_pymem *m, uint64_t code);
+const struct lw_pycode *pymem__code(struct lw_pymem *m, uint64_t code);
 /* pycode.c - the line of instruction index `instr` (code units), or 0. */
-int py_code_line(const struct lw_pycode *c, int instr);
+int pycode__line(const struct lw_pycode *c, int instr);
 /* The value-stack depth of the innermost exception handler (`with`, `try`)
  * that covers instruction `instr`; 0 when none does. */
-int py_code_handler_depth(const struct lw_pycode *c, int instr);
+int pycode__handler_depth(const struct lw_pycode *c, int instr);
 
 #endif /* LW_PYMEM_H */

@@ -17,29 +17,11 @@
 
 #define FRAME_HEAD 72
 
-const char *pystate__wait_name(enum lw_pywait w)
-{
-	static const char *const names[] = {
-		[PW_NONE] = "none",
-		[PW_ALOCK] = "asyncio.Lock",
-		[PW_ASEM] = "asyncio.Semaphore",
-		[PW_ACOND] = "asyncio.Condition",
-		[PW_AEVENT] = "asyncio.Event",
-		[PW_AQUEUE] = "asyncio.Queue",
-		[PW_TASK] = "task",
-		[PW_GATHER] = "gather",
-		[PW_FUTURE] = "future",
-		[PW_FUTEX] = "futex",
-	};
-
-	return w < sizeof(names) / sizeof(names[0]) ? names[w] : "?";
-}
-
-static struct lw_pypart *add(struct lw_pysnap *s)
+static struct lw_pyparticipant *add(struct lw_pysnap *s)
 {
 	if (s->n == s->cap) {
 		int cap = s->cap ? s->cap * 2 : 64;
-		struct lw_pypart *p = realloc(s->p, cap * sizeof(*p));
+		struct lw_pyparticipant *p = realloc(s->p, cap * sizeof(*p));
 
 		if (!p)
 			return NULL;
@@ -50,7 +32,7 @@ static struct lw_pypart *add(struct lw_pysnap *s)
 	return &s->p[s->n++];
 }
 
-static void hold(struct lw_pypart *p, uint64_t lock, int frame)
+static void hold(struct lw_pyparticipant *p, uint64_t lock, int frame)
 {
 	for (int i = 0; i < p->nholds; i++)
 		if (p->holds[i] == lock)
@@ -70,31 +52,32 @@ static uint64_t held_lock(struct lw_pymem *m, uint64_t v, uint64_t *bound)
 	char name[16];
 	uint64_t self, fn;
 
-	switch (py_kind(m, v)) {
+	switch (pymem__kind(m, v)) {
 	case PK_METHOD: /* asyncio locks: _ContextManagerMixin.__aexit__ */
-		*bound = self = py_ptr(m, v + L->method_self);
-		fn = py_ptr(m, v + L->method_func);
-		if (py_str(m, py_ptr(m, fn + L->func_name), name, sizeof(name)) ||
+		*bound = self = pymem__ptr(m, v + L->method_self);
+		fn = pymem__ptr(m, v + L->method_func);
+		if (pymem__str(m, pymem__ptr(m, fn + L->func_name), name, sizeof(name)) ||
 		    strcmp(name, "__aexit__"))
 			return 0;
-		switch (py_kind(m, self)) {
+		switch (pymem__kind(m, self)) {
 		case PK_ALOCK:
 		case PK_ASEM:
 			return self;
 		case PK_ACOND: /* holds the condition's lock */
-			return py_kind(m, py_attr(m, self, "_lock")) == PK_ALOCK ?
-				       py_attr(m, self, "_lock") :
+			return pymem__kind(m, pymem__attr(m, self, "_lock")) == PK_ALOCK ?
+				       pymem__attr(m, self, "_lock") :
 				       0;
 		default:
 			return 0;
 		}
 	case PK_CFUNC: /* threading.Lock, RLock: lock.__exit__ */
-		*bound = self = py_ptr(m, v + L->cfunc_self);
-		fn = py_ptr(m, v + L->cfunc_ml);
-		if (!fn || py_read(m, py_ptr(m, fn + L->ml_name), name, 9) ||
+		*bound = self = pymem__ptr(m, v + L->cfunc_self);
+		fn = pymem__ptr(m, v + L->cfunc_ml);
+		if (!fn || pymem__read(m, pymem__ptr(m, fn + L->ml_name), name, 9) ||
 		    memcmp(name, "__exit__", 9))
 			return 0;
-		return py_kind(m, self) == PK_TLOCK || py_kind(m, self) == PK_RLOCK ? self : 0;
+		return pymem__kind(m, self) == PK_TLOCK || pymem__kind(m, self) == PK_RLOCK ? self :
+											      0;
 	default:
 		return 0;
 	}
@@ -112,18 +95,18 @@ static int entering(struct lw_pymem *m, uint64_t v, uint64_t obj)
 	const struct lw_pycode *c;
 	size_t n;
 
-	if (py_kind(m, v) != PK_CORO)
+	if (pymem__kind(m, v) != PK_CORO)
 		return 0;
-	c = py_code(m, py_ptr(m, v + L->gen_iframe + L->fr_code));
+	c = pymem__code(m, pymem__ptr(m, v + L->gen_iframe + L->fr_code));
 	n = c ? strlen(c->qualname) : 0;
 	return n >= 11 && !strcmp(c->qualname + n - 11, ".__aenter__") &&
-	       py_ptr(m, v + L->gen_iframe + L->fr_localsplus) == obj;
+	       pymem__ptr(m, v + L->gen_iframe + L->fr_localsplus) == obj;
 }
 
 /* One frame: its code and instruction, and the locks its `with`s hold.
  * Fills head with the frame's header words (for its caller); returns 0, 1
  * for a shim frame of the C stack (not recorded), or -1. */
-static int frame(struct lw_pymem *m, struct lw_pypart *p, uint64_t addr, uint64_t *head)
+static int frame(struct lw_pymem *m, struct lw_pyparticipant *p, uint64_t addr, uint64_t *head)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	const struct lw_pycode *c;
@@ -131,26 +114,34 @@ static int frame(struct lw_pymem *m, struct lw_pypart *p, uint64_t addr, uint64_
 	uint64_t slots[64];
 	int depth, idx;
 
-	if (py_read(m, addr, head, FRAME_HEAD))
+	if (pymem__read(m, addr, head, FRAME_HEAD))
 		return -1;
-	if (L->owner_cstack >= 0 && ((uint8_t *)head)[L->fr_owner] == L->owner_cstack)
+	if (L->owner_cstack >= 0 && ((uint8_t *)head)[L->fr_owner] == L->owner_cstack) {
+		/* the C stack entered the interpreter here: the frame before
+		 * this shim was the first of that entry */
+		if (p->nframes && !p->truncated)
+			p->frames[p->nframes - 1].entry = 1;
 		return 1;
-	c = py_code(m, head[L->fr_code / 8]);
+	}
+	c = pymem__code(m, head[L->fr_code / 8]);
 	if (!c)
 		return -1;
-	if (p->nframes == LW_PY_FRAMES)
+	if (p->nframes == LW_PY_FRAMES) {
+		p->truncated = 1;
 		return 0; /* deeper than we keep: follow, don't record */
+	}
 	idx = p->nframes++;
 	f = &p->frames[idx];
 	f->addr = addr;
 	f->code = c->addr;
+	f->entry = L->fr_is_entry >= 0 && ((uint8_t *)head)[L->fr_is_entry];
 	f->instr = ((int64_t)head[L->fr_prev_instr / 8] - (int64_t)(c->addr + L->co_code)) / 2;
-	depth = py_code_handler_depth(c, f->instr);
+	depth = pycode__handler_depth(c, f->instr);
 	if (depth <= 0 || depth > c->stacksize)
 		return 0;
 	if (depth > 64)
 		depth = 64;
-	if (py_read(m, addr + L->fr_localsplus + c->nlocalsplus * 8, slots, depth * 8))
+	if (pymem__read(m, addr + L->fr_localsplus + c->nlocalsplus * 8, slots, depth * 8))
 		return 0;
 	for (int i = 0; i < depth; i++) {
 		uint64_t self = 0, lock = held_lock(m, slots[i], &self);
@@ -161,7 +152,7 @@ static int frame(struct lw_pymem *m, struct lw_pypart *p, uint64_t addr, uint64_
 	return 0;
 }
 
-static void reverse_frames(struct lw_pypart *p)
+static void reverse_frames(struct lw_pyparticipant *p)
 {
 	for (int i = 0, j = p->nframes - 1; i < j; i++, j--) {
 		struct lw_pyframe t = p->frames[i];
@@ -181,12 +172,12 @@ static int ends_with(const char *s, const char *tail)
 }
 
 /* What a task waits for, from its innermost frame and its fut_waiter. */
-static void task_wait(struct lw_pymem *m, struct lw_pypart *p, uint64_t fut_waiter)
+static void task_wait(struct lw_pymem *m, struct lw_pyparticipant *p, uint64_t fut_waiter)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	static const struct {
 		const char *qualname, *file;
-		enum lw_pywait wait;
+		enum lw_pywait_kind wait;
 		enum lw_pykind kind;
 	} sites[] = {
 		{ "Lock.acquire", "asyncio/locks.py", PW_ALOCK, PK_ALOCK },
@@ -196,7 +187,7 @@ static void task_wait(struct lw_pymem *m, struct lw_pypart *p, uint64_t fut_wait
 		{ "Queue.get", "asyncio/queues.py", PW_AQUEUE, PK_AQUEUE },
 		{ "Queue.put", "asyncio/queues.py", PW_AQUEUE, PK_AQUEUE },
 	};
-	const struct lw_pycode *c = p->nframes ? py_code(m, p->frames[0].code) : NULL;
+	const struct lw_pycode *c = p->nframes ? pymem__code(m, p->frames[0].code) : NULL;
 
 	for (size_t i = 0; c && i < sizeof(sites) / sizeof(sites[0]); i++) {
 		uint64_t self;
@@ -205,8 +196,8 @@ static void task_wait(struct lw_pymem *m, struct lw_pypart *p, uint64_t fut_wait
 		    !ends_with(c->filename, sites[i].file))
 			continue;
 		/* the method's first local is self */
-		self = py_ptr(m, p->frames[0].addr + L->fr_localsplus);
-		if (py_kind(m, self) == sites[i].kind) {
+		self = pymem__ptr(m, p->frames[0].addr + L->fr_localsplus);
+		if (pymem__kind(m, self) == sites[i].kind) {
 			p->wait = sites[i].wait;
 			p->wait_obj = self;
 			return;
@@ -214,7 +205,7 @@ static void task_wait(struct lw_pymem *m, struct lw_pypart *p, uint64_t fut_wait
 	}
 	if (!fut_waiter)
 		return;
-	switch (py_kind(m, fut_waiter)) {
+	switch (pymem__kind(m, fut_waiter)) {
 	case PK_TASK:
 		p->wait = PW_TASK;
 		break;
@@ -232,12 +223,12 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	uint64_t t[LW_PY_FRAMES], head[FRAME_HEAD / 8], coro;
-	struct lw_pypart *p;
+	struct lw_pyparticipant *p;
 	int32_t state;
 	int64_t num;
 	size_t len = L->task_name + 8;
 
-	if (len > sizeof(t) || py_read(m, task, t, len))
+	if (len > sizeof(t) || pymem__read(m, task, t, len))
 		return -1;
 	p = add(s);
 	if (!p)
@@ -249,8 +240,8 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 	p->state = state;
 	p->exception = t[L->fut_exception / 8];
 	p->loop = t[16 / 8];
-	if (py_str(m, t[L->task_name / 8], p->name, sizeof(p->name)) &&
-	    !py_int(m, t[L->task_name / 8], &num))
+	if (pymem__str(m, t[L->task_name / 8], p->name, sizeof(p->name)) &&
+	    !pymem__int(m, t[L->task_name / 8], &num))
 		snprintf(p->name, sizeof(p->name), "Task-%lld", (long long)num);
 	if (p->state)
 		return 0; /* done: no frames left */
@@ -260,7 +251,8 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 		int8_t fs;
 		int top;
 
-		if (py_kind(m, coro) != PK_CORO || py_read(m, coro + L->gen_frame_state, &fs, 1))
+		if (pymem__kind(m, coro) != PK_CORO ||
+		    pymem__read(m, coro + L->gen_frame_state, &fs, 1))
 			return -1;
 		if (fs != L->gen_suspended && fs != L->gen_suspended_yf) {
 			if (fs == 0 && !depth)
@@ -269,13 +261,13 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 		}
 		if (frame(m, p, coro + L->gen_iframe, head) < 0)
 			return -1;
-		c = py_code(m, head[L->fr_code / 8]);
+		c = pymem__code(m, head[L->fr_code / 8]);
 		top = (int32_t)head[L->fr_stacktop / 8];
 		if (!c || top <= c->nlocalsplus || top > c->nlocalsplus + c->stacksize)
 			break;
 		/* what a suspended coroutine awaits: the top of its stack */
-		coro = py_ptr(m, coro + L->gen_iframe + L->fr_localsplus + (top - 1) * 8);
-		if (py_kind(m, coro) != PK_CORO)
+		coro = pymem__ptr(m, coro + L->gen_iframe + L->fr_localsplus + (top - 1) * 8);
+		if (pymem__kind(m, coro) != PK_CORO)
 			break;
 	}
 	reverse_frames(p);
@@ -287,17 +279,17 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int weak, uint64_t *refs)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
-	int n = set ? py_set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1, bad = 0;
+	int n = set ? pymem__set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1, bad = 0;
 
 	for (int i = 0; i < n; i++) {
 		uint64_t task = refs[i];
 
 		if (weak) {
-			if (py_kind(m, task) != PK_WEAKREF)
+			if (pymem__kind(m, task) != PK_WEAKREF)
 				continue; /* the set's dummy: a removed entry */
-			task = py_ptr(m, task + L->weakref_object);
+			task = pymem__ptr(m, task + L->weakref_object);
 		}
-		if (py_kind(m, task) != PK_TASK)
+		if (pymem__kind(m, task) != PK_TASK)
 			continue; /* a dead reference (None), or the dummy */
 		if (read_task(m, s, task))
 			bad++;
@@ -308,19 +300,19 @@ static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int w
 static int read_tasks(struct lw_pymem *m, struct lw_pysnap *s, uint64_t modules)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
-	uint64_t mod = py_dict_get(m, modules, "asyncio.tasks"), dict, weakset, *refs;
+	uint64_t mod = pymem__dict_get(m, modules, "asyncio.tasks"), dict, weakset, *refs;
 	int err;
 
 	if (!mod)
 		return 0; /* asyncio never imported: no tasks */
-	dict = py_ptr(m, mod + L->module_dict);
-	weakset = py_dict_get(m, dict, L->tasks_weakset);
+	dict = pymem__ptr(m, mod + L->module_dict);
+	weakset = pymem__dict_get(m, dict, L->tasks_weakset);
 	refs = calloc(LW_PY_MAX_TASKS, sizeof(*refs));
 	if (!refs)
 		return -ENOMEM;
-	err = read_set(m, s, weakset ? py_attr(m, weakset, "data") : 0, 1, refs);
+	err = read_set(m, s, weakset ? pymem__attr(m, weakset, "data") : 0, 1, refs);
 	if (!err && L->tasks_eager)
-		err = read_set(m, s, py_dict_get(m, dict, L->tasks_eager), 0, refs);
+		err = read_set(m, s, pymem__dict_get(m, dict, L->tasks_eager), 0, refs);
 	free(refs);
 	return err;
 }
@@ -331,11 +323,12 @@ static int thread_name(struct lw_pymem *m, uint64_t key, uint64_t value, void *a
 	struct lw_pysnap *s = arg;
 	int64_t ident;
 
-	if (py_int(m, key, &ident))
+	if (pymem__int(m, key, &ident))
 		return 0;
 	for (int i = 0; i < s->n; i++)
 		if (!s->p[i].task && s->p[i].ident == (uint64_t)ident)
-			py_str(m, py_attr(m, value, "_name"), s->p[i].name, sizeof(s->p[i].name));
+			pymem__str(m, pymem__attr(m, value, "_name"), s->p[i].name,
+				   sizeof(s->p[i].name));
 	return 0;
 }
 
@@ -343,29 +336,29 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	pid_t pid = pymem__pid(m);
-	uint64_t ts = py_ptr(m, interp + L->interp_threads_head), threading;
+	uint64_t ts = pymem__ptr(m, interp + L->interp_threads_head), threading;
 	int bad = 0;
 
 	for (int k = 0; ts && k < LW_PY_MAX_THREADS; k++) {
 		uint64_t head[FRAME_HEAD / 8], f, tid = 0;
-		struct lw_pypart *p = add(s);
+		struct lw_pyparticipant *p = add(s);
 
 		if (!p)
 			return -ENOMEM;
 		s->nthreads++;
 		p->addr = ts;
 		p->state = -1;
-		if (py_read(m, ts + L->ts_native_thread_id, &tid, sizeof(tid)) ||
-		    py_read(m, ts + L->ts_thread_id, &p->ident, sizeof(p->ident))) {
+		if (pymem__read(m, ts + L->ts_native_thread_id, &tid, sizeof(tid)) ||
+		    pymem__read(m, ts + L->ts_thread_id, &p->ident, sizeof(p->ident))) {
 			bad++;
 			break;
 		}
 		p->tid = lw_proc_global_tid(pid, tid);
 		if (p->tid <= 0)
 			p->tid = tid;
-		f = L->ts_cframe ?
-			    py_ptr(m, py_ptr(m, ts + L->ts_cframe) + L->cframe_current_frame) :
-			    py_ptr(m, ts + L->ts_current_frame);
+		f = L->ts_cframe ? pymem__ptr(m, pymem__ptr(m, ts + L->ts_cframe) +
+							 L->cframe_current_frame) :
+				   pymem__ptr(m, ts + L->ts_current_frame);
 		for (int depth = 0; f && depth < 256; depth++) {
 			if (frame(m, p, f, head) < 0) {
 				bad++;
@@ -378,12 +371,13 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 			p->wait = PW_FUTEX;
 			p->wait_obj = p->sc.args[0];
 		}
-		ts = py_ptr(m, ts + L->ts_next);
+		ts = pymem__ptr(m, ts + L->ts_next);
 	}
-	threading = py_dict_get(m, modules, "threading");
+	threading = pymem__dict_get(m, modules, "threading");
 	if (threading)
-		py_dict_pairs(m, py_dict_get(m, py_ptr(m, threading + L->module_dict), "_active"),
-			      thread_name, s);
+		pymem__dict_pairs(
+			m, pymem__dict_get(m, pymem__ptr(m, threading + L->module_dict), "_active"),
+			thread_name, s);
 	return bad ? -EAGAIN : 0;
 }
 
@@ -394,7 +388,7 @@ static void loop_threads(struct lw_pymem *m, struct lw_pysnap *s)
 	pid_t tid = 0;
 
 	for (int i = 0; i < s->n; i++) {
-		struct lw_pypart *p = &s->p[i];
+		struct lw_pyparticipant *p = &s->p[i];
 		int64_t ident;
 
 		if (!p->task || !p->loop)
@@ -402,7 +396,7 @@ static void loop_threads(struct lw_pymem *m, struct lw_pysnap *s)
 		if (p->loop != loop) {
 			loop = p->loop;
 			tid = 0;
-			if (!py_int(m, py_attr(m, loop, "_thread_id"), &ident))
+			if (!pymem__int(m, pymem__attr(m, loop, "_thread_id"), &ident))
 				for (int j = 0; j < s->n; j++)
 					if (!s->p[j].task && s->p[j].ident == (uint64_t)ident)
 						tid = s->p[j].tid;
@@ -420,8 +414,8 @@ int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
 	s->n = s->ntasks = s->nthreads = 0;
 	s->complete = 0;
 	pymem__reset(m);
-	interp = py_ptr(m, pymem__runtime(m) + L->runtime_interp_head);
-	modules = interp ? py_ptr(m, interp + L->interp_modules) : 0;
+	interp = pymem__ptr(m, pymem__runtime(m) + L->runtime_interp_head);
+	modules = interp ? pymem__ptr(m, interp + L->interp_modules) : 0;
 	if (!modules)
 		return -EAGAIN; /* not initialized yet, or finalizing */
 	err = read_threads(m, s, interp, modules);

@@ -22,7 +22,7 @@
 #define LW_PY_MAX_TASKS 65536
 #define LW_PY_MAX_THREADS 1024
 
-enum lw_pywait {
+enum lw_pywait_kind {
 	PW_NONE,
 	PW_ALOCK, /* asyncio.Lock.acquire; wait_obj: the lock */
 	PW_ASEM, /* asyncio.Semaphore.acquire */
@@ -39,9 +39,10 @@ struct lw_pyframe {
 	uint64_t addr; /* the _PyInterpreterFrame */
 	uint64_t code;
 	int instr; /* index of the last instruction run, in code units */
+	int entry; /* a thread's: the first frame a C call into the interpreter ran */
 };
 
-struct lw_pypart {
+struct lw_pyparticipant {
 	int task; /* 1: an asyncio task; 0: a thread */
 	uint64_t addr; /* the Task object, or the PyThreadState */
 	pid_t tid; /* the thread; of a task, the thread its loop runs on (0: unknown) */
@@ -51,8 +52,9 @@ struct lw_pypart {
 	uint64_t exception; /* a finished task's exception */
 	uint64_t loop;
 	int nframes;
+	int truncated; /* deeper than LW_PY_FRAMES: the outermost are not kept */
 	struct lw_pyframe frames[LW_PY_FRAMES]; /* innermost first */
-	enum lw_pywait wait;
+	enum lw_pywait_kind wait;
 	uint64_t wait_obj;
 	int nholds;
 	uint64_t holds[LW_PY_HOLDS]; /* locks held, innermost first */
@@ -62,7 +64,7 @@ struct lw_pypart {
 };
 
 struct lw_pysnap {
-	struct lw_pypart *p;
+	struct lw_pyparticipant *p;
 	int n, cap;
 	int ntasks, nthreads;
 	int complete; /* every task and thread was read whole */
@@ -71,6 +73,5 @@ struct lw_pysnap {
 /* Read the process now into s (emptied first); 0 or -errno. */
 int pystate__read(struct lw_pymem *m, struct lw_pysnap *s);
 void pystate__free(struct lw_pysnap *s);
-const char *pystate__wait_name(enum lw_pywait w);
 
 #endif /* LW_PYSTATE_H */

@@ -8,7 +8,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "cmd/child.h"
+#include "loop/child.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 
 int child__start(struct lw_child *c, char **argv)
@@ -109,8 +110,6 @@ void child__wait(struct lw_child *c)
 
 void child__stop(struct lw_child *c, int grace_ms)
 {
-	struct timespec ts = { .tv_nsec = 10 * 1000000L };
-
 	if (c->pid <= 0)
 		return;
 	if (c->go_fd >= 0) {
@@ -128,7 +127,7 @@ void child__stop(struct lw_child *c, int grace_ms)
 	for (int waited = 0; waited < grace_ms; waited += 10) {
 		if (child__poll(c) && kill(-c->pid, 0) && errno == ESRCH)
 			return;
-		nanosleep(&ts, NULL);
+		lw_sleep_ms(10);
 	}
 	kill(-c->pid, SIGKILL);
 	child__wait(c);

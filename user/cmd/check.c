@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `lockwatch check PID`: one turn of the pipeline with no BPF at all - the
+ * futex source reads what every thread is blocked in from /proc (following
+ * locks the process shares with others), the CPython source reads the
+ * interpreter at once - then the verdict, and what every blocked
+ * participant waits for.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "cmd/cmd.h"
+#include "loop/pipeline.h"
+#include "source/futex/futex.h"
+#include "source/python/python.h"
+#include "sys/clock.h"
+#include "sys/log.h"
+#include "sys/proc.h"
+
+#define BLOCKED_MAX 64
+
+int cmd_check_targets(const struct env *env)
+{
+	for (int i = 0; i < env->npids; i++) {
+		enum lw_proc_state st = lw_proc_state(env->pids[i]);
+
+		if (st != LW_PROC_OK) {
+			lw_err("cannot %s pid %d: %s",
+			       !strcmp(env->command, "check") ? "check" : "watch", env->pids[i],
+			       lw_proc_state_str(st));
+			return LW_EXIT_TARGET;
+		}
+	}
+	return 0;
+}
+
+static int add_sources(struct lw_pipeline *p)
+{
+	struct lw_futex_source *fs = futex_source__new(NULL, 0);
+	struct lw_python_source *ps = python_source__new();
+
+	if (!fs || !ps || pipeline__add_source(p, futex_source__source(fs))) {
+		if (ps)
+			python_source__source(ps)->ops->destroy(python_source__source(ps));
+		return -ENOMEM;
+	}
+	return pipeline__add_source(p, python_source__source(ps));
+}
+
+int cmd_check(const struct env *env)
+{
+	static struct lw_blocked blocked[BLOCKED_MAX];
+	struct lw_sink *sinks = env->json ? sink__json(stdout) : sink__text(stdout);
+	struct lw_syms_cache *syms = syms_cache__new();
+	struct lw_turn t = { .look_now = 1 };
+	struct lw_pipeline p = {};
+	struct lw_summary sum = {};
+	uint64_t start = lw_now_ns();
+	pid_t pid = env->pids[0];
+	struct lw_syscall sc;
+	char comm[LW_NAME_LEN];
+	int status;
+
+	status = cmd_check_targets(env);
+	if (status)
+		goto out;
+	status = LW_EXIT_INTERNAL;
+	if (!sinks || !syms || pipeline__init(&p, sinks, syms, env->wait_threshold) ||
+	    add_sources(&p)) {
+		lw_err("out of memory");
+		goto out;
+	}
+	if (lw_proc_syscall(pid, 0, &sc) == -EACCES) {
+		lw_err("cannot read pid %d: permission denied (run as root)", pid);
+		status = LW_EXIT_ENV;
+		goto out;
+	}
+	pipeline__watch(&p, pid);
+	t.now_ns = lw_now_ns();
+	if (pipeline__turn(&p, &t)) {
+		lw_err("cannot look at pid %d", pid);
+		goto out;
+	}
+	pipeline__stats(&p, &sum);
+	sum.blocked = blocked;
+	sum.nblocked = report__blocked(p.report, p.graph, blocked, BLOCKED_MAX);
+	for (int i = 0; i < sum.nblocked; i++)
+		sum.waits += blocked[i].nwaiters;
+	sum.duration_ms = (lw_now_ns() - start) / 1000000;
+	report__self_usage(&sum);
+	if (!sum.alerts && !env->json) {
+		lw_proc_comm(pid, 0, comm, sizeof(comm));
+		printf("no deadlock in pid %d (%s)%s\n", pid, comm,
+		       sum.nblocked ? "; blocked threads:" : "");
+	}
+	sinks__summary(sinks, &sum);
+	status = sum.deadlocks ? LW_EXIT_DEADLOCK : LW_EXIT_OK;
+out:
+	pipeline__destroy(&p);
+	syms_cache__free(syms);
+	sinks__destroy(sinks);
+	return status;
+}

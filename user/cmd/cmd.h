@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lockwatch's commands, as main() dispatches them by name (bpftool style):
+ * each takes the parsed options and returns the exit status (DESIGN.md).
+ */
+#ifndef LW_CMD_H
+#define LW_CMD_H
+
+#include "cmd/env.h"
+
+/* Watch processes, a started command, or the whole host (cmd/watch.c). */
+int cmd_watch(const struct env *env);
+/* Look once at a process that may already be hung (cmd/check.c). */
+int cmd_check(const struct env *env);
+/* Each -p PID names a live process that can be inspected; 0, or the exit
+ * status after a one-line message. */
+int cmd_check_targets(const struct env *env);
+
+#endif /* LW_CMD_H */

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reported signatures (see seen.h): an open-addressing set (linear probing,
+ * backward-shift deletion) with a ring that says which is oldest.
+ */
+#include <stdlib.h>
+#include "core/seen.h"
+#include "sys/hash.h"
+
+#define SLOTS (LW_SEEN_MAX * 2) /* a power of two, half full at most */
+
+struct lw_seen {
+	uint64_t slot[SLOTS]; /* 0: empty */
+	uint64_t ring[LW_SEEN_MAX];
+	unsigned int n, next;
+};
+
+struct lw_seen *seen__new(void)
+{
+	return calloc(1, sizeof(struct lw_seen));
+}
+
+void seen__free(struct lw_seen *s)
+{
+	free(s);
+}
+
+static uint64_t key(uint64_t sig)
+{
+	return sig ? sig : 1; /* 0 marks an empty slot */
+}
+
+static unsigned int home(uint64_t k)
+{
+	return (unsigned int)lw_hash64(k) & (SLOTS - 1);
+}
+
+int seen__has(const struct lw_seen *s, uint64_t sig)
+{
+	uint64_t k = key(sig);
+
+	for (unsigned int i = home(k); s->slot[i]; i = (i + 1) & (SLOTS - 1))
+		if (s->slot[i] == k)
+			return 1;
+	return 0;
+}
+
+static void forget(struct lw_seen *s, uint64_t k)
+{
+	unsigned int i = home(k), j;
+
+	while (s->slot[i] != k) {
+		if (!s->slot[i])
+			return;
+		i = (i + 1) & (SLOTS - 1);
+	}
+	/* shift back every entry of the run that would no longer be found */
+	for (j = (i + 1) & (SLOTS - 1); s->slot[j]; j = (j + 1) & (SLOTS - 1)) {
+		unsigned int h = home(s->slot[j]);
+
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			s->slot[i] = s->slot[j];
+			i = j;
+		}
+	}
+	s->slot[i] = 0;
+}
+
+void seen__add(struct lw_seen *s, uint64_t sig)
+{
+	uint64_t k = key(sig);
+	unsigned int i;
+
+	if (seen__has(s, sig))
+		return;
+	if (s->n == LW_SEEN_MAX)
+		forget(s, s->ring[s->next]);
+	else
+		s->n++;
+	s->ring[s->next] = k;
+	s->next = (s->next + 1) % LW_SEEN_MAX;
+	for (i = home(k); s->slot[i]; i = (i + 1) & (SLOTS - 1))
+		;
+	s->slot[i] = k;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one dedup: signatures of what was already reported, so a deadlock that
+ * persists is reported once. Bounded: past LW_SEEN_MAX, the oldest are
+ * forgotten first (a finding that old is long gone, or was reported again at
+ * worst).
+ */
+#ifndef LW_SEEN_H
+#define LW_SEEN_H
+
+#include <stdint.h>
+
+#define LW_SEEN_MAX 4096
+
+struct lw_seen;
+
+struct lw_seen *seen__new(void);
+void seen__free(struct lw_seen *s);
+int seen__has(const struct lw_seen *s, uint64_t sig);
+/* Remember sig (once); forgets the oldest when full. */
+void seen__add(struct lw_seen *s, uint64_t sig);
+
+#endif /* LW_SEEN_H */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A source turns what it observes into participants and waits in the one
+ * graph, and re-checks its own waits when asked. The futex tracer and the
+ * state at attach (source/futex), the CPython reader (source/python), and
+ * later uprobe lock sites, are sources. The watch loop owns them and tells
+ * them which processes are watched; the confirmation driver (core/detect.c)
+ * asks them, through observe(), whether a wait still stands. Nothing else
+ * reaches into a source.
+ */
+#ifndef LW_SOURCE_H
+#define LW_SOURCE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "sys/proc.h"
+
+struct lw_graph;
+struct lw_participant;
+struct lw_summary;
+
+/* One turn of the pipeline, as the loop runs it. */
+struct lw_turn {
+	uint64_t now_ns; /* CLOCK_MONOTONIC */
+	uint64_t min_age_ns; /* a search starts only from waits at least this old */
+	int look_now; /* read everything now (check, right after attaching) */
+};
+
+/* What re-checking a wait saw. Two observations a few ms apart with the
+ * same fingerprint mean nothing moved in between. */
+struct lw_observation {
+	uint64_t fingerprint;
+	int has_sc;
+	struct lw_syscall sc; /* a thread's syscall: where its native stack is */
+};
+
+struct lw_source;
+
+struct lw_source_ops {
+	const char *name;
+	/* Put what the source knows now into g, reading more first where it
+	 * is due; 0 or -errno. */
+	int (*contribute)(struct lw_source *s, struct lw_graph *g, const struct lw_turn *t);
+	/*
+	 * Re-check p's wait, which this source put into the graph this turn:
+	 * 1 and *o when it stands as the graph says (the same lock, held by
+	 * the same holder, or still by no one alive), else 0. Calls with the
+	 * same round may share one read of a process.
+	 */
+	int (*observe)(struct lw_source *s, const struct lw_participant *p, unsigned int round,
+		       struct lw_observation *o);
+	/* A process to watch, or one that called execve (optional). */
+	void (*watch)(struct lw_source *s, pid_t pid);
+	/* A watched process exited (optional). */
+	void (*forget)(struct lw_source *s, pid_t pid);
+	/* Milliseconds until the source wants its next turn, or -1 (optional). */
+	int (*next_turn_ms)(struct lw_source *s);
+	/* Its counters into the run's summary (optional). */
+	void (*stats)(struct lw_source *s, struct lw_summary *sum);
+	void (*destroy)(struct lw_source *s);
+};
+
+struct lw_source {
+	const struct lw_source_ops *ops;
+};
+
+#endif /* LW_SOURCE_H */

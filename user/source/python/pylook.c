@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One look at a Python process (see pylook.h). Each participant has one
+ * wait at most: the lock it waits for and that lock's holder (the one
+ * participant whose frames hold it), the task it awaits, the thread it
+ * joins, or - for a task whose loop's thread is itself blocked on a
+ * threading lock - that thread. An asyncio lock is proven orphaned when it
+ * is locked and every live task waits for it or awaits only tasks that do.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "source/python/pylook.h"
+#include "source/python/pyname.h"
+#include "sys/hash.h"
+
+/* A participant, lock, futex word or task by address, sorted for bsearch. */
+struct lw_pypair {
+	uint64_t key; /* a lock, a futex word, a task */
+	int idx; /* participant, or -1 when two hold it */
+	uint64_t lock;
+	enum lw_lock_kind kind;
+};
+
+struct lw_pyname {
+	uint64_t lock;
+	enum lw_lock_kind kind;
+	char name[LW_NAME_LEN];
+};
+
+/* One look in progress. */
+struct ctx {
+	struct lw_pylook *lk;
+	struct lw_pymem *m;
+	const struct lw_pysnap *s;
+};
+
+static int by_key(const void *a, const void *b)
+{
+	const struct lw_pypair *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static const struct lw_pypair *find(const struct lw_pypair *v, int n, uint64_t key)
+{
+	struct lw_pypair k = { .key = key };
+
+	return n ? bsearch(&k, v, n, sizeof(*v), by_key) : NULL;
+}
+
+/* Sorted (lock -> holder) and (futex word -> threading lock) pairs. */
+static int holders(struct ctx *c, struct lw_pypair **hold, struct lw_pypair **futex, int *nfutex)
+{
+	const struct lw_pylayout *L = pymem__layout(c->m);
+	const struct lw_pysnap *s = c->s;
+	int n = 0, k = 0, w = 0;
+
+	for (int i = 0; i < s->n; i++)
+		n += s->p[i].nholds;
+	*hold = calloc(n + 1, sizeof(**hold));
+	*futex = calloc(n + 1, sizeof(**futex));
+	if (!*hold || !*futex)
+		return -ENOMEM;
+	for (int i = 0; i < s->n; i++)
+		for (int j = 0; j < s->p[i].nholds; j++)
+			(*hold)[k++] = (struct lw_pypair){ s->p[i].holds[j], i, s->p[i].holds[j] };
+	qsort(*hold, k, sizeof(**hold), by_key);
+	/* the same lock held by two: neither is believed */
+	for (int i = 0; i < k; i++) {
+		if (i && (*hold)[i].key == (*hold)[w - 1].key) {
+			if ((*hold)[i].idx != (*hold)[w - 1].idx)
+				(*hold)[w - 1].idx = -1;
+			continue;
+		}
+		(*hold)[w++] = (*hold)[i];
+	}
+	k = w;
+	*nfutex = 0;
+	for (int i = 0; i < k; i++) {
+		enum lw_pykind kind = pymem__kind(c->m, (*hold)[i].lock);
+		uint64_t sem;
+
+		if ((kind != PK_TLOCK && kind != PK_RLOCK) || !pymem__lock_sem(c->m))
+			continue;
+		sem = pymem__ptr(c->m, (*hold)[i].lock + L->lock_lock);
+		if (sem)
+			(*futex)[(*nfutex)++] =
+				(struct lw_pypair){ sem, (*hold)[i].idx, (*hold)[i].lock,
+						    kind == PK_TLOCK ? LW_LOCK_THREADING_LOCK :
+								       LW_LOCK_THREADING_RLOCK };
+	}
+	qsort(*futex, *nfutex, sizeof(**futex), by_key);
+	return k;
+}
+
+/* Tasks by address, sorted, for live_task() and pylook__find(). */
+static int index_tasks(struct ctx *c)
+{
+	struct lw_pylook *lk = c->lk;
+	const struct lw_pysnap *s = c->s;
+
+	free(lk->tasks);
+	lk->ntasks = 0;
+	lk->tasks = calloc(s->n + 1, sizeof(*lk->tasks));
+	if (!lk->tasks)
+		return -ENOMEM;
+	for (int i = 0; i < s->n; i++)
+		if (s->p[i].task)
+			lk->tasks[lk->ntasks++] =
+				(struct lw_pypair){ .key = s->p[i].addr, .idx = i };
+	qsort(lk->tasks, lk->ntasks, sizeof(*lk->tasks), by_key);
+	return 0;
+}
+
+static const struct lw_pyparticipant *live_task(const struct ctx *c, uint64_t addr)
+{
+	const struct lw_pypair *t = find(c->lk->tasks, c->lk->ntasks, addr);
+
+	return t && c->s->p[t->idx].state == 0 ? &c->s->p[t->idx] : NULL;
+}
+
+int pylook__find(const struct lw_pylook *lk, int task, uint64_t addr)
+{
+	const struct lw_pypair *t;
+
+	if (task) {
+		t = find(lk->tasks, lk->ntasks, addr);
+		return t ? t->idx : -1;
+	}
+	/* threads come first in a snapshot */
+	for (int i = 0; i < lk->snap.n && !lk->snap.p[i].task; i++)
+		if (lk->snap.p[i].addr == addr)
+			return i;
+	return -1;
+}
+
+static const struct lw_pyparticipant *thread_of(const struct lw_pysnap *s, pid_t tid)
+{
+	for (int i = 0; tid && i < s->n && !s->p[i].task; i++)
+		if (s->p[i].tid == tid)
+			return &s->p[i];
+	return NULL;
+}
+
+static const struct lw_pyparticipant *thread_by_ident(const struct lw_pysnap *s, uint64_t ident)
+{
+	for (int j = 0; j < s->n && !s->p[j].task; j++)
+		if (s->p[j].ident == ident)
+			return &s->p[j];
+	return NULL;
+}
+
+/* The threading lock (or RLock) object whose semaphore is futex word w. */
+static enum lw_pykind tlock_of(struct lw_pymem *m, uint64_t obj, uint64_t w)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	enum lw_pykind k = pymem__kind(m, obj);
+
+	return (k == PK_TLOCK || k == PK_RLOCK) && pymem__lock_sem(m) &&
+			       pymem__ptr(m, obj + L->lock_lock) == w ?
+		       k :
+		       PK_OTHER;
+}
+
+/*
+ * A thread waits in a threading lock that no frame holds (taken by hand):
+ * find the lock on its innermost frame - a local, or on the value stack
+ * (`lock.acquire` or the __exit__ that `with` pushed) - to name it; an
+ * RLock also names its owner. Or the thread joins another.
+ */
+static void waited_tlock(struct ctx *c, const struct lw_pyparticipant *p, struct lw_pywait *w)
+{
+	const struct lw_pylayout *L = pymem__layout(c->m);
+	const struct lw_pycode *code = p->nframes ? pymem__code(c->m, p->frames[0].code) : NULL;
+	uint64_t slots[64], owner, count;
+	int n;
+
+	if (!code)
+		return;
+	if (!strcmp(code->qualname, "Thread._wait_for_tstate_lock") ||
+	    !strcmp(code->qualname, "Thread.join")) {
+		/* join(): the lock is released when that thread exits (3.13
+		 * waits in Thread.join itself, on the C thread handle) */
+		int64_t ident;
+		uint64_t self = pymem__ptr(c->m, p->frames[0].addr + L->fr_localsplus);
+
+		if (pymem__int(c->m, pymem__attr(c->m, self, "_ident"), &ident))
+			return;
+		w->kind = LW_LOCK_THREAD_EXIT;
+		w->lock = self;
+		w->holder = thread_by_ident(c->s, (uint64_t)ident);
+		return;
+	}
+	n = code->nlocalsplus + code->stacksize < 64 ? code->nlocalsplus + code->stacksize : 64;
+	if (pymem__read(c->m, p->frames[0].addr + L->fr_localsplus, slots, n * 8))
+		return;
+	for (int i = 0; i < n; i++) {
+		uint64_t obj = slots[i];
+		enum lw_pykind k = tlock_of(c->m, obj, p->wait_obj);
+
+		if (k == PK_OTHER) {
+			if (pymem__kind(c->m, obj) == PK_CFUNC)
+				obj = pymem__ptr(c->m, obj + L->cfunc_self);
+			else if (pymem__kind(c->m, obj) == PK_METHOD)
+				obj = pymem__ptr(c->m, obj + L->method_self);
+			else
+				continue;
+			k = tlock_of(c->m, obj, p->wait_obj);
+		}
+		if (k == PK_OTHER)
+			continue;
+		w->kind = k == PK_TLOCK ? LW_LOCK_THREADING_LOCK : LW_LOCK_THREADING_RLOCK;
+		w->lock = obj;
+		if (k == PK_RLOCK && !pymem__read(c->m, obj + L->rlock_owner, &owner, 8) &&
+		    !pymem__read(c->m, obj + L->rlock_count, &count, 8) && count)
+			w->holder = thread_by_ident(c->s, owner);
+		return;
+	}
+}
+
+static const enum lw_lock_kind owned_by_nobody[] = {
+	[PW_ASEM] = LW_LOCK_ASYNCIO_SEMAPHORE,
+	[PW_ACOND] = LW_LOCK_ASYNCIO_CONDITION,
+	[PW_AEVENT] = LW_LOCK_ASYNCIO_EVENT,
+	[PW_AQUEUE] = LW_LOCK_ASYNCIO_QUEUE,
+};
+
+/* A thread's wait: a threading lock, found by its semaphore's futex word. */
+static void thread_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw_pywait *w,
+			const struct lw_pypair *futex, int nfutex)
+{
+	const struct lw_pypair *h;
+
+	if (p->wait != PW_FUTEX)
+		return;
+	h = find(futex, nfutex, p->wait_obj);
+	if (!h) {
+		waited_tlock(c, p, w);
+		return;
+	}
+	w->kind = h->kind;
+	w->lock = h->lock;
+	w->holder = h->idx >= 0 ? &c->s->p[h->idx] : NULL;
+}
+
+static void task_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw_pywait *w,
+		      const struct lw_pypair *hold, int nhold)
+{
+	const struct lw_pysnap *s = c->s;
+	const struct lw_pyparticipant *t = thread_of(s, p->tid);
+	const struct lw_pywait *tw = t ? &c->lk->waits[t - s->p] : NULL;
+	const struct lw_pypair *h;
+
+	if (p->state)
+		return;
+	if (tw && tw->lock &&
+	    (tw->kind == LW_LOCK_THREADING_LOCK || tw->kind == LW_LOCK_THREADING_RLOCK)) {
+		/* its loop's thread is stuck inside another task */
+		w->kind = LW_LOCK_EVENT_LOOP;
+		w->lock = p->loop;
+		w->holder = t;
+	} else if (p->wait == PW_ALOCK) {
+		h = find(hold, nhold, p->wait_obj);
+		w->kind = LW_LOCK_ASYNCIO_LOCK;
+		w->lock = p->wait_obj;
+		w->holder = h && h->idx >= 0 ? &s->p[h->idx] : NULL;
+	} else if (p->wait == PW_TASK) {
+		w->kind = LW_LOCK_TASK;
+		w->lock = p->wait_obj;
+		w->holder = live_task(c, p->wait_obj);
+	} else if (p->wait >= PW_ASEM && p->wait <= PW_AQUEUE) {
+		w->kind = owned_by_nobody[p->wait];
+		w->lock = p->wait_obj;
+	}
+}
+
+/* Every participant's one wait, into lk->waits. */
+static int waits(struct ctx *c)
+{
+	const struct lw_pysnap *s = c->s;
+	struct lw_pylook *lk = c->lk;
+	struct lw_pypair *hold = NULL, *futex = NULL;
+	int nhold, nfutex = 0, err = 0;
+
+	free(lk->waits);
+	lk->waits = calloc(s->n + 1, sizeof(*lk->waits));
+	nhold = holders(c, &hold, &futex, &nfutex);
+	if (!lk->waits || nhold < 0 || index_tasks(c)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < s->n; i++)
+		lk->waits[i].waiter = &s->p[i];
+	/* threads first: a task's wait may be its loop's thread */
+	for (int i = 0; i < s->n; i++)
+		if (!s->p[i].task)
+			thread_wait(c, &s->p[i], &lk->waits[i], futex, nfutex);
+	for (int i = 0; i < s->n; i++)
+		if (s->p[i].task)
+			task_wait(c, &s->p[i], &lk->waits[i], hold, nhold);
+out:
+	free(hold);
+	free(futex);
+	return err;
+}
+
+static int is_true(struct lw_pymem *m, uint64_t obj)
+{
+	char type[8];
+	int64_t v;
+
+	pymem__type_name(m, obj, type, sizeof(type));
+	return !strcmp(type, "bool") && !pymem__int(m, obj, &v) && v;
+}
+
+static int accounted_for(const struct ctx *c, const char *acc, const struct lw_pyparticipant *p)
+{
+	const struct lw_pylayout *L = pymem__layout(c->m);
+	const struct lw_pysnap *s = c->s;
+	uint64_t list, items[64];
+	int64_t n;
+
+	if (p->wait == PW_TASK) {
+		const struct lw_pyparticipant *t = live_task(c, p->wait_obj);
+
+		return t && acc[t - s->p];
+	}
+	if (p->wait != PW_GATHER)
+		return 0;
+	list = pymem__attr(c->m, p->wait_obj, "_children");
+	if (pymem__kind(c->m, list) != PK_LIST ||
+	    pymem__read(c->m, list + L->var_size, &n, sizeof(n)) || n <= 0 || n > 64 ||
+	    pymem__read(c->m, pymem__ptr(c->m, list + L->list_item), items, n * 8))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const struct lw_pyparticipant *t = live_task(c, items[i]);
+
+		if (!t || !acc[t - s->p])
+			return 0;
+	}
+	return 1;
+}
+
+/* "loader (RuntimeError), ..." */
+static void ended_tasks(struct ctx *c)
+{
+	const struct lw_pysnap *s = c->s;
+	char *buf = c->lk->ended;
+	size_t used = 0, len = sizeof(c->lk->ended);
+
+	buf[0] = '\0';
+	for (int i = 0; i < s->n && used + 1 < len; i++) {
+		char type[64];
+
+		if (!s->p[i].task || s->p[i].state != 2 || !s->p[i].exception)
+			continue;
+		pymem__type_name(c->m, s->p[i].exception, type, sizeof(type));
+		used += snprintf(buf + used, len - used, "%s%s (%s)", used ? ", " : "",
+				 s->p[i].name, type);
+	}
+}
+
+/* asyncio locks that are locked, waited for, and that no live task can
+ * release: every live task waits for it, or awaits only such tasks. */
+static void orphans(struct ctx *c)
+{
+	const struct lw_pysnap *s = c->s;
+	struct lw_pywait *w = c->lk->waits;
+	char *acc;
+
+	if (!s->complete)
+		return;
+	acc = calloc(s->n + 1, 1);
+	if (!acc)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		int changed = 1, all = 1, first = 1;
+
+		if (!w[i].lock || w[i].kind != LW_LOCK_ASYNCIO_LOCK || w[i].holder || w[i].gone)
+			continue;
+		memset(acc, 0, s->n);
+		for (int j = 0; j < s->n; j++)
+			if (w[j].lock == w[i].lock && w[j].kind == LW_LOCK_ASYNCIO_LOCK) {
+				first &= j >= i; /* looked at from its first waiter */
+				acc[j] = 1;
+			}
+		if (!first)
+			continue;
+		while (changed) {
+			changed = 0;
+			for (int j = 0; j < s->n; j++)
+				if (s->p[j].task && !s->p[j].state && !acc[j] &&
+				    accounted_for(c, acc, &s->p[j]))
+					acc[j] = changed = 1;
+		}
+		for (int j = 0; j < s->n; j++)
+			if (s->p[j].task && s->p[j].state <= 0 && !acc[j])
+				all = 0;
+		if (!all || !is_true(c->m, pymem__attr(c->m, w[i].lock, "_locked")))
+			continue;
+		for (int j = 0; j < s->n; j++)
+			if (w[j].lock == w[i].lock && w[j].kind == LW_LOCK_ASYNCIO_LOCK)
+				w[j].gone = 1;
+		ended_tasks(c);
+	}
+	free(acc);
+}
+
+/* Each lock waited for, named once. */
+static int names(struct ctx *c)
+{
+	struct lw_pylook *lk = c->lk;
+
+	lk->nnames = 0;
+	for (int i = 0; i < c->s->n; i++) {
+		struct lw_pywait *w = &lk->waits[i];
+		struct lw_pyname *n = NULL;
+
+		w->name = "";
+		if (!w->lock)
+			continue;
+		for (int j = 0; j < lk->nnames && !n; j++)
+			if (lk->names[j].lock == w->lock && lk->names[j].kind == w->kind)
+				n = &lk->names[j];
+		if (!n) {
+			if (lk->nnames == lk->capnames) {
+				int cap = lk->capnames ? lk->capnames * 2 : 16;
+				struct lw_pyname *v = realloc(lk->names, cap * sizeof(*v));
+
+				if (!v)
+					return -ENOMEM;
+				lk->names = v;
+				lk->capnames = cap;
+			}
+			n = &lk->names[lk->nnames++];
+			n->lock = w->lock;
+			n->kind = w->kind;
+			pyname__lock(c->m, w, n->name, sizeof(n->name));
+		}
+	}
+	/* the table is final now: point at it */
+	for (int i = 0; i < c->s->n; i++) {
+		struct lw_pywait *w = &lk->waits[i];
+
+		for (int j = 0; w->lock && j < lk->nnames; j++)
+			if (lk->names[j].lock == w->lock && lk->names[j].kind == w->kind)
+				w->name = lk->names[j].name;
+	}
+	return 0;
+}
+
+int pylook__read(struct lw_pylook *lk, struct lw_pymem *m)
+{
+	struct ctx c = { .lk = lk, .m = m, .s = &lk->snap };
+	int err = pystate__read(m, &lk->snap);
+
+	lk->ended[0] = '\0';
+	lk->nnames = 0;
+	if (!err)
+		err = waits(&c);
+	if (!err) {
+		orphans(&c);
+		err = names(&c);
+	}
+	if (err) {
+		/* nothing half-read is used */
+		lk->snap.n = 0;
+		free(lk->waits);
+		lk->waits = NULL;
+	}
+	return err;
+}
+
+void pylook__free(struct lw_pylook *lk)
+{
+	pystate__free(&lk->snap);
+	free(lk->waits);
+	free(lk->tasks);
+	free(lk->names);
+	memset(lk, 0, sizeof(*lk));
+}
+
+uint64_t pylook__fingerprint(const struct lw_pyparticipant *p)
+{
+	uint64_t h = lw_hash_combine(p->addr, p->task);
+
+	h = lw_hash_combine(h, (uint64_t)(uint32_t)p->state << 32 | (uint32_t)p->nframes);
+	h = lw_hash_combine(h, (uint64_t)p->wait << 56 ^ p->wait_obj);
+	for (int i = 0; i < p->nframes; i++)
+		h = lw_hash_combine(lw_hash_combine(h, p->frames[i].code),
+				    (uint64_t)(uint32_t)p->frames[i].instr);
+	for (int i = 0; i < p->nholds; i++)
+		h = lw_hash_combine(h, p->holds[i]);
+	if (p->task)
+		return h;
+	h = lw_hash_combine(h, p->ctxsw);
+	h = lw_hash_combine(h, (uint64_t)p->sc.nr);
+	for (int i = 0; i < 6; i++)
+		h = lw_hash_combine(h, p->sc.args[i]);
+	return lw_hash_combine(lw_hash_combine(h, p->sc.sp), p->sc.pc);
+}

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The CPython source (see python.h). Each Python process has two looks: the
+ * one in the graph, and the one a re-check reads. A re-check that finds a
+ * wait moved withdraws the process's waits from the graph until its next
+ * look, which is then due at once. At most one process is looked at per
+ * turn (a look at 10,000 tasks takes ~50 ms), so the loop stays responsive
+ * whatever number of Python processes it watches.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/graph.h"
+#include "report/model.h"
+#include "source/python/pyfind.h"
+#include "source/python/pylook.h"
+#include "source/python/python.h"
+#include "sys/clock.h"
+#include "sys/hash.h"
+#include "sys/log.h"
+#include "sys/proc.h"
+
+#define PY_MAX 64 /* Python processes read while watching */
+#define DUE_IDLE_NS (1000 * 1000000ull)
+#define DUE_ANY_NS (10000 * 1000000ull)
+#define READ_TRIES 3 /* a process not readable now is tried again, 10 ms apart */
+
+struct pyproc {
+	pid_t pid;
+	enum { PY_UNKNOWN, PY_YES, PY_NO } state;
+	struct lw_pymem *m;
+	struct lw_pylook look[2]; /* look[cur] is in the graph */
+	int cur;
+	int valid; /* look[cur] holds a read */
+	int fresh; /* look[cur] is this turn's, unused by a re-check */
+	int withdrawn; /* a re-check found it moved: out until the next look */
+	unsigned int round; /* the re-check round of `seen` */
+	const struct lw_pylook *seen; /* what that round saw; NULL: unreadable */
+	uint64_t last_ns, last_cpu;
+};
+
+struct lw_python_source {
+	struct lw_source base;
+	struct pyproc py[PY_MAX];
+	int n;
+	int next; /* where the next turn starts looking for a due process */
+	uint64_t processes, looks;
+};
+
+static const struct lw_source_ops python_ops;
+
+struct lw_python_source *python_source__new(void)
+{
+	struct lw_python_source *ps = calloc(1, sizeof(*ps));
+
+	if (ps)
+		ps->base.ops = &python_ops;
+	return ps;
+}
+
+struct lw_source *python_source__source(struct lw_python_source *ps)
+{
+	return &ps->base;
+}
+
+/* Back to "not looked at yet", everything freed. */
+static void reset(struct pyproc *p)
+{
+	pid_t pid = p->pid;
+
+	pylook__free(&p->look[0]);
+	pylook__free(&p->look[1]);
+	pymem__free(p->m);
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+}
+
+static struct pyproc *find(struct lw_python_source *ps, pid_t pid)
+{
+	for (int i = 0; i < ps->n; i++)
+		if (ps->py[i].pid == pid)
+			return &ps->py[i];
+	return NULL;
+}
+
+static void python_watch(struct lw_source *s, pid_t pid)
+{
+	struct lw_python_source *ps = (struct lw_python_source *)s;
+	struct pyproc *p = find(ps, pid);
+
+	if (!p) {
+		if (ps->n == PY_MAX)
+			return;
+		p = &ps->py[ps->n++];
+		memset(p, 0, sizeof(*p));
+		p->pid = pid;
+	}
+	/* new, or a new program (execve): look again */
+	reset(p);
+}
+
+static void python_forget(struct lw_source *s, pid_t pid)
+{
+	struct lw_python_source *ps = (struct lw_python_source *)s;
+	struct pyproc *p = find(ps, pid);
+
+	if (!p)
+		return;
+	reset(p);
+	/* the last entry takes its place; the slot it leaves holds nothing */
+	*p = ps->py[--ps->n];
+	memset(&ps->py[ps->n], 0, sizeof(ps->py[0]));
+}
+
+static void python_destroy(struct lw_source *s)
+{
+	struct lw_python_source *ps = (struct lw_python_source *)s;
+
+	for (int i = 0; i < ps->n; i++)
+		reset(&ps->py[i]);
+	free(ps);
+}
+
+/* Is it a CPython we can read? Says once when it is one we cannot. */
+static void open_py(struct pyproc *p)
+{
+	const struct lw_pylayout *L;
+	struct lw_pyfound f;
+	int err = pyfind__runtime(p->pid, &f);
+
+	p->state = PY_NO;
+	if (err) {
+		if (err != -ENOENT)
+			lw_debug("pid %d: cannot look for a Python runtime: %s", p->pid,
+				 strerror(-err));
+		return;
+	}
+	L = f.freethreaded ? NULL : pylayout__find(f.major << 8 | f.minor);
+	if (!L) {
+		if (f.freethreaded)
+			lw_err("pid %d: unsupported free-threaded Python %u.%ut: its asyncio and "
+			       "threading locks are not read (native locks still are)",
+			       p->pid, f.major, f.minor);
+		else if (f.major)
+			lw_err("pid %d: unsupported Python %u.%u: its asyncio and threading locks "
+			       "are not read (native locks still are)",
+			       p->pid, f.major, f.minor);
+		else
+			lw_err("pid %d: unsupported Python of unknown version (%s): its asyncio "
+			       "and threading locks are not read (native locks still are)",
+			       p->pid, f.file);
+		return;
+	}
+	p->m = pymem__new(p->pid, L, f.runtime, f.hexversion);
+	if (!p->m)
+		return;
+	lw_debug("pid %d: Python %u.%u (%s), _PyRuntime at 0x%" PRIx64, p->pid, f.major, f.minor,
+		 f.file, f.runtime);
+	p->state = PY_YES;
+}
+
+/* Reads the process into lk, trying again a few times while it cannot be
+ * read whole now; 0 or -errno. The page cache goes after each read. */
+static int read_look(struct pyproc *p, struct lw_pylook *lk)
+{
+	int err = -EAGAIN;
+
+	for (int i = 0; i < READ_TRIES && err == -EAGAIN; i++) {
+		if (i)
+			lw_sleep_ms(10);
+		err = pylook__read(lk, p->m);
+	}
+	pymem__trim(p->m);
+	return err;
+}
+
+static void look(struct lw_python_source *ps, struct pyproc *p)
+{
+	ps->looks++;
+	p->cur ^= 1; /* the graph of this turn is built after: nothing points here */
+	p->valid = !read_look(p, &p->look[p->cur]);
+	p->fresh = p->valid;
+	p->withdrawn = 0;
+	p->seen = NULL;
+}
+
+/* utime + stime of the whole process, in clock ticks */
+static uint64_t cpu_ticks(pid_t pid)
+{
+	struct lw_proc_stat st;
+
+	return lw_proc_stat(pid, 0, &st) ? 0 : st.utime + st.stime;
+}
+
+static int due(struct pyproc *p, uint64_t now_ns)
+{
+	uint64_t cpu, since = now_ns - p->last_ns;
+	int due;
+
+	if (p->withdrawn)
+		return 1;
+	if (since < DUE_IDLE_NS)
+		return 0;
+	cpu = cpu_ticks(p->pid);
+	/* it ran no code since the last look: nothing new to see. Otherwise
+	 * look after a second when it was mostly idle (a hung event loop
+	 * sleeps), and every ten seconds anyway. */
+	due = !p->last_ns ||
+	      (cpu != p->last_cpu &&
+	       ((cpu - p->last_cpu) * 10000000ull < since / 2 || since >= DUE_ANY_NS));
+	if (due) {
+		p->last_ns = now_ns;
+		p->last_cpu = cpu;
+	}
+	return due;
+}
+
+static struct lw_participant *participant(struct lw_graph *g, const struct pyproc *p,
+					  const struct lw_pyparticipant *pp)
+{
+	struct lw_participant *gp;
+
+	if (pp->task)
+		gp = graph__task(g, p->pid, pp->addr, pp->tid);
+	else
+		gp = pp->tid > 0 ? graph__thread(g, p->pid, pp->tid) : NULL;
+	if (!gp)
+		return NULL;
+	if (!gp->py) {
+		gp->py = pp;
+		gp->py_mem = p->m;
+		snprintf(gp->name, sizeof(gp->name), "%s", pp->name);
+	}
+	return gp;
+}
+
+static void key_of(const struct lw_pywait *w, pid_t pid, char *key, size_t len)
+{
+	const char *kind = w->kind == LW_LOCK_TASK	  ? "task" :
+			   w->kind == LW_LOCK_EVENT_LOOP  ? "loop" :
+			   w->kind == LW_LOCK_THREAD_EXIT ? "thread" :
+							    "anon";
+
+	snprintf(key, len, "%s:%d:0x%" PRIx64, kind, pid, w->lock);
+}
+
+/* The waits of p's latest look into the graph. */
+static void put(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
+{
+	const struct lw_pylook *lk = &p->look[p->cur];
+	char key[LW_KEY_LEN];
+
+	for (int i = 0; i < lk->snap.n; i++) {
+		const struct lw_pywait *w = &lk->waits[i];
+		struct lw_wait gw = { .src = &ps->base, .rec = w };
+		struct lw_participant *waiter, *holder;
+		struct lw_lock *l;
+
+		if (!w->lock || !(waiter = participant(g, p, w->waiter)))
+			continue;
+		key_of(w, p->pid, key, sizeof(key));
+		l = graph__wait(g, waiter, w->kind, key, p->pid, w->lock, &gw);
+		if (!l)
+			continue;
+		if (!l->name[0])
+			snprintf(l->name, sizeof(l->name), "%s", w->name);
+		if (w->holder && (holder = participant(g, p, w->holder))) {
+			graph__hold(l, holder);
+		} else if (w->gone) {
+			l->holder_gone = 1;
+			snprintf(l->gone_name, sizeof(l->gone_name), "%s", lk->ended);
+		}
+	}
+}
+
+static int python_contribute(struct lw_source *s, struct lw_graph *g, const struct lw_turn *t)
+{
+	struct lw_python_source *ps = (struct lw_python_source *)s;
+	int looked = 0;
+
+	for (int i = 0; i < ps->n; i++) {
+		struct pyproc *p = &ps->py[(ps->next + i) % ps->n];
+
+		p->fresh = 0;
+		if (p->state == PY_UNKNOWN) {
+			open_py(p);
+			ps->processes += p->state == PY_YES;
+		}
+		if (p->state != PY_YES || (looked && !t->look_now) || !due(p, t->now_ns))
+			continue;
+		look(ps, p);
+		if (!t->look_now) {
+			looked = 1;
+			ps->next = (ps->next + i + 1) % ps->n;
+		}
+	}
+	for (int i = 0; i < ps->n; i++)
+		if (ps->py[i].valid && !ps->py[i].withdrawn)
+			put(ps, g, &ps->py[i]);
+	return 0;
+}
+
+static int same_participant(const struct lw_pyparticipant *a, const struct lw_pyparticipant *b)
+{
+	return a == b || (a && b && a->task == b->task && a->addr == b->addr);
+}
+
+/* What the re-checks of this round see: the turn's own look first, else a
+ * new read, shared by every wait of this process the round asks about. */
+static const struct lw_pylook *seen_in(struct pyproc *p, unsigned int round)
+{
+	struct lw_pylook *other = &p->look[p->cur ^ 1];
+
+	if (p->round == round)
+		return p->seen;
+	p->round = round;
+	if (p->fresh) {
+		p->fresh = 0;
+		p->seen = &p->look[p->cur];
+	} else {
+		p->seen = read_look(p, other) ? NULL : other;
+	}
+	return p->seen;
+}
+
+/*
+ * The wait stands when the read of this round finds its participant waiting
+ * for the same lock with the same holder (or the same proof that none is
+ * alive), and it and its holder exactly where the graph's look had them.
+ */
+static int python_observe(struct lw_source *s, const struct lw_participant *gp, unsigned int round,
+			  struct lw_observation *o)
+{
+	struct pyproc *p = find((struct lw_python_source *)s, gp->pid);
+	const struct lw_pywait *was = gp->wait.rec, *now;
+	const struct lw_pylook *lk;
+	uint64_t fp;
+	int i;
+
+	if (!p || !p->valid || p->withdrawn)
+		return 0;
+	lk = seen_in(p, round);
+	i = lk ? pylook__find(lk, was->waiter->task, was->waiter->addr) : -1;
+	if (i < 0)
+		goto moved;
+	now = &lk->waits[i];
+	if (now->kind != was->kind || now->lock != was->lock || now->gone != was->gone ||
+	    !same_participant(now->holder, was->holder))
+		goto moved;
+	fp = pylook__fingerprint(now->waiter);
+	if (fp != pylook__fingerprint(was->waiter))
+		goto moved;
+	if (now->holder) {
+		uint64_t h = pylook__fingerprint(now->holder);
+
+		if (h != pylook__fingerprint(was->holder))
+			goto moved;
+		fp = lw_hash_combine(fp, h);
+	}
+	o->fingerprint = fp;
+	if (!now->waiter->task) {
+		o->has_sc = 1;
+		o->sc = now->waiter->sc;
+	}
+	return 1;
+moved:
+	/* the graph's look is stale: out until a new one, due now */
+	p->withdrawn = 1;
+	return 0;
+}
+
+static void python_stats(struct lw_source *s, struct lw_summary *sum)
+{
+	struct lw_python_source *ps = (struct lw_python_source *)s;
+
+	sum->python_processes += ps->processes;
+	sum->python_looks += ps->looks;
+}
+
+static const struct lw_source_ops python_ops = {
+	.name = "python",
+	.contribute = python_contribute,
+	.observe = python_observe,
+	.watch = python_watch,
+	.forget = python_forget,
+	.stats = python_stats,
+	.destroy = python_destroy,
+};
