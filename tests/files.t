@@ -3,8 +3,11 @@
 # files.t - without the kernel module, lockwatch writes the files of
 # kmod/FORMAT.md under /run/lockwatch: readable with cat while it watches,
 # one whole snapshot per file (matching generation header and trailer, the
-# line count right), the deadlock in the graph and the counters, and marked
-# stale once it exits. --sysfs without the module is a clear error.
+# line count right), the deadlock in the graph and the counters - a native
+# one and an asyncio one alike - and marked stale once it exits. After an
+# alert, when the deadlocked process is gone and the graph empties, every
+# file is still whole and stale stays 0. --sysfs without the module is a
+# clear error.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +16,9 @@
 
 lw_require_root_bpf
 lw_require_built deadlock
+
+PY=${LW_PYTHON:-/usr/bin/python3.11}
+[ -x "$PY" ] || tap_bail "$PY is missing (scripts/install-deps.sh installs python3.11)"
 
 RUN=/run/lockwatch
 
@@ -64,6 +70,92 @@ test_files()
 	t_end
 }
 
+# ours_with_deadlock DIR: the files are the lockwatch of DIR's, and show a
+# deadlock (not a former run's).
+ours_with_deadlock()
+{
+	[ "$(cat "$RUN/daemon_pid" 2>/dev/null)" = "$(cat "$1/pid")" ] &&
+		[ "$(cat "$RUN/deadlocks")" = 1 ] && grep -q '^alert .*kind=deadlock' "$RUN/alerts"
+}
+
+# all_whole: every file of the snapshot is well-formed now.
+all_whole()
+{
+	local f
+
+	whole "$RUN/graph" graph || t_fail "graph is not one whole snapshot: $(head -n 1 "$RUN/graph")"
+	whole "$RUN/alerts" alerts || t_fail "alerts is not one whole snapshot"
+	for f in version generation deadlocks blocked_threads tracked_locks updated daemon_pid stale; do
+		grep -Eqx '[0-9]+(\.[0-9]{9})?' "$RUN/$f" || t_fail "$RUN/$f is not one number: $(cat "$RUN/$f")"
+	done
+}
+
+test_files_asyncio()
+{
+	local dir pid
+
+	dir=$(lw_dir files-asyncio)
+	t_begin "an asyncio deadlock in the files exactly as a native one: graph, deadlocks, blocked_threads"
+	HANG=$PY hang_start files-asyncio "$LW_ROOT/tests/pyhang.py" abba || return
+	pid=$HANG_PID
+	lw_spawn "$dir" --json --no-sysfs --duration 5 -p "$pid" || t_fail "lockwatch did not start"
+	wait_until 10 ours_with_deadlock "$dir" || t_fail "no deadlock in $RUN from this lockwatch"
+	sleep 1.2
+	[ "$(cat "$RUN/deadlocks")" = 1 ] || t_fail "deadlocks is $(cat "$RUN/deadlocks"), not 1"
+	[ "$(cat "$RUN/blocked_threads")" -ge 2 ] || t_fail "fewer than 2 blocked"
+	[ "$(cat "$RUN/stale")" = 0 ] || t_fail "stale is not 0 while lockwatch runs"
+	all_whole
+	grep -Eq "^wait pid=$pid tid=$pid .*type=asyncio\.Lock .* name=lock_b .* waiter_type=task waiter_name=transfer-ab waiter_addr=0x[0-9a-f]+$" "$RUN/graph" ||
+		t_fail "graph: task transfer-ab waiting for asyncio.Lock lock_b missing"
+	grep -Eq "^wait pid=$pid tid=$pid .*type=asyncio\.Lock .* name=lock_a holder_pid=$pid holder_tid=$pid blocked_ms=[0-9]+ waiter_type=task waiter_name=transfer-ba " "$RUN/graph" ||
+		t_fail "graph: task transfer-ba waiting for asyncio.Lock lock_a missing"
+	lw_reap "$dir"
+	t_rc "$dir" 1
+	hang_stop "$pid"
+	t_end
+}
+
+# After an alert, the deadlocked process goes away and the graph empties:
+# every file stays whole, stale stays 0 while lockwatch runs.
+test_files_empty()
+{
+	local kind=$1 dir pid sleeper
+
+	dir=$(lw_dir "files-empty-$kind")
+	t_begin "$kind deadlock, alert, then the process killed: the emptied graph is whole, stale 0"
+	if [ "$kind" = native ]; then
+		bg_start "$DL" abba
+		pid=$BG_PID
+		wait_hung "$pid" 3 || t_fail "deadlock abba did not hang"
+	else
+		HANG=$PY hang_start "files-empty" "$LW_ROOT/tests/pyhang.py" store || return
+		pid=$HANG_PID
+	fi
+	bg_start sleep 60
+	sleeper=$BG_PID
+	lw_spawn "$dir" --json --no-sysfs --duration 30 -p "$pid" -p "$sleeper" ||
+		t_fail "lockwatch did not start"
+	wait_until 10 ours_with_deadlock "$dir" || t_fail "no deadlock in $RUN from this lockwatch"
+	bg_stop "$pid"
+	wait_until 5 grep -q ' lines=0$' "$RUN/graph" || t_fail "the graph did not empty"
+	sleep 1.5 # a heartbeat later, too
+	all_whole
+	[ "$(head -n 1 "$RUN/graph" | sed 's/.* lines=//')" = 0 ] || t_fail "graph is not empty"
+	[ "$(cat "$RUN/stale")" = 0 ] || t_fail "stale is $(cat "$RUN/stale") while lockwatch runs"
+	[ "$(cat "$RUN/deadlocks")" = 0 ] || t_fail "deadlocks is $(cat "$RUN/deadlocks"), not 0"
+	[ "$(cat "$RUN/blocked_threads")" = 0 ] || t_fail "blocked_threads is not 0"
+	grep -q '^alert .*kind=deadlock' "$RUN/alerts" || t_fail "alerts lost the deadlock"
+	[ "$(cat "$RUN/daemon_pid")" = "$(cat "$dir/pid")" ] || t_fail "daemon_pid is not lockwatch's"
+	kill -TERM "$(cat "$dir/pid")"
+	lw_reap "$dir"
+	t_rc "$dir" 1
+	t_jq "lockwatch ran on: one alert, then a summary" "$dir" \
+		'length == 2 and .[0].kind == "deadlock" and .[1].kind == "summary"'
+	[ "$(cat "$RUN/stale")" = 1 ] || t_fail "stale is not 1 after lockwatch exited"
+	bg_stop "$sleeper"
+	t_end
+}
+
 test_sysfs_missing()
 {
 	local dir
@@ -80,7 +172,10 @@ test_sysfs_missing()
 	t_end
 }
 
-tap_plan 2
+tap_plan 5
 test_files
+test_files_asyncio
+test_files_empty native
+test_files_empty asyncio
 test_sysfs_missing
 tap_finish

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """pyhang - Python 3.11 programs that really deadlock, for lockwatch's tests.
 
-    pyhang.py MODE
+    pyhang.py MODE [N]
 
 Every mode hangs until it is killed.  The asyncio modes run only the tasks
 named below plus the main task of asyncio.run(), on the main thread alone.
@@ -32,9 +32,18 @@ named below plus the main task of asyncio.run(), on the main thread alone.
            an await; task "blocker" then takes tlock with a plain "with", which
            blocks the event loop's thread in the kernel, so "holder" can never
            run again to release it (a thread "announcer" says ready, then ends)
+  native   a Python lock and a C library's own lock, in opposite order: thread
+           "cacher" holds the module-global threading lock cache_lock and
+           calls the library's registry_lookup() (ctypes), which waits for
+           the library's registry_mutex; thread "visitor" is inside the
+           library's registry_visit(), which holds registry_mutex while it
+           calls back into Python, into on_visit(), which takes cache_lock
+           (the library is .output/tests/libregistry.so, or LW_REGISTRY_LIB)
+  ring N   N tasks "ring-0" .. "ring-N-1" (N >= 2, default 33), each
+           awaiting the next, the last awaiting the first
 
-Every deadlock forms the same way on every run, within about 0.2 s: sleeps,
-a barrier and events order the steps.
+Every deadlock forms the same way on every run, within about 0.2 s (a ring
+of many tasks takes longer): sleeps, a barrier and events order the steps.
 
 Environment:
   LW_READY_FILE=PATH  once the deadlock has formed, write "ready PID" on one
@@ -45,6 +54,8 @@ Nothing goes to stdout: lockwatch shares it with the command it runs.
 """
 
 import asyncio
+import ctypes
+import os
 import sys
 import threading
 import time
@@ -63,6 +74,16 @@ stats_lock = None       # rlock: a threading.Lock
 
 # await: the tasks "ping" and "pong", by name.
 tasks = {}
+
+# native: the C library, and what orders the steps.
+registry = None
+cache_held = None
+visiting = None
+VISIT = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int)
+on_visit_c = None
+
+# ring: the tasks, in order.
+ring = []
 
 # threads: the barrier and events that order the steps.
 both_hold_one = None
@@ -376,6 +397,69 @@ async def mixed_main():
     await asyncio.gather(holder, blocker)
 
 
+# --- native: a threading lock and a C library's mutex, in opposite order ---
+
+def cache_fill():
+    with cache_lock:
+        cache_held.set()
+        visiting.wait()
+        # visit_all() is inside the library, holding its registry_mutex,
+        # and waits for cache_lock.
+        registry.registry_lookup(1)
+
+
+def on_visit(key, value):
+    """Called back by the library, which holds its registry_mutex."""
+    visiting.set()
+    # cache_fill() holds cache_lock and waits for the registry's mutex.
+    with cache_lock:
+        pass
+
+
+def visit_all():
+    cache_held.wait()
+    registry.registry_visit(on_visit_c)
+
+
+def native_main():
+    global registry, cache_lock, cache_held, visiting, on_visit_c
+
+    lib = os.environ.get("LW_REGISTRY_LIB") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", ".output", "tests",
+        "libregistry.so")
+    registry = ctypes.CDLL(lib)
+    registry.registry_lookup.argtypes = [ctypes.c_int]
+    registry.registry_visit.argtypes = [VISIT]
+    cache_lock = threading.Lock()
+    cache_held = threading.Event()
+    visiting = threading.Event()
+    on_visit_c = VISIT(on_visit)
+    threads = [threading.Thread(target=cache_fill, name="cacher", daemon=True),
+               threading.Thread(target=visit_all, name="visitor", daemon=True)]
+    for t in threads:
+        t.start()
+    visiting.wait()
+    wait_asleep(threads)
+    say_ready()
+    for t in threads:
+        t.join()
+
+
+# --- ring: N tasks, each awaiting the next ---
+
+async def ring_member(i):
+    await asyncio.sleep(0.05)
+    # Ends when the next one ends, which ... ends when this one ends.
+    await ring[(i + 1) % len(ring)]
+
+
+async def ring_main(n):
+    for i in range(n):
+        ring.append(asyncio.create_task(ring_member(i), name=f"ring-{i}"))
+    say_ready_when(lambda: all(blocked_in(t, "ring_member") for t in ring))
+    await asyncio.gather(*ring)
+
+
 MODES = {
     "store": lambda: asyncio.run(store_main()),
     "abba": lambda: asyncio.run(abba_main()),
@@ -385,14 +469,20 @@ MODES = {
     "mixed": lambda: asyncio.run(mixed_main()),
     "join": join_main,
     "rlock": rlock_main,
+    "native": native_main,
+    "ring": lambda n=33: asyncio.run(ring_main(n)),
 }
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in MODES:
-        print(f"usage: pyhang.py {{{'|'.join(MODES)}}}", file=sys.stderr)
+    args = sys.argv[1:]
+    if not (len(args) == 1 and args[0] in MODES
+            or len(args) == 2 and args[0] == "ring" and args[1].isdigit()
+            and int(args[1]) >= 2):
+        print(f"usage: pyhang.py {{{'|'.join(MODES)}}} (ring N: N >= 2)",
+              file=sys.stderr)
         return 2
-    MODES[sys.argv[1]]()
+    MODES[args[0]](*map(int, args[1:]))
     return 0
 
 

@@ -310,6 +310,97 @@ test_rlock()
 	hang_stop "$HANG_PID"
 }
 
+NATIVE_EDGES="thread/cacher:mutex:registry_mutex:thread/visitor
+	thread/visitor:threading.Lock:cache_lock:thread/cacher"
+
+# t_native DIR: the mixed cycle of pyhang.py native, with both stacks.
+t_native()
+{
+	local dir=$1
+
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $NATIVE_EDGES
+	t_jq "summary: 2 threads of the Python process on 2 locks" "$dir" \
+		'dl.summary | test("^2 threads of pid [0-9]+ \\(python3\\.11\\) wait for each other on 2 locks$")'
+	t_jq "the mutex is the library's, keyed by its address" "$dir" \
+		'any(dl.cycle[].waits_for; .type == "mutex" and (.key | startswith("anon:")))'
+	t_pyframe "$dir" cacher cache_fill "$(py_line cache_fill 'registry.registry_lookup(1)')"
+	t_pyframe "$dir" visitor on_visit "$(py_line on_visit 'with cache_lock')"
+	t_pyframe "$dir" visitor visit_all "$(py_line visit_all 'registry.registry_visit(')"
+	t_jq "cacher's stack: the library's registry_lookup at libregistry.c:LINE, native" "$dir" \
+		'any(dl.threads[] | select(.name == "cacher") | .stack[];
+			.function == "registry_lookup" and (.pc | test("^0x")) and
+			(.file | endswith("libregistry.c")) and .line > 0)'
+	t_jq "visitor's stack: registry_visit (native) below on_visit (Python), above visit_all" "$dir" \
+		'[dl.threads[] | select(.name == "visitor") | .stack[].function] as $s |
+		 ($s | index("on_visit")) < ($s | index("registry_visit")) and
+		 ($s | index("registry_visit")) < ($s | index("visit_all"))'
+	t_jq "both stacks start in libc's futex wait, native frames first" "$dir" \
+		'all(dl.threads[]; .stack[0].pc != null and (.stack[0].module | test("libc")))'
+}
+
+test_native()
+{
+	local dir
+
+	dir=$(lw_dir native)
+	t_begin "check: a threading.Lock and a C library's mutex in opposite order (ctypes, a callback)"
+	py_start native native || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_native "$dir"
+	t_end
+	NATIVE_PID=$HANG_PID
+}
+
+test_native_watch()
+{
+	local dir
+
+	dir=$(lw_dir native-p)
+	t_begin "-p PID on the same: the one cycle, once, within seconds"
+	lw_run "$dir" --json --duration 4 -p "$NATIVE_PID"
+	t_rc "$dir" 1
+	t_native "$dir"
+	t_jq "summary: one deadlock in 4 s" "$dir" 'summary.deadlocks == 1 and summary.alerts == 1'
+	t_end
+	hang_stop "$NATIVE_PID"
+}
+
+# ring_edges N: the await cycle of pyhang.py ring N.
+ring_edges()
+{
+	local i
+
+	for ((i = 0; i < $1; i++)); do
+		echo "task/ring-$i:task:ring-$(((i + 1) % $1)):task/ring-$(((i + 1) % $1))"
+	done
+}
+
+test_ring()
+{
+	local n=$1 dir wdir
+
+	dir=$(lw_dir "ring-$n")
+	wdir=$(lw_dir "ring-$n-watch")
+	t_begin "$n tasks awaiting each other in a ring: one alert, every task in it, once"
+	HANG=$PY hang_start "ring-$n" "$PYHANG" ring "$n" || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	# shellcheck disable=SC2046
+	t_pycycle "$dir" $(ring_edges "$n")
+	t_jq "summary: $n tasks await each other" "$dir" \
+		'dl.summary | test("^\($n) tasks of pid [0-9]+ .* await each other$")' --argjson n "$n"
+	lw_run "$wdir" --json --duration 4 -p "$HANG_PID"
+	t_rc "$wdir" 1
+	t_json_lines "$wdir"
+	t_jq "watched 4 s: exactly one alert, of $n waits" "$wdir" \
+		'dl_alerts | length == 1 and (.[0].cycle | length) == $n' --argjson n "$n"
+	[ -d "/proc/$HANG_PID" ] || t_fail "the ring's process is gone"
+	t_end
+	hang_stop "$HANG_PID"
+}
+
 test_command()
 {
 	local dir
@@ -494,7 +585,7 @@ for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.12
 done
 
 # shellcheck disable=SC2086
-NTESTS=$((14 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((18 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]}))
 tap_plan "$NTESTS"
 test_store
@@ -509,6 +600,10 @@ test_mixed
 test_join
 test_rlock
 test_command
+test_native
+test_native_watch
+test_ring 33
+test_ring 200
 test_hostile_name
 test_unsupported
 for mode in $HEALTHY_MODES; do

@@ -3,7 +3,10 @@
 # watch.t - watching beyond the given PIDs: lockwatch with no -p watches the
 # whole host (a deadlock that formed before it started, one that forms while
 # it runs, and silence on a healthy host), and -p on one process of a
-# cross-process cycle follows the shared lock into the other one.
+# cross-process cycle follows the shared lock into the other one. Threads
+# that loop on futex(2) over words laid out like mutexes they own (each call
+# looks like a self-deadlock starting) get no alert, and never keep
+# lockwatch from its --duration or a SIGTERM.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -103,9 +106,48 @@ test_follow_shared()
 	t_end
 }
 
-tap_plan 4
+test_selfwait()
+{
+	local dir tdir pdir h t0 took
+
+	t_begin "threads looping on futex over mutexes they own: silent, --duration and SIGTERM honoured"
+	bg_start "$LW_PROGS/healthy" selfwait 40
+	h=$BG_PID
+	sleep 0.5
+	dir=$(lw_dir selfwait-host)
+	LW_TIMEOUT=20 lw_run "$dir" --json --duration 3
+	t_rc "$dir" 0
+	t_json_lines "$dir"
+	t_jq "whole host: no alert about it" "$dir" 'about($p) | length == 0' --argjson p "$h"
+	took=$(lw_elapsed "$dir")
+	awk -v t="$took" 'BEGIN { exit !(t < 6) }' || t_fail "--duration 3 took $took s"
+
+	tdir=$(lw_dir selfwait-term)
+	LW_TIMEOUT=20 lw_spawn "$tdir" --json || t_fail "lockwatch did not start"
+	lw_wait_attached "$tdir" || t_fail "lockwatch did not attach"
+	sleep 1
+	t0=$(date +%s.%N)
+	kill -TERM "$(cat "$tdir/pid")"
+	lw_reap "$tdir"
+	took=$(echo "$t0 $(cat "$tdir/end")" | awk '{ printf "%.1f", $2 - $1 }')
+	t_rc "$tdir" 0
+	t_jq "SIGTERM: a summary, last" "$tdir" '.[-1].kind == "summary"'
+	awk -v t="$took" 'BEGIN { exit !(t < 3) }' || t_fail "SIGTERM took $took s to end it"
+
+	pdir=$(lw_dir selfwait-pid)
+	LW_TIMEOUT=20 lw_run "$pdir" --json --duration 3 -p "$h"
+	t_rc "$pdir" 0
+	t_no_alert "$pdir"
+	t_jq "-p: it saw that process's waits (over a thousand)" "$pdir" 'summary.waits > 1000'
+	tap_diag <<<"selfwait: lockwatch -p used $(jq -s '.[-1].cpu_ms' "$pdir/out") ms of CPU in 3 s, $(jq -s '.[-1].waits' "$pdir/out") waits, $(jq -s '.[-1].events' "$pdir/out") events"
+	bg_stop "$h"
+	t_end
+}
+
+tap_plan 5
 test_host_existing
 test_host_new
 test_host_quiet
 test_follow_shared
+test_selfwait
 tap_finish
