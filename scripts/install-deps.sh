@@ -8,11 +8,13 @@ set -eu
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
       zlib1g-dev libc6-dbg jq perl util-linux procps clang-format
       qemu-system-x86 busybox-static cpio kmod
-      python3.11 python3.11-dev"
+      python3.11 python3.11-dev libpython3.11-testsuite"
 
 # python3.11 runs the Python tests (Debian's own stripped build, the one
 # production hosts run); python3.11-dev's internal headers check the layout
-# table lockwatch reads CPython 3.11 with (tests/pylayout.c).
+# table lockwatch reads CPython 3.11 with (tests/pylayout.c);
+# libpython3.11-testsuite is CPython's own test suite, which lockwatch watches
+# run to the end (tests/cpython.t).
 
 # The kernel module is built for, and tested on, Debian's 6.1 kernel in a VM
 # (make vmtest): its headers, at the version linux-image-amd64 points to now.

@@ -466,6 +466,77 @@ test_module_publish()
 		"stale was '$STALE_NOW' right after lockwatch exited; lockwatch: $(tail -n 1 "$f.err")"
 }
 
+# whole_file NAME KIND: the module's file NAME, read with cat, is one
+# snapshot: "lockwatch-KIND 1 generation=G lines=N", N lines, "end generation=G".
+whole_file()
+{
+	local f=$W/whole.$1 first last n g
+	cat "$SYS/$1" >"$f" 2>/dev/null || return 1
+	first=$(head -n 1 "$f")
+	last=$(tail -n 1 "$f")
+	n=$(($(wc -l <"$f") - 2))
+	case $first in
+	"lockwatch-$2 1 generation="*" lines=$n") ;;
+	*) return 1 ;;
+	esac
+	g=${first#lockwatch-$2 1 generation=}
+	g=${g%% *}
+	[ "$last" = "end generation=$g" ]
+}
+
+# 1b. after an alert the deadlocked process goes, the graph empties: every
+# file stays whole, stale stays 0 while lockwatch runs
+test_module_empty()
+{
+	local f=$W/modempty dl sl lw i v
+	t_begin "module: after an alert the graph empties: the files stay whole, stale 0"
+	abba_hung
+	dl=$HUNG_PID
+	sleep 60 &
+	sl=$!
+	FILES="$FILES $f"
+	echo "$LW --json --sysfs --duration 20 -p $dl -p $sl" >"$f.cmd"
+	timeout -k 5 40 "$LW" --json --sysfs --duration 20 -p "$dl" -p "$sl" \
+		>"$f.out" 2>"$f.err" </dev/null &
+	lw=$!
+	i=0
+	until [ "$(sysget deadlocks)" = 1 ] && grep -q '^alert .*kind=deadlock' "$SYS/alerts"; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || break
+		sleep 0.1
+	done
+	t_eq "deadlocks with the deadlock" "$(sysget deadlocks)" 1
+	kill -KILL "$dl" 2>/dev/null
+	wait "$dl" 2>/dev/null
+	i=0
+	until head -n 1 "$SYS/graph" 2>/dev/null | grep -q ' lines=0$'; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || break
+		sleep 0.1
+	done
+	sleep 1.5
+	whole_file graph graph || t_fail "graph is not one whole snapshot: $(head -n 1 "$SYS/graph")"
+	whole_file alerts alerts || t_fail "alerts is not one whole snapshot"
+	head -n 1 "$SYS/graph" | grep -q ' lines=0$' || t_fail "the graph did not empty"
+	grep -q '^alert .*kind=deadlock' "$SYS/alerts" || t_fail "alerts lost the deadlock"
+	t_eq "stale while lockwatch runs" "$(sysget stale)" 0
+	t_eq "deadlocks after" "$(sysget deadlocks)" 0
+	t_eq "blocked_threads after" "$(sysget blocked_threads)" 0
+	for v in version generation deadlocks blocked_threads tracked_locks daemon_pid stale; do
+		sysget "$v" | grep -Eqx '[0-9]+' || t_fail "$v is not one number: '$(sysget "$v")'"
+	done
+	v=$(sysget daemon_pid)
+	[ "$(cat /proc/"$v"/comm 2>/dev/null)" = lockwatch ] || t_fail "daemon_pid $v is not lockwatch"
+	kill -TERM "$v" 2>/dev/null
+	wait "$lw"
+	echo $? >"$f.rc"
+	kill -KILL "$sl" 2>/dev/null
+	wait "$sl" 2>/dev/null
+	t_eq "lockwatch's exit status" "$(cat "$f.rc")" 1
+	t_eq "stale once lockwatch exited" "$(sysget stale)" 1
+	t_end
+}
+
 # rec_make FILE GRAPH_LINES: a well-formed publish record with GRAPH_LINES
 # wait lines in FILE
 rec_make()
@@ -680,6 +751,7 @@ test_module_live()
 	mod_load || t_fail "insmod failed: $(cat "$W/insmod.err")"
 	t_end || return
 	test_module_publish
+	test_module_empty
 	test_module_attacks
 	test_module_reload
 	t_begin "module: final rmmod"
