@@ -94,7 +94,8 @@ $(OUTPUT)/tests/pylayout: tests/pylayout.c $(PYLAYOUT).c $(PYLAYOUT).h | $(OUTPU
 
 # Unit tests (tests/unit/, no root): each links the parts of user/ it tests.
 UNIT_graph := core/graph
-UNIT_detect := core/graph core/detect core/seen core/confirm sys/clock
+UNIT_detect := core/graph core/detect core/seen core/confirm sys/clock sys/syms sys/modfile \
+	       sys/maps sys/proc
 UNIT_futex := source/futex/attach source/futex/holder source/futex/memkey sys/proc sys/maps
 UNIT_escape := sys/escape
 UNIT_pycode := source/python/pycode

@@ -22,7 +22,8 @@
  * move (a new one every time). */
 struct test_source {
 	struct lw_source base;
-	int moving;
+	int moving; /* every wait moves */
+	pid_t moving_from; /* the waits of threads from this TID on move */
 	uint64_t observed;
 };
 
@@ -32,7 +33,9 @@ static int test_observe(struct lw_source *s, const struct lw_participant *p, uns
 	struct test_source *t = (struct test_source *)s;
 
 	t->observed++;
-	o->fingerprint = t->moving ? t->observed : (uint64_t)p->tid;
+	o->fingerprint = t->moving || (t->moving_from && p->tid >= t->moving_from) ?
+				 t->observed :
+				 (uint64_t)p->tid;
 	return 1;
 }
 
@@ -200,6 +203,52 @@ static void test_fresh(void)
 	ok(run(&f) == 1, "the same, hinted by a probe: now");
 }
 
+static void test_no_starving(void)
+{
+	struct lw_finding *f;
+	int found = 0, turns;
+
+	graph__clear(g);
+	/* more candidates that never stand still than a turn may confirm */
+	for (int i = 0; i < 3 * LW_CONFIRMS_PER_TURN; i++)
+		ring(1, 5000 + i, NS, 0);
+	ring(2, 4990, NS, 0); /* found first, and stands still */
+	ring(1, 4000, NS, 0);
+	src.moving_from = 5000;
+	for (turns = 1; turns <= 8 && found < 2; turns++)
+		found += run(&f);
+	src.moving_from = 0;
+	ok(found == 2, "among %d cycles that never confirm, the two that do are found (%d turns)",
+	   3 * LW_CONFIRMS_PER_TURN, turns - 1);
+}
+
+/* Two tasks of pid 1 awaiting each other, their loop on thread loop_tid. */
+static void tasks_awaiting(pid_t loop_tid)
+{
+	struct lw_participant *a, *b;
+	struct lw_wait w = { .src = &src.base };
+	struct lw_lock *l;
+
+	graph__clear(g);
+	a = graph__task(g, 1, 0xa000, loop_tid);
+	b = graph__task(g, 1, 0xb000, loop_tid);
+	l = graph__wait(g, a, LW_LOCK_TASK, "task:1:0xb000", 1, 0xb000, &w);
+	graph__hold(l, b);
+	l = graph__wait(g, b, LW_LOCK_TASK, "task:1:0xa000", 1, 0xa000, &w);
+	graph__hold(l, a);
+}
+
+static void test_task_identity(void)
+{
+	struct lw_finding *f;
+
+	tasks_awaiting(0);
+	ok(run(&f) == 1, "two tasks awaiting each other, their loop's thread unknown: reported");
+	tasks_awaiting(42);
+	ok(run(&f) == 0 && detect__standing(d) == 1,
+	   "the same tasks once their loop's thread is known: the same deadlock, not again");
+}
+
 static void test_seen(void)
 {
 	struct lw_seen *s = seen__new();
@@ -233,6 +282,8 @@ int main(void)
 	test_long_wait();
 	test_budget();
 	test_fresh();
+	test_no_starving();
+	test_task_identity();
 	test_seen();
 	detect__free(d);
 	graph__free(g);

@@ -182,6 +182,23 @@ static void test_which_wait_stands(void)
 	ok(!graph__wait(g, p, LW_LOCK_MUTEX, "anon:1:0x30", 1, 0x30, &futex) &&
 		   p->wait.lock->kind == LW_LOCK_THREADING_LOCK,
 	   "nor does another specific one: the first said stands");
+	graph__clear(g);
+	p = graph__thread(g, 1, 9);
+	futex.flags = LW_WAIT_TIMED | LW_WAIT_HINTED;
+	futex.start_ns = 77;
+	py.start_ns = 0;
+	graph__wait(g, p, LW_LOCK_FUTEX, "anon:1:0x10", 1, 0x10, &futex);
+	graph__wait(g, p, LW_LOCK_THREADING_LOCK, "anon:1:0x20", 1, 0x20, &py);
+	ok(p->wait.start_ns == 0 && (p->wait.flags & LW_WAIT_TIMED) &&
+		   (p->wait.flags & LW_WAIT_HINTED),
+	   "the bare wait's timeout and hint stay with the threading.Lock wait, its start not");
+	graph__clear(g);
+	p = graph__thread(g, 1, 9);
+	graph__wait(g, p, LW_LOCK_THREADING_LOCK, "anon:1:0x20", 1, 0x20, &py);
+	graph__wait(g, p, LW_LOCK_FUTEX, "anon:1:0x10", 1, 0x10, &futex);
+	ok(p->wait.lock->kind == LW_LOCK_THREADING_LOCK && p->wait.start_ns == 0 &&
+		   (p->wait.flags & LW_WAIT_TIMED),
+	   "the same when the bare wait comes second");
 	ok(!strcmp(lw_lock_kind_name(p->wait.lock->kind), "threading.Lock") &&
 		   !strcmp(lw_lock_kind_name(LW_LOCK_PI_MUTEX), "pi_mutex") &&
 		   !strcmp(lw_lock_kind_name(LW_LOCK_THREAD_EXIT), "thread_exit"),

@@ -39,7 +39,9 @@ static int add_sources(struct lw_pipeline *p)
 	struct lw_futex_source *fs = futex_source__new(NULL, 0);
 	struct lw_python_source *ps = python_source__new();
 
-	if (!fs || !ps || pipeline__add_source(p, futex_source__source(fs))) {
+	if (fs && pipeline__add_source(p, futex_source__source(fs)))
+		fs = NULL; /* the pipeline destroyed it */
+	if (!fs || !ps) {
 		if (ps)
 			python_source__source(ps)->ops->destroy(python_source__source(ps));
 		return -ENOMEM;

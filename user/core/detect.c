@@ -10,13 +10,17 @@
 #include <string.h>
 #include "core/detect.h"
 #include "core/seen.h"
+#include "sys/clock.h"
 #include "sys/hash.h"
 
 struct lw_detect {
 	uint64_t wait_threshold_ns;
 	struct lw_seen *seen;
-	struct lw_finding *cand; /* this run's candidates; the confirmed first */
+	struct lw_finding *cand; /* this run's candidates */
 	int ncand, cap;
+	struct lw_finding found[LW_CONFIRMS_PER_TURN]; /* this run's confirmed */
+	int nfound;
+	unsigned int rotor; /* where the next run starts confirming */
 	unsigned int standing;
 	int pending;
 	/* this run's */
@@ -26,11 +30,14 @@ struct lw_detect {
 };
 
 /* One wait of one participant: the same for the same wait in every turn,
- * different for a later wait on the same lock. */
+ * different for a later wait on the same lock. A thread is its TID, a task
+ * its process and object (the thread its loop runs on may be unknown in one
+ * read and known in the next). */
 static uint64_t wait_sig(const struct lw_participant *p)
 {
-	uint64_t id = lw_hash_combine(
-		((uint64_t)p->type << 62) ^ ((uint64_t)p->pid << 32) ^ (uint32_t)p->tid, p->addr);
+	uint64_t id = p->type == LW_PARTICIPANT_TASK ?
+			      lw_hash_combine(((uint64_t)1 << 62) | (uint32_t)p->pid, p->addr) :
+			      lw_hash64((uint32_t)p->tid);
 
 	return lw_hash_combine(lw_hash_combine(id, lw_hash_str(p->wait.lock->key)),
 			       p->wait.start_ns);
@@ -66,13 +73,22 @@ struct lw_detect *detect__new(uint64_t wait_threshold_ns)
 	return d;
 }
 
+static void free_finding(struct lw_finding *f)
+{
+	for (int k = 0; f->obs && k < f->n; k++)
+		observation__free(&f->obs[k]);
+	free(f->waiters);
+	free(f->obs);
+	memset(f, 0, sizeof(*f));
+}
+
 static void drop_candidates(struct lw_detect *d)
 {
-	for (int i = 0; i < d->ncand; i++) {
-		free(d->cand[i].waiters);
-		free(d->cand[i].obs);
-	}
-	d->ncand = 0;
+	for (int i = 0; i < d->ncand; i++)
+		free_finding(&d->cand[i]);
+	for (int i = 0; i < d->nfound; i++)
+		free_finding(&d->found[i]);
+	d->ncand = d->nfound = 0;
 }
 
 void detect__free(struct lw_detect *d)
@@ -238,7 +254,8 @@ static int still_long(struct lw_detect *d, struct lw_finding *f)
 int detect__run(struct lw_detect *d, struct lw_graph *g, const struct lw_turn *t,
 		struct lw_finding **out)
 {
-	int budget = LW_CONFIRMS_PER_TURN, nout = 0, err;
+	int budget = LW_CONFIRMS_PER_TURN, err;
+	uint64_t until = lw_now_ns() + LW_CONFIRM_TURN_NS;
 
 	drop_candidates(d);
 	d->standing = 0;
@@ -253,26 +270,36 @@ int detect__run(struct lw_detect *d, struct lw_graph *g, const struct lw_turn *t
 		err = per_lock(d, LW_FINDING_LONG_WAIT, too_long);
 	if (err < 0)
 		return err;
-	/* confirmed ones move to the front: out[0..nout) */
-	for (int i = 0; i < d->ncand; i++) {
-		struct lw_finding *f = &d->cand[i], tmp;
+	/*
+	 * Deadlocks first, then orphans, then long waits (a deadlock's waiters
+	 * get no long wait on top): candidates were found in that order. Within
+	 * each kind the run starts where the last one stopped, so candidates
+	 * that keep failing to confirm cannot crowd out one that would.
+	 */
+	for (int first = 0, n; first < d->ncand; first += n) {
+		for (n = 1; first + n < d->ncand && d->cand[first + n].kind == d->cand[first].kind;
+		     n++)
+			;
+		for (int k = 0; k < n; k++) {
+			struct lw_finding *f = &d->cand[first + (d->rotor + k) % n];
 
-		if (f->kind == LW_FINDING_LONG_WAIT && !still_long(d, f))
-			continue; /* its waiters were just reported in a deadlock */
-		if (!budget) {
-			d->pending = 1;
-			break;
+			if (f->kind == LW_FINDING_LONG_WAIT && !still_long(d, f))
+				continue;
+			if (!budget || lw_now_ns() > until) {
+				d->pending = 1;
+				break;
+			}
+			budget--;
+			if (!confirm__finding(f))
+				continue;
+			remember(d, f);
+			if (f->kind != LW_FINDING_LONG_WAIT)
+				d->standing++;
+			d->found[d->nfound++] = *f; /* it owns the arrays now */
+			memset(f, 0, sizeof(*f));
 		}
-		budget--;
-		if (!confirm__finding(f))
-			continue;
-		remember(d, f);
-		if (f->kind != LW_FINDING_LONG_WAIT)
-			d->standing++;
-		tmp = d->cand[nout];
-		d->cand[nout++] = *f;
-		*f = tmp;
 	}
-	*out = d->cand;
-	return nout;
+	d->rotor++;
+	*out = d->found;
+	return d->nfound;
 }

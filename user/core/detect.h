@@ -33,9 +33,11 @@ struct lw_finding {
 	uint64_t sig;
 };
 
-/* Confirmations one turn may run (each sleeps CONFIRM_GAP_MS): the rest
- * wait for the next turn, so the loop's timers and signals are served. */
+/* Confirmations one turn may run (each sleeps CONFIRM_GAP_MS, and may read a
+ * large Python process twice), and the time they may take together: the
+ * rest wait for the next turn, so the loop's timers and signals are served. */
 #define LW_CONFIRMS_PER_TURN 8
+#define LW_CONFIRM_TURN_NS (200 * 1000000ull)
 #define LW_CONFIRM_GAP_MS 10
 
 struct lw_detect;

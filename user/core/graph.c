@@ -280,14 +280,30 @@ static struct lw_lock *lock(struct lw_graph *g, enum lw_lock_kind kind, const ch
 	return l;
 }
 
+/*
+ * What the futex source knows of a wait - it has a timeout, a probe hinted
+ * at it - stays when a source that knows what it is on says so: it is one
+ * wait, seen twice. Its start does not: the winner's own (unknown for a
+ * Python wait) keeps the wait the same in every turn, whether or not the
+ * futex source had anything to say in that turn.
+ */
+static void merge(struct lw_wait *into, const struct lw_wait *from)
+{
+	into->flags |= from->flags & (LW_WAIT_TIMED | LW_WAIT_HINTED);
+}
+
 struct lw_lock *graph__wait(struct lw_graph *g, struct lw_participant *p, enum lw_lock_kind kind,
 			    const char *key, pid_t pid, uint64_t addr, const struct lw_wait *w)
 {
 	struct lw_lock *old = p->wait.lock, *l;
+	struct lw_wait was = p->wait;
 
 	/* a bare futex word says less than anything else about the same wait */
-	if (old && (old->kind != LW_LOCK_FUTEX || kind == LW_LOCK_FUTEX))
+	if (old && (old->kind != LW_LOCK_FUTEX || kind == LW_LOCK_FUTEX)) {
+		if (kind == LW_LOCK_FUTEX && old->kind != LW_LOCK_FUTEX)
+			merge(&p->wait, w);
 		return NULL;
+	}
 	l = lock(g, kind, key, pid, addr);
 	if (!l)
 		return NULL;
@@ -295,6 +311,8 @@ struct lw_lock *graph__wait(struct lw_graph *g, struct lw_participant *p, enum l
 		g->nlocks--;
 	p->wait = *w;
 	p->wait.lock = l;
+	if (old)
+		merge(&p->wait, &was);
 	if (l->nwaiters++ == 0)
 		g->nlocks++;
 	return l;

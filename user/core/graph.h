@@ -10,7 +10,9 @@
  * A participant waits for one thing at most. When two sources say different
  * things about it, the more specific one wins: a threading.Lock (the Python
  * reader's word) over the bare futex word its semaphore sleeps on (the futex
- * tracer's); otherwise the first one said.
+ * tracer's); otherwise the first one said. Whether the bare word's wait has
+ * a timeout, and whether a probe hinted at it, stays with the wait that
+ * wins.
  *
  * Locks are keyed by a string naming their identity ("anon:PID:0xADDR", or
  * the backing object of shared memory, "shmem:MAJ:MIN:INODE:OFFSET"), so the
@@ -59,8 +61,6 @@ int lw_lock_kind_is_native_lock(enum lw_lock_kind k);
 
 struct lw_lock;
 struct lw_source;
-struct lw_pymem;
-struct lw_pyparticipant;
 
 /* Set by the source of a wait (lw_wait.flags). */
 #define LW_WAIT_TIMED 0x1 /* it has a timeout: it ends by itself */
@@ -83,9 +83,10 @@ struct lw_participant {
 	uint64_t addr; /* a task: its Task object */
 	char name[64]; /* as the program names it (a Python thread or task); "": unknown */
 	struct lw_wait wait;
-	/* CPython's record of it, for reports (valid this turn): its frames */
-	struct lw_pymem *py_mem;
-	const struct lw_pyparticipant *py;
+	/* the source that can say where it is in the program's own terms (a
+	 * Python participant's frames: source.h's describe), and its record */
+	struct lw_source *shown_by;
+	const void *shown_rec;
 	/* the graph's */
 	uint32_t idx;
 	uint32_t mark;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "sys/proc.h"
+#include "sys/syms.h"
 
 struct lw_graph;
 struct lw_participant;
@@ -27,12 +28,20 @@ struct lw_turn {
 };
 
 /* What re-checking a wait saw. Two observations a few ms apart with the
- * same fingerprint mean nothing moved in between. */
+ * same fingerprint mean nothing moved in between. What it saw travels on
+ * with the finding, for the report: where the participant is stuck. */
 struct lw_observation {
 	uint64_t fingerprint;
 	int has_sc;
 	struct lw_syscall sc; /* a thread's syscall: where its native stack is */
+	/* what only the source can show: a Python participant's frames,
+	 * innermost first (owned; observation__free()) */
+	struct lw_frame *frames;
+	int nframes;
 };
+
+/* Frees what an observation owns (core/confirm.c). */
+void observation__free(struct lw_observation *o);
 
 struct lw_source;
 
@@ -49,6 +58,14 @@ struct lw_source_ops {
 	 */
 	int (*observe)(struct lw_source *s, const struct lw_participant *p, unsigned int round,
 		       struct lw_observation *o);
+	/*
+	 * Where p, which this source put into the graph as its shown_by, is in
+	 * the program's own terms - its frames - into o->frames (optional).
+	 * Asked once a finding is confirmed, with the round of the last
+	 * re-check, whichever source saw p's wait.
+	 */
+	void (*describe)(struct lw_source *s, const struct lw_participant *p, unsigned int round,
+			 struct lw_observation *o);
 	/* A process to watch, or one that called execve (optional). */
 	void (*watch)(struct lw_source *s, pid_t pid);
 	/* A watched process exited (optional). */

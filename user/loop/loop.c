@@ -175,11 +175,26 @@ static void turn(struct lw_loop *l, uint64_t min_age_ns)
 	follow_linked(l);
 }
 
+/* When the next turn is due: the sweep's time, or sooner when a hint, a PI
+ * refusal or a finding left for later asks for it - but not sooner than
+ * LW_HINT_TURN_MS after the last one. */
+static uint64_t sooner(struct lw_loop *l, uint64_t next_turn, uint64_t last_turn, uint64_t now)
+{
+	int want = pipeline__next_turn_ms(l->pipe);
+	uint64_t at, soonest = last_turn + LW_HINT_TURN_MS * 1000000ull;
+
+	if (want < 0)
+		return next_turn;
+	at = now + want * 1000000ull;
+	at = at > soonest ? at : soonest;
+	return at < next_turn ? at : next_turn;
+}
+
 void loop__run(struct lw_loop *l)
 {
 	const struct env *env = l->env;
 	uint64_t next_turn = 0, last_turn = 0, next_reap = 0, stop_at = 0;
-	int err, want;
+	int err;
 
 	if (env->duration > 0)
 		stop_at = l->start_ns + (uint64_t)(env->duration * 1e9);
@@ -196,18 +211,11 @@ void loop__run(struct lw_loop *l)
 			break;
 		}
 		now = lw_now_ns();
-		want = pipeline__next_turn_ms(l->pipe);
-		if (want >= 0) { /* a hint, a PI refusal, a finding left for later */
-			uint64_t at = now + want * 1000000ull,
-				 soonest = last_turn + LW_HINT_TURN_MS * 1000000ull;
-
-			at = at > soonest ? at : soonest;
-			next_turn = at < next_turn ? at : next_turn;
-		}
+		next_turn = sooner(l, next_turn, last_turn, now);
 		if (now >= next_turn) {
 			turn(l, LW_SWEEP_MIN_AGE_NS);
 			last_turn = now;
-			next_turn = now + LW_SWEEP_MS * 1000000ull;
+			next_turn = sooner(l, now + LW_SWEEP_MS * 1000000ull, last_turn, now);
 		}
 		if (now >= next_reap) {
 			reap_gone(l);

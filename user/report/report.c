@@ -145,7 +145,7 @@ static void add_waits(struct lw_report *r, struct lw_alert *a, const struct lw_f
 					    (now_ns - p->wait.start_ns) / 1000000 :
 					    0;
 		t->blocked_at_least = !p->wait.start_ns || (p->wait.flags & LW_WAIT_SINCE_ATTACH);
-		stack__of(r->syms, p, o->has_sc ? &o->sc : NULL, &st);
+		stack__of(r->syms, p, o, &st);
 		t->stack = st.frames;
 		t->nframes = st.n;
 		t->stack_err = st.err;
@@ -328,10 +328,10 @@ static int blocked_one(struct lw_report *r, const struct lw_participant *p, stru
 		holder_of(&b->holder, l);
 		if (!l->name[0] && l->kind != LW_LOCK_THREAD_EXIT &&
 		    p->type == LW_PARTICIPANT_THREAD) {
-			struct lw_syscall sc;
+			struct lw_observation o = { .has_sc = 1 };
 
-			if (!lw_proc_syscall(p->pid, p->tid, &sc))
-				stack__of(r->syms, p, &sc, &st);
+			if (!lw_proc_syscall(p->pid, p->tid, &o.sc))
+				stack__of(r->syms, p, &o, &st);
 		}
 		report__lock(r->syms, &b->lock, l,
 			     b->holder.tid || b->holder.exited ? &b->holder : NULL, &st);

@@ -47,10 +47,11 @@ struct lw_stack {
 	int err; /* 0, or the negative errno that cut it short */
 };
 
-/* p's stack: native frames from sc (when given) merged with its Python
- * frames (when it has any). lw_stack_free() it. */
+/* p's stack as observation o saw it: native frames unwound from its
+ * syscall's sp/pc (a thread), merged with the frames its source gave (a
+ * Python participant). stack__free() it. */
 void stack__of(struct lw_syms_cache *syms, const struct lw_participant *p,
-	       const struct lw_syscall *sc, struct lw_stack *st);
+	       const struct lw_observation *o, struct lw_stack *st);
 void stack__free(struct lw_stack *st);
 /* The function that called into the lock: the first frame outside libc. */
 const char *stack__caller(const struct lw_stack *st);

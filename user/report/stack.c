@@ -2,18 +2,17 @@
 /*
  * Stacks for reports (see report.h). A native stack is unwound with libdw
  * from the sp/pc a wait was confirmed at (sys/syms.c); a Python stack is
- * the participant's frames, read from the interpreter. For a Python thread
- * in native code, each activation of the interpreter's eval loop stands for
- * the Python frames it was running: those frames go in its place, so the
- * stack reads top to bottom as the thread got there - a C library's lock
- * call, the ctypes call, the Python function that made it, and so on.
+ * the frames the CPython source saw when it confirmed the wait. For a
+ * Python thread in native code, each activation of the interpreter's eval
+ * loop stands for the Python frames it was running: those frames go in its
+ * place, so the stack reads top to bottom as the thread got there - a C
+ * library's lock call, the ctypes call, the Python function that made it,
+ * and so on.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "report/report.h"
-#include "source/python/pymem.h"
-#include "source/python/pystate.h"
 #include "sys/proc.h"
 
 #define MAX_FRAMES 64
@@ -36,27 +35,19 @@ static int native(struct lw_syms_cache *syms, const struct lw_participant *p,
 	return k;
 }
 
-/* p's Python frames, innermost first; *entry[i]: frame i was the first a
- * C call into the interpreter ran. */
-static int python(const struct lw_participant *p, struct lw_frame *out, int *entry, int max)
+/* A copy of the frames a source saw (innermost first). */
+static int copy_frames(const struct lw_frame *in, int n, struct lw_frame *out, int max)
 {
-	const struct lw_pyparticipant *pp = p->py;
-	int n = 0;
+	int k = 0;
 
-	for (int i = 0; pp && i < pp->nframes && n < max; i++) {
-		const struct lw_pycode *c = pymem__code(p->py_mem, pp->frames[i].code);
-		struct lw_frame *f = &out[n];
-
-		if (!c)
-			continue;
-		memset(f, 0, sizeof(*f));
-		f->python = 1;
-		f->function = strdup(c->qualname);
-		f->file = strdup(c->filename);
-		f->line = pycode__line(c, pp->frames[i].instr);
-		entry[n++] = pp->frames[i].entry;
+	for (int i = 0; i < n && k < max; i++) {
+		out[k] = in[i];
+		out[k].function = in[i].function ? strdup(in[i].function) : NULL;
+		out[k].module = in[i].module ? strdup(in[i].module) : NULL;
+		out[k].file = in[i].file ? strdup(in[i].file) : NULL;
+		k++;
 	}
-	return n;
+	return k;
 }
 
 static int is_eval_loop(const struct lw_frame *f)
@@ -66,7 +57,7 @@ static int is_eval_loop(const struct lw_frame *f)
 
 /* Native frames with each eval-loop activation replaced by the group of
  * Python frames it ran; Python frames left over go last. */
-static int merge(struct lw_frame *nat, int nn, const struct lw_frame *py, const int *entry, int np,
+static int merge(struct lw_frame *nat, int nn, const struct lw_frame *py, int np,
 		 struct lw_frame *out, int max)
 {
 	int n = 0, k = 0;
@@ -79,7 +70,7 @@ static int merge(struct lw_frame *nat, int nn, const struct lw_frame *py, const 
 		lw_frames_free(&nat[i], 1);
 		do
 			out[n++] = py[k];
-		while (!entry[k++] && k < np && n < max);
+		while (!py[k++].entry && k < np && n < max);
 	}
 	while (k < np && n < max)
 		out[n++] = py[k++];
@@ -87,15 +78,16 @@ static int merge(struct lw_frame *nat, int nn, const struct lw_frame *py, const 
 }
 
 void stack__of(struct lw_syms_cache *syms, const struct lw_participant *p,
-	       const struct lw_syscall *sc, struct lw_stack *st)
+	       const struct lw_observation *o, struct lw_stack *st)
 {
 	struct lw_frame nat[MAX_FRAMES], py[MAX_FRAMES];
-	int entry[MAX_FRAMES], nn = 0, np, n;
+	int nn = 0, np = 0, n;
 
 	memset(st, 0, sizeof(*st));
-	if (sc && p->type == LW_PARTICIPANT_THREAD)
-		nn = native(syms, p, sc, nat, MAX_FRAMES, &st->err);
-	np = python(p, py, entry, MAX_FRAMES);
+	if (o && o->has_sc && p->type == LW_PARTICIPANT_THREAD)
+		nn = native(syms, p, &o->sc, nat, MAX_FRAMES, &st->err);
+	if (o)
+		np = copy_frames(o->frames, o->nframes, py, MAX_FRAMES);
 	st->frames = calloc(nn + np ? nn + np : 1, sizeof(*st->frames));
 	if (!st->frames) {
 		lw_frames_free(nat, nn);
@@ -103,7 +95,7 @@ void stack__of(struct lw_syms_cache *syms, const struct lw_participant *p,
 		st->err = -ENOMEM;
 		return;
 	}
-	n = merge(nat, nn, py, entry, np, st->frames, nn + np);
+	n = merge(nat, nn, py, np, st->frames, nn + np);
 	st->n = n;
 }
 
@@ -145,13 +137,13 @@ const char *stack__futex_kind(struct lw_syms_cache *syms, const struct lw_partic
 		{ "join", "thread_exit" },	{ "mutex_lock", "mutex" },
 		{ "mutex_timedlock", "mutex" },
 	};
+	struct lw_observation o = { .has_sc = 1 };
 	const char *type = "futex";
-	struct lw_syscall sc;
 	struct lw_stack st;
 
-	if (p->type != LW_PARTICIPANT_THREAD || lw_proc_syscall(p->pid, p->tid, &sc))
+	if (p->type != LW_PARTICIPANT_THREAD || lw_proc_syscall(p->pid, p->tid, &o.sc))
 		return type;
-	stack__of(syms, p, &sc, &st);
+	stack__of(syms, p, &o, &st);
 	for (int i = 0; i < st.n && !strcmp(type, "futex"); i++)
 		for (size_t k = 0; st.frames[i].function && k < sizeof(kinds) / sizeof(kinds[0]);
 		     k++)

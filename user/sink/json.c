@@ -24,7 +24,7 @@ static void json_head(FILE *f, const struct timespec *ts, const char *kind)
 	lw_json_str(f, kind);
 }
 
-static void json_party_fields(FILE *f, const struct lw_alert_participant *p)
+static void json_participant_fields(FILE *f, const struct lw_alert_participant *p)
 {
 	fputs("\"type\":", f);
 	lw_json_str(f, p->type);
@@ -37,14 +37,14 @@ static void json_party_fields(FILE *f, const struct lw_alert_participant *p)
 
 /* A waiter or holder; null: a holder nobody could name. An exited holder
  * may have no tid: a task that ended. */
-static void json_party(FILE *f, const struct lw_alert_participant *p)
+static void json_participant(FILE *f, const struct lw_alert_participant *p)
 {
 	if (!p->tid && !p->addr && !p->exited) {
 		fputs("null", f);
 		return;
 	}
 	fputc('{', f);
-	json_party_fields(f, p);
+	json_participant_fields(f, p);
 	if (p->exited)
 		fputs(",\"exited\":true", f);
 	fputc('}', f);
@@ -96,7 +96,7 @@ static void json_thread(FILE *f, const struct lw_alert_thread *t)
 	int i;
 
 	fputc('{', f);
-	json_party_fields(f, &t->who);
+	json_participant_fields(f, &t->who);
 	fprintf(f, ",\"blocked_for_ms\":%" PRIu64, t->blocked_for_ms);
 	if (t->blocked_at_least) /* blocked before lockwatch looked */
 		fputs(",\"blocked_for_ms_is_lower_bound\":true", f);
@@ -141,14 +141,14 @@ static void json_alert(struct lw_sink *s, const struct lw_alert *a)
 		const struct lw_alert_wait *e = &a->waits[i];
 
 		fputs(i ? ",{\"waiter\":" : "{\"waiter\":", f);
-		json_party(f, &e->waiter);
+		json_participant(f, &e->waiter);
 		fputs(",\"waits_for\":", f);
 		if (e->lock >= 0 && e->lock < a->nlocks)
 			json_lock(f, &a->locks[e->lock], 0);
 		else
 			fputs("null", f);
 		fputs(",\"held_by\":", f);
-		json_party(f, &e->held_by);
+		json_participant(f, &e->held_by);
 		fputc('}', f);
 	}
 
@@ -196,7 +196,7 @@ static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
 			for (int k = 0; k < b->nwaiters && k < LW_BLOCKED_NAMED; k++) {
 				if (k)
 					fputc(',', f);
-				json_party(f, &b->waiters[k]);
+				json_participant(f, &b->waiters[k]);
 			}
 			fputs("]}", f);
 		}

@@ -15,9 +15,9 @@
 
 /*
  * "thread 4243 (poster)", with "of pid N" when the alert spans processes
- * (ref_pid 0) or the party lives outside ref_pid.
+ * (ref_pid 0) or the participant lives outside ref_pid.
  */
-static void text_party(FILE *f, const struct lw_alert_participant *p, int ref_pid)
+static void text_participant(FILE *f, const struct lw_alert_participant *p, int ref_pid)
 {
 	if (!strcmp(p->type, "task")) {
 		/* "task rebuilder on thread 4242": the thread of its event loop */
@@ -40,7 +40,7 @@ static void text_party(FILE *f, const struct lw_alert_participant *p, int ref_pi
 		fprintf(f, " of pid %d", p->pid);
 }
 
-/* The pid every party shares, or 0 when the cycle crosses processes. */
+/* The pid every participant shares, or 0 when the cycle crosses processes. */
 static int alert_pid(const struct lw_alert *a)
 {
 	int i, pid = a->nwaits ? a->waits[0].waiter.pid : 0;
@@ -73,7 +73,7 @@ static void text_wait(FILE *f, const struct lw_alert_wait *e, const struct lw_al
 		      int ref_pid)
 {
 	fputs("  ", f);
-	text_party(f, &e->waiter, ref_pid);
+	text_participant(f, &e->waiter, ref_pid);
 	fputs(" waits for ", f);
 	if (l)
 		text_lock(f, l, e->waiter.pid);
@@ -81,7 +81,7 @@ static void text_wait(FILE *f, const struct lw_alert_wait *e, const struct lw_al
 		fputs("an unknown lock", f);
 	if (e->held_by.tid) {
 		fputs(", held by ", f);
-		text_party(f, &e->held_by, ref_pid);
+		text_participant(f, &e->held_by, ref_pid);
 	} else if (e->held_by.exited && !strcmp(e->held_by.type, "task")) {
 		fputs(", held by no live task", f);
 	} else {
@@ -127,7 +127,7 @@ static void text_thread(FILE *f, const struct lw_alert_thread *t, int ref_pid)
 	int i;
 
 	fputs("\n  ", f);
-	text_party(f, &t->who, ref_pid);
+	text_participant(f, &t->who, ref_pid);
 	if (t->blocked_at_least && !t->blocked_for_ms) /* since when: unknown */
 		fputs(", blocked:\n", f);
 	else

@@ -62,6 +62,33 @@ int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st)
 	return 0;
 }
 
+int lw_proc_runtime_ns(pid_t pid, uint64_t *ns)
+{
+	char path[300], buf[128];
+	struct dirent *de;
+	DIR *d;
+	int seen = 0;
+
+	*ns = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		unsigned long long v;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid, de->d_name);
+		if (read_file(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &v) == 1) {
+			*ns += v;
+			seen = 1;
+		}
+	}
+	closedir(d);
+	return seen ? 0 : -ENOENT;
+}
+
 #define PF_KTHREAD 0x00200000
 
 enum lw_proc_state lw_proc_state(pid_t pid)

@@ -35,6 +35,9 @@ struct lw_proc_stat {
 
 /* 0 or -errno. */
 int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st);
+/* The CPU time all threads of pid have run, in ns (schedstat: exact to
+ * the ns, where clock ticks miss a short burst of work); 0 or -errno. */
+int lw_proc_runtime_ns(pid_t pid, uint64_t *ns);
 enum lw_proc_state lw_proc_state(pid_t pid);
 const char *lw_proc_state_str(enum lw_proc_state st);
 

@@ -20,6 +20,7 @@ struct lw_frame {
 	char *file; /* source file, NULL without debug info */
 	int line; /* 0 without debug info */
 	int python; /* a Python frame: function is its qualified name, no pc */
+	int entry; /* a Python frame: the first a C call into the interpreter ran */
 };
 
 struct lw_syms; /* one process's modules, symbols and unwinder */

@@ -69,6 +69,13 @@ static int from_syscall(pid_t pid, pid_t tid, const struct lw_syscall *sc, struc
 	return 1 + pi;
 }
 
+int attach__is_park(uint32_t op, uint32_t val, uint32_t word)
+{
+	uint32_t cmd = op & LW_FUTEX_CMD_MASK;
+
+	return (cmd == LW_FUTEX_WAIT || cmd == LW_FUTEX_WAIT_BITSET) && !val && !word;
+}
+
 #define PARK_NEAR_SP 65536 /* the park word is a local of pthread_mutex_lock */
 #define STACK_SCAN 4096 /* where its frames keep the mutex pointer */
 #define MUTEX_PI 0x20
@@ -87,7 +94,8 @@ static int refused_pi_lock(pid_t pid, pid_t tid, const struct lw_syscall *sc,
 	uint32_t words[LW_MUTEX_WORDS];
 	pid_t owner;
 
-	if (w->val || w->word || (w->flags & ~(LW_WF_SHARED | LW_WF_TIMED)) || w->uaddr < sc->sp ||
+	if (w->how != LW_HOW_FUTEX || !attach__is_park(w->op, w->val, w->word) ||
+	    (w->flags & ~(LW_WF_SHARED | LW_WF_TIMED)) || w->uaddr < sc->sp ||
 	    w->uaddr - sc->sp > PARK_NEAR_SP)
 		return 0;
 	if (lw_proc_read(pid, sc->sp, stack, sizeof(stack)))

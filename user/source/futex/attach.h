@@ -18,4 +18,12 @@
  */
 int attach__scan(pid_t pid, struct lw_futex_wait *out, int max, uint64_t now_ns);
 
+/*
+ * The one rule for glibc's park: after the kernel refuses a PI lock with
+ * EDEADLK, glibc parks the thread for good in a plain futex(2) wait (WAIT or
+ * WAIT_BITSET) expecting 0 on a word that is 0 (a local on its stack). op and
+ * val as passed to futex(2); word as read, 0 when not read.
+ */
+int attach__is_park(uint32_t op, uint32_t val, uint32_t word);
+
 #endif /* LW_ATTACH_H */

@@ -285,7 +285,8 @@ static void update_refusals(struct lw_futex_source *fs, const struct lw_turn *t)
 	for (int i = 0; i < fs->npi; i++) {
 		struct pi_refusal *p = &fs->pi[i];
 		const struct lw_futex_wait *cur = current_wait(fs, p->w.tid);
-		int park = cur && !cur->val && !cur->word && !(cur->flags & LW_WF_PI);
+		int park = cur && cur->how == LW_HOW_FUTEX &&
+			   attach__is_park(cur->op, cur->val, cur->word);
 
 		if (park)
 			p->parked = 1;
@@ -346,8 +347,11 @@ static int futex_contribute(struct lw_source *s, struct lw_graph *g, const struc
 	struct lw_futex_source *fs = (struct lw_futex_source *)s;
 	int n = snapshot(fs, t);
 
-	if (n < 0)
+	if (n < 0) {
+		fs->nhints = 0; /* the next sweep reads the map again */
+		fs->hint_all = 0;
 		return n;
+	}
 	update_refusals(fs, t);
 	/* refused PI threads first: their PI lock, not the park, is their wait */
 	for (int i = 0; i < fs->npi; i++) {
@@ -366,12 +370,8 @@ static int futex_contribute(struct lw_source *s, struct lw_graph *g, const struc
 /* Where a waiter must be sitting for its wait to be real. */
 static int in_place(const struct lw_futex_wait *w, const struct lw_syscall *sc)
 {
-	if (w->flags & LW_WF_PARKED)
-		/* glibc's park after EDEADLK: futex wait for a 0 that stays 0 */
-		return sc->nr == SYS_futex &&
-		       ((sc->args[1] & LW_FUTEX_CMD_MASK) == LW_FUTEX_WAIT_BITSET ||
-			(sc->args[1] & LW_FUTEX_CMD_MASK) == LW_FUTEX_WAIT) &&
-		       sc->args[2] == 0;
+	if (w->flags & LW_WF_PARKED) /* glibc's park after EDEADLK, still */
+		return sc->nr == SYS_futex && attach__is_park(sc->args[1], sc->args[2], 0);
 	if (sc->nr == SYS_futex || sc->nr == LW_SYS_FUTEX_WAIT)
 		return sc->args[0] == w->uaddr;
 	return sc->nr == LW_SYS_FUTEX_WAITV;

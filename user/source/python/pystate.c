@@ -353,9 +353,11 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 			bad++;
 			break;
 		}
+		/* a TID of its namespace no thread has (any more): unknown, rather
+		 * than taken for a host thread of that number */
 		p->tid = lw_proc_global_tid(pid, tid);
-		if (p->tid <= 0)
-			p->tid = tid;
+		if (p->tid < 0)
+			p->tid = 0;
 		f = L->ts_cframe ? pymem__ptr(m, pymem__ptr(m, ts + L->ts_cframe) +
 							 L->cframe_current_frame) :
 				   pymem__ptr(m, ts + L->ts_current_frame);

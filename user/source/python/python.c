@@ -111,6 +111,8 @@ static void python_forget(struct lw_source *s, pid_t pid)
 	reset(p);
 	/* the last entry takes its place; the slot it leaves holds nothing */
 	*p = ps->py[--ps->n];
+	p->seen = NULL; /* pointed into the slot it came from */
+	p->round = 0;
 	memset(&ps->py[ps->n], 0, sizeof(ps->py[0]));
 }
 
@@ -186,12 +188,16 @@ static void look(struct lw_python_source *ps, struct pyproc *p)
 	p->seen = NULL;
 }
 
-/* utime + stime of the whole process, in clock ticks */
-static uint64_t cpu_ticks(pid_t pid)
+/* The CPU time the process has run, in ns: schedstat where there is one,
+ * else clock ticks (10 ms each). */
+static uint64_t cpu_ns(pid_t pid)
 {
 	struct lw_proc_stat st;
+	uint64_t ns;
 
-	return lw_proc_stat(pid, 0, &st) ? 0 : st.utime + st.stime;
+	if (!lw_proc_runtime_ns(pid, &ns))
+		return ns;
+	return lw_proc_stat(pid, 0, &st) ? 0 : (st.utime + st.stime) * 10000000ull;
 }
 
 static int due(struct pyproc *p, uint64_t now_ns)
@@ -203,13 +209,12 @@ static int due(struct pyproc *p, uint64_t now_ns)
 		return 1;
 	if (since < DUE_IDLE_NS)
 		return 0;
-	cpu = cpu_ticks(p->pid);
+	cpu = cpu_ns(p->pid);
 	/* it ran no code since the last look: nothing new to see. Otherwise
 	 * look after a second when it was mostly idle (a hung event loop
 	 * sleeps), and every ten seconds anyway. */
 	due = !p->last_ns ||
-	      (cpu != p->last_cpu &&
-	       ((cpu - p->last_cpu) * 10000000ull < since / 2 || since >= DUE_ANY_NS));
+	      (cpu != p->last_cpu && (cpu - p->last_cpu < since / 2 || since >= DUE_ANY_NS));
 	if (due) {
 		p->last_ns = now_ns;
 		p->last_cpu = cpu;
@@ -217,8 +222,8 @@ static int due(struct pyproc *p, uint64_t now_ns)
 	return due;
 }
 
-static struct lw_participant *participant(struct lw_graph *g, const struct pyproc *p,
-					  const struct lw_pyparticipant *pp)
+static struct lw_participant *participant(struct lw_python_source *ps, struct lw_graph *g,
+					  const struct pyproc *p, const struct lw_pyparticipant *pp)
 {
 	struct lw_participant *gp;
 
@@ -228,9 +233,9 @@ static struct lw_participant *participant(struct lw_graph *g, const struct pypro
 		gp = pp->tid > 0 ? graph__thread(g, p->pid, pp->tid) : NULL;
 	if (!gp)
 		return NULL;
-	if (!gp->py) {
-		gp->py = pp;
-		gp->py_mem = p->m;
+	if (!gp->shown_by) {
+		gp->shown_by = &ps->base;
+		gp->shown_rec = pp;
 		snprintf(gp->name, sizeof(gp->name), "%s", pp->name);
 	}
 	return gp;
@@ -258,7 +263,7 @@ static void put(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *
 		struct lw_participant *waiter, *holder;
 		struct lw_lock *l;
 
-		if (!w->lock || !(waiter = participant(g, p, w->waiter)))
+		if (!w->lock || !(waiter = participant(ps, g, p, w->waiter)))
 			continue;
 		key_of(w, p->pid, key, sizeof(key));
 		l = graph__wait(g, waiter, w->kind, key, p->pid, w->lock, &gw);
@@ -266,7 +271,7 @@ static void put(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *
 			continue;
 		if (!l->name[0])
 			snprintf(l->name, sizeof(l->name), "%s", w->name);
-		if (w->holder && (holder = participant(g, p, w->holder))) {
+		if (w->holder && (holder = participant(ps, g, p, w->holder))) {
 			graph__hold(l, holder);
 		} else if (w->gone) {
 			l->holder_gone = 1;
@@ -325,6 +330,29 @@ static const struct lw_pylook *seen_in(struct pyproc *p, unsigned int round)
 	return p->seen;
 }
 
+/* Where the participant is, in the program's terms, for the report: each
+ * frame's function, file and line (and whether a C call entered there). */
+static void frames_of(struct lw_pymem *m, const struct lw_pyparticipant *pp,
+		      struct lw_observation *o)
+{
+	o->frames = calloc(pp->nframes ? pp->nframes : 1, sizeof(*o->frames));
+	if (!o->frames)
+		return;
+	for (int i = 0; i < pp->nframes; i++) {
+		const struct lw_pycode *c = pymem__code(m, pp->frames[i].code);
+		struct lw_frame *f = &o->frames[o->nframes];
+
+		if (!c)
+			continue;
+		f->python = 1;
+		f->entry = pp->frames[i].entry;
+		f->function = strdup(c->qualname);
+		f->file = strdup(c->filename);
+		f->line = pycode__line(c, pp->frames[i].instr);
+		o->nframes++;
+	}
+}
+
 /*
  * The wait stands when the read of this round finds its participant waiting
  * for the same lock with the same holder (or the same proof that none is
@@ -379,10 +407,29 @@ static void python_stats(struct lw_source *s, struct lw_summary *sum)
 	sum->python_looks += ps->looks;
 }
 
+/* The participant's frames as the last re-check's read saw them (a thread
+ * whose wait the futex source saw gets a read of its own). */
+static void python_describe(struct lw_source *s, const struct lw_participant *gp,
+			    unsigned int round, struct lw_observation *o)
+{
+	struct pyproc *p = find((struct lw_python_source *)s, gp->pid);
+	const struct lw_pyparticipant *was = gp->shown_rec;
+	const struct lw_pylook *lk;
+	int i;
+
+	if (!p || !p->valid)
+		return;
+	lk = seen_in(p, round);
+	i = lk ? pylook__find(lk, was->task, was->addr) : -1;
+	if (i >= 0)
+		frames_of(p->m, &lk->snap.p[i], o);
+}
+
 static const struct lw_source_ops python_ops = {
 	.name = "python",
 	.contribute = python_contribute,
 	.observe = python_observe,
+	.describe = python_describe,
 	.watch = python_watch,
 	.forget = python_forget,
 	.stats = python_stats,
