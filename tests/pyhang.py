@@ -41,6 +41,10 @@ named below plus the main task of asyncio.run(), on the main thread alone.
            (the library is .output/tests/libregistry.so, or LW_REGISTRY_LIB)
   ring N   N tasks "ring-0" .. "ring-N-1" (N >= 2, default 33), each
            awaiting the next, the last awaiting the first
+  later    says ready at once and idles (its loop wakes every 0.2 s) until
+           the file LW_GO_FILE exists, then deadlocks as abba does: a
+           deadlock that forms after a watcher's first look, using next to
+           no CPU in between
 
 Every deadlock forms the same way on every run, within about 0.2 s (a ring
 of many tasks takes longer): sleeps, a barrier and events order the steps.
@@ -460,6 +464,16 @@ async def ring_main(n):
     await asyncio.gather(*ring)
 
 
+# --- later: idle first, deadlock when told ---
+
+async def later_main():
+    go = os.environ["LW_GO_FILE"]
+    say_ready()
+    while not os.path.exists(go):
+        await asyncio.sleep(0.2)
+    await abba_main()
+
+
 MODES = {
     "store": lambda: asyncio.run(store_main()),
     "abba": lambda: asyncio.run(abba_main()),
@@ -471,6 +485,7 @@ MODES = {
     "rlock": rlock_main,
     "native": native_main,
     "ring": lambda n=33: asyncio.run(ring_main(n)),
+    "later": lambda: asyncio.run(later_main()),
 }
 
 

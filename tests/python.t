@@ -401,6 +401,30 @@ test_ring()
 	hang_stop "$HANG_PID"
 }
 
+# A deadlock that forms after lockwatch's first look at an idle process,
+# which uses next to no CPU until then and in forming it.
+test_later()
+{
+	local dir go=$LW_TMP/later.go
+
+	dir=$(lw_dir later)
+	t_begin "-p on an idle asyncio process that deadlocks later: found"
+	rm -f "$go"
+	export LW_GO_FILE=$go
+	py_start later later || return
+	unset LW_GO_FILE
+	lw_spawn "$dir" --json --exit-on-deadlock --duration 20 -p "$HANG_PID" ||
+		t_fail "lockwatch did not start"
+	sleep 3 # it has looked at the idle process by now
+	touch "$go"
+	lw_reap "$dir"
+	t_rc "$dir" 1
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $ABBA_EDGES
+	t_end
+	hang_stop "$HANG_PID"
+}
+
 test_command()
 {
 	local dir
@@ -585,7 +609,7 @@ for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.12
 done
 
 # shellcheck disable=SC2086
-NTESTS=$((18 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((19 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]}))
 tap_plan "$NTESTS"
 test_store
@@ -600,6 +624,7 @@ test_mixed
 test_join
 test_rlock
 test_command
+test_later
 test_native
 test_native_watch
 test_ring 33
