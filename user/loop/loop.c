@@ -177,11 +177,11 @@ static void turn(struct lw_loop *l, uint64_t min_age_ns)
 
 /* When the next turn is due: the sweep's time, or sooner when a hint, a PI
  * refusal or a finding left for later asks for it - but not sooner than
- * LW_HINT_TURN_MS after the last one. */
-static uint64_t sooner(struct lw_loop *l, uint64_t next_turn, uint64_t last_turn, uint64_t now)
+ * LW_HINT_TURN_MS after the last turn that came early. */
+static uint64_t sooner(struct lw_loop *l, uint64_t next_turn, uint64_t last_early, uint64_t now)
 {
 	int want = pipeline__next_turn_ms(l->pipe);
-	uint64_t at, soonest = last_turn + LW_HINT_TURN_MS * 1000000ull;
+	uint64_t at, soonest = last_early + LW_HINT_TURN_MS * 1000000ull;
 
 	if (want < 0)
 		return next_turn;
@@ -193,7 +193,7 @@ static uint64_t sooner(struct lw_loop *l, uint64_t next_turn, uint64_t last_turn
 void loop__run(struct lw_loop *l)
 {
 	const struct env *env = l->env;
-	uint64_t next_turn = 0, last_turn = 0, next_reap = 0, stop_at = 0;
+	uint64_t next_turn = 0, next_sweep = 0, last_early = 0, next_reap = 0, stop_at = 0;
 	int err;
 
 	if (env->duration > 0)
@@ -211,11 +211,14 @@ void loop__run(struct lw_loop *l)
 			break;
 		}
 		now = lw_now_ns();
-		next_turn = sooner(l, next_turn, last_turn, now);
+		next_turn = sooner(l, next_turn, last_early, now);
 		if (now >= next_turn) {
+			if (now < next_sweep)
+				last_early = now; /* asked for, before the sweep */
+			else
+				next_sweep = now + LW_SWEEP_MS * 1000000ull;
 			turn(l, LW_SWEEP_MIN_AGE_NS);
-			last_turn = now;
-			next_turn = sooner(l, now + LW_SWEEP_MS * 1000000ull, last_turn, now);
+			next_turn = sooner(l, next_sweep, last_early, now);
 		}
 		if (now >= next_reap) {
 			reap_gone(l);

@@ -319,23 +319,15 @@ static int blocked_one(struct lw_report *r, const struct lw_participant *p, stru
 		if (!strcmp(out[i].lock.key, l->key))
 			b = &out[i];
 	if (!b) {
-		struct lw_stack st = {};
-
 		if (n == max)
 			return n;
 		b = &out[n++];
 		memset(b, 0, sizeof(*b));
 		holder_of(&b->holder, l);
-		if (!l->name[0] && l->kind != LW_LOCK_THREAD_EXIT &&
-		    p->type == LW_PARTICIPANT_THREAD) {
-			struct lw_observation o = { .has_sc = 1 };
-
-			if (!lw_proc_syscall(p->pid, p->tid, &o.sc))
-				stack__of(r->syms, p, &o, &st);
-		}
+		/* by its symbol, not where it was called from: no unwinding for
+		 * a list of what every thread waits for */
 		report__lock(r->syms, &b->lock, l,
-			     b->holder.tid || b->holder.exited ? &b->holder : NULL, &st);
-		stack__free(&st);
+			     b->holder.tid || b->holder.exited ? &b->holder : NULL, NULL);
 		if (l->kind == LW_LOCK_FUTEX)
 			b->lock.type = stack__futex_kind(r->syms, p);
 	}
