@@ -122,6 +122,10 @@ demo: deps all
 	./lockwatch --exit-on-deadlock --duration 30 -- /usr/bin/python3.11 tests/pyhang.py store; \
 	st=$$?; echo "== lockwatch exited with status $$st (1: a deadlock was reported) =="; \
 	test $$st -eq 1
+	@echo; echo "== Python and C in one cycle: a threading.Lock and a C library's mutex (tests/pyhang.py native) =="
+	./lockwatch --exit-on-deadlock --duration 30 -- /usr/bin/python3.11 tests/pyhang.py native; \
+	st=$$?; echo "== lockwatch exited with status $$st (1: a deadlock was reported) =="; \
+	test $$st -eq 1
 
 module:
 	$(if $(KDIR),,$(error no kernel build tree: install linux-headers-6.1.*-amd64 or set KDIR))
