@@ -9,20 +9,25 @@ BPFTOOL ?= bpftool
 CC ?= gcc
 VERSION := 0.1.0
 
-PKGS := libbpf libelf libdw zlib
+PKGS := libbpf libelf libdw zlib capstone
 CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \
 	  -I$(OUTPUT) -Ibpf -Iuser $(shell pkg-config --cflags $(PKGS))
-LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -I$(OUTPUT) -Ibpf
+# libstdc++ for its demangler: C++ programs' functions and locks by name
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread -lstdc++
+# usdt.bpf.h includes <linux/errno.h>, whose asm/ headers live in the multiarch dir
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -I$(OUTPUT) -Ibpf \
+	      -idirafter /usr/include/$(shell gcc -dumpmachine)
 
 # user/ holds one folder per part; headers are included by their path from
 # user/ ("core/graph.h"), so the folder a name comes from is always visible.
 USER_SRCS := $(shell find user -name '*.c' | sort)
 USER_HDRS := $(shell find user -name '*.h')
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-TEST_PROGS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(filter-out tests/lib%.c,$(wildcard tests/*.c)))
+TEST_C_PROGS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(filter-out tests/lib%.c,$(wildcard tests/*.c)))
+TEST_CXX_PROGS := $(patsubst tests/%.cc,$(OUTPUT)/tests/%,$(wildcard tests/*.cc))
+TEST_PROGS := $(TEST_C_PROGS) $(TEST_CXX_PROGS) $(OUTPUT)/tests/orders-static
 TEST_LIBS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.so,$(wildcard tests/lib*.c))
 UNIT_PROGS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(wildcard tests/unit/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
@@ -64,7 +69,9 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) bpf/lockwatch.h $(OUTPUT)/lockwatch.skel.h
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c))
+
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) bpf/lockwatch.h $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -75,9 +82,19 @@ lockwatch: $(USER_OBJS)
 
 # Test programs and benchmarks keep frame pointers and debug info: the tests
 # assert file:line in the stacks lockwatch prints.
-$(filter-out $(OUTPUT)/tests/pylayout,$(TEST_PROGS)): $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
+$(filter-out $(OUTPUT)/tests/pylayout,$(TEST_C_PROGS)): $(OUTPUT)/tests/%: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -Wall -D_GNU_SOURCE $< -o $@ -lpthread
+
+# C++ programs (std::mutex, std::shared_mutex) and a statically linked one,
+# whose pthread functions are its own: --lock-order probes them there.
+$(TEST_CXX_PROGS): $(OUTPUT)/tests/%: tests/%.cc | $(OUTPUT)/tests
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -g -O1 -fno-omit-frame-pointer -Wall $< -o $@ -lpthread
+
+$(OUTPUT)/tests/orders-static: tests/orders.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -Wall -D_GNU_SOURCE -static $< -o $@ -lpthread
 
 # Shared libraries the test programs load (tests/pyhang.py's ctypes one).
 $(TEST_LIBS): $(OUTPUT)/tests/%.so: tests/%.c | $(OUTPUT)/tests
@@ -93,8 +110,9 @@ $(OUTPUT)/tests/pylayout: tests/pylayout.c $(PYLAYOUT).c $(PYLAYOUT).h | $(OUTPU
 		tests/pylayout.c $(PYLAYOUT).c -o $@
 
 # Unit tests (tests/unit/, no root): each links the parts of user/ it tests.
-UNIT_graph := core/graph
-UNIT_detect := core/graph core/detect core/seen core/confirm sys/clock sys/syms sys/modfile \
+UNIT_graph := core/graph core/order
+UNIT_order := core/order
+UNIT_detect := core/graph core/order core/detect core/seen core/confirm sys/clock sys/syms sys/modfile \
 	       sys/maps sys/proc
 UNIT_futex := source/futex/attach source/futex/holder source/futex/memkey sys/proc sys/maps
 UNIT_escape := sys/escape

@@ -14,7 +14,14 @@
  * no thread ever enters the kernel for a lock. MODE "futex": each thread calls
  * futex(FUTEX_WAIT_PRIVATE) on a word that never holds the expected value, so
  * the call returns EAGAIN at once: the bare cost of entering a futex wait, to
- * which lockwatch's tracepoints add their own.
+ * which lockwatch's tracepoints add their own. MODE "nested": like
+ * uncontended, but each thread holds a second mutex of its own all along, so
+ * every lock call is taken while another is held (with --lock-order: a lock
+ * order looked up each time). MODE "chains": each thread has CHAIN_LOCKS
+ * mutexes of its own and takes them in pairs, i then i + 1, round after
+ * round: CHAIN_LOCKS distinct locks and CHAIN_LOCKS - 1 distinct orders a
+ * thread, each taken over and over (lockwatch --lock-order's memory and
+ * ring-buffer traffic against distinct orders); an operation is one pair.
  *
  * Throughput is measured over the program's own window: the threads run for
  * WARMUP_MS first (thread start-up, and whatever a watcher does when it sees
@@ -39,6 +46,7 @@
 #define WARMUP_MS 500
 #define NR_HOT_LOCKS 2
 #define MAX_THREADS 1024
+#define CHAIN_LOCKS 100
 #define CACHELINE 64
 /* Busy-work iterations inside and outside the critical section (~tens of ns) */
 #define CS_SPINS 20
@@ -105,6 +113,44 @@ static void *run_uncontended(void *arg)
 	return NULL;
 }
 
+static void *run_nested(void *arg)
+{
+	struct worker *w = arg;
+	pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
+	unsigned long ops = 0;
+
+	pthread_mutex_lock(&outer);
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(w->own);
+		pthread_mutex_unlock(w->own);
+		__atomic_store_n(&w->ops, ++ops, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&outer);
+	return NULL;
+}
+
+static void *run_chains(void *arg)
+{
+	struct worker *w = arg;
+	pthread_mutex_t *m = calloc(CHAIN_LOCKS, sizeof(*m));
+	unsigned long ops = 0;
+
+	if (!m)
+		return NULL;
+	for (int i = 0; i < CHAIN_LOCKS; i++)
+		pthread_mutex_init(&m[i], NULL);
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		for (int i = 0; i + 1 < CHAIN_LOCKS; i++) {
+			pthread_mutex_lock(&m[i]);
+			pthread_mutex_lock(&m[i + 1]);
+			pthread_mutex_unlock(&m[i + 1]);
+			pthread_mutex_unlock(&m[i]);
+			__atomic_store_n(&w->ops, ++ops, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
 static void *run_futex(void *arg)
 {
 	struct worker *w = arg;
@@ -155,7 +201,7 @@ static void sleep_sec(double sec)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: contend [-v] contended|uncontended|futex SECONDS THREADS\n"
+		"usage: contend [-v] contended|uncontended|futex|nested|chains SECONDS THREADS\n"
 		"Prints the operations (lock/unlock pairs, or futex calls) per second\n"
 		"over a SECONDS window that starts %d ms after the threads.\n",
 		WARMUP_MS);
@@ -166,9 +212,8 @@ static const struct {
 	const char *name;
 	void *(*fn)(void *);
 } modes[] = {
-	{ "contended", run_contended },
-	{ "uncontended", run_uncontended },
-	{ "futex", run_futex },
+	{ "contended", run_contended }, { "uncontended", run_uncontended }, { "futex", run_futex },
+	{ "nested", run_nested },	{ "chains", run_chains },
 };
 
 static int parse_args(int argc, char **argv, int *mode, double *secs, unsigned int *nr,

@@ -15,7 +15,9 @@
 # SECTIONS is a comma-separated list of: overhead (contended and uncontended,
 # -p), host (whole host), futex (futex wait cost and what it predicts),
 # latency, cost (lockwatch's CPU and RSS), check, py-check, py-overhead, or
-# python (both py- sections). By default all of them run.
+# python (both py- sections), lock-order (bench/lockorder.sh: --lock-order's
+# cost per lock/unlock pair, throughput ratios, and its CPU, RSS and ring
+# traffic on 100,000 locks). By default all of them run.
 #
 # Needs root (lockwatch loads BPF), a built tree: `make` (or `make bench`,
 # which installs the dependencies, builds and runs this), and GNU time
@@ -82,6 +84,8 @@ set -o pipefail
 export LC_ALL=C
 
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 OUT=${OUTPUT:-.output}
 LOCKWATCH=${LOCKWATCH:-./lockwatch}
 CONTEND=${CONTEND:-$OUT/bench/contend}
@@ -98,12 +102,13 @@ SECONDS_RUN=2 # measured window of one workload run (plus 0.5 s warm-up)
 CPU_RUNS=3 # runs for CPU/RSS
 CPU_SECONDS=10 # workload window while measuring lockwatch's CPU and RSS
 NOISE=1
+QUICK= # --quick, passed on
 SETTLE_MAX=15 # seconds to wait for a quiet machine before one run
 SETTLE_BUDGET=300 # seconds of such waiting in all; then runs go ahead
 CONTENDED_THREADS=4
 UNCONTENDED_THREADS=$(nproc)
 PY_TASKS_N=10000 # tasks of bench/py_tasks.py for "python check"
-ALL_SECTIONS="overhead host futex latency cost check py-check py-overhead"
+ALL_SECTIONS="overhead host futex latency cost check py-check py-overhead lock-order"
 SECTIONS=$ALL_SECTIONS # the sections to run, in this order
 
 TMP=
@@ -137,7 +142,7 @@ usage: bench/run.sh [--quick] [-n RUNS] [--no-noise] [--no-wait]
   --only SECTIONS  run only these sections (comma-separated)
   --skip SECTIONS  run all sections but these
 Sections: overhead, host, futex, latency, cost, check, py-check,
-py-overhead; python = py-check,py-overhead.
+py-overhead, lock-order; python = py-check,py-overhead.
 Environment: LOCKWATCH, CONTEND, STAMP_LINES, DEADLOCK, HANG, GNU_TIME name
 other binaries; PYTHON the interpreter (default /usr/bin/python3.11),
 PY_TASKS and PY_BUSY its programs.
@@ -178,7 +183,7 @@ parse_args()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--quick)
-			RUNS=3 SECONDS_RUN=1 CPU_RUNS=1 CPU_SECONDS=3 SETTLE_BUDGET=30
+			RUNS=3 SECONDS_RUN=1 CPU_RUNS=1 CPU_SECONDS=3 SETTLE_BUDGET=30 QUICK=1
 			;;
 		-n)
 			[ $# -ge 2 ] || die "-n needs a number"
@@ -322,17 +327,6 @@ progress()
 	if [ -t 2 ]; then
 		printf '\r\033[K%s' "$*" >&2
 	fi
-}
-
-# median and min-max of the numbers on stdin: prints "median min max n"
-stats()
-{
-	sort -g | awk '{ v[NR] = $1 }
-		END {
-			if (NR == 0) exit 1
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.6g %.6g %.6g %d\n", m, v[1], v[NR], NR
-		}'
 }
 
 # Percent of all CPUs idle over the next 0.2 s, from /proc/stat.
@@ -1238,6 +1232,10 @@ main()
 	fi
 	if want py-overhead; then
 		py_overhead
+	fi
+	if want lock-order; then
+		echo
+		bench/lockorder.sh -n "$RUNS" ${QUICK:+--quick}
 	fi
 	footer
 }

@@ -34,6 +34,7 @@
 #define LW_TARGETS_MAX 4096 /* watched processes (`targets`) */
 #define LW_WAITS_MAX 65536 /* threads with a wait slot (`waits`) */
 #define LW_RINGBUF_DEFAULT (256 * 1024) /* `events`, unless --ringbuf-size */
+#define LW_RINGBUF_ORDERS (8 * 1024 * 1024) /* ... with --lock-order: orders carry stacks */
 
 /* What a thread waits in; lw_futex_wait.how. */
 #define LW_HOW_FUTEX 1 /* futex(2) with a waiting op */
@@ -105,6 +106,14 @@ static __attribute__((always_inline)) inline __u32 lw_classify(const __u32 words
 			return LW_WF_RWLOCK;
 		}
 	}
+	/* __wrphase_futex in a read phase (PTHREAD_RWLOCK_FUTEX_USED): a writer
+	 * waits for the readers to leave; no writer yet. (A join of TID 2
+	 * has a robust list pointer where __pad3 and __pad4 are zero.) */
+	if (val == 2 && words[0] == 2 && words[1] <= 3 && !words[2] && !words[3] && !words[4]) {
+		*owner_word = 4;
+		*owner = 0;
+		return LW_WF_RWLOCK;
+	}
 	if (val == words[0] && val > 0 && val < LW_TID_MAX && val != tid) {
 		*owner = val;
 		return LW_WF_JOIN;
@@ -140,6 +149,9 @@ struct lw_futex_wait {
 #define LW_EV_THREAD_EXIT 3 /* a thread of a watched process exited */
 #define LW_EV_FORK 4 /* a watched process forked a new process */
 #define LW_EV_EXEC 5 /* a watched process called execve */
+#define LW_EV_ORDER 6 /* lock sites: a new lock order, with where it was taken */
+#define LW_EV_ORDER_GATES 7 /* lock sites: an order was taken without a lock it had guarding it */
+#define LW_EV_HELD_EXIT 8 /* lock sites: a thread exited holding locks */
 
 struct lw_event_hdr {
 	__u32 type; /* LW_EV_* */
@@ -171,11 +183,136 @@ struct lw_ev_task {
 	__u32 child_pid; /* FORK: the new process */
 };
 
+/*
+ * Uprobe lock sites (bpf/locks.bpf.c, --lock-order): the locks each thread of
+ * a watched process holds now, in the `holds` map (TID -> struct lw_holds),
+ * and every lock order seen - lock B taken by a call that can block while A
+ * is held - once, in the `orders` map, sent to the daemon the first time.
+ */
+#define LW_HELD_MAX 32 /* locks one thread's set keeps; more are counted */
+#define LW_GATES_MAX 4 /* other locks an order was taken under, kept */
+#define LW_STACK_BYTES 4096 /* of the stack above a new order's lock call */
+#define LW_LOCKGEN_MAX 1048576 /* locks re-initialised or destroyed, remembered */
+#define LW_ORDERS_MAX 1048576 /* distinct lock orders, per host */
+
+/* lw_hold.flags */
+#define LW_HOLD_READ 0x1 /* an rwlock held for reading (else held exclusively) */
+#define LW_HOLD_GEN 0x2 /* gen is known */
+#define LW_HOLD_RWLOCK 0x4 /* a pthread_rwlock_t */
+#define LW_HOLD_CUSTOM 0x8 /* a program's own lock (--lock-fn, USDT) */
+#define LW_HOLD_KIND (LW_HOLD_READ | LW_HOLD_RWLOCK | LW_HOLD_CUSTOM)
+#define LW_HOLD_TRY 0x10 /* taken by a call that could not block (a trylock) */
+#define LW_HOLD_PROBE 0x20 /* site is a USDT probe's pc, not a return address */
+#define LW_HOLD_COUNT_SHIFT 16 /* the high half: recursive relocks, read re-entries */
+
+/* One lock one thread holds. */
+struct lw_hold {
+	__u64 lock; /* its address */
+	__u64 site; /* the lock call's return address: where it was taken */
+	__u64 sp; /* the stack pointer there (the caller's, past the call) */
+	__u64 bp; /* rbp there: an unwinder may need it, with frame pointers */
+	__u64 start_ns; /* bpf_ktime_get_ns() when taken */
+	__u32 gen; /* the lock's generation (`lockgen`) once looked up */
+	__u32 flags; /* LW_HOLD_* */
+};
+
+/* One thread's held locks, oldest first; the `holds` map value. */
+struct lw_holds {
+	__u32 tgid;
+	__u32 n; /* entries of h in use */
+	__u32 overflow; /* locks taken while n was LW_HELD_MAX: not kept */
+	__u32 pending_flags; /* a try or timed lock call on its way: its LW_HOLD_KIND */
+	__u64 pending_lock; /* ... and its lock (0: none) */
+	__u64 pending_site;
+	__u64 pending_sp, pending_bp;
+	__u64 acquires; /* locks this thread took (LW_STAT_ACQUIRES at its exit) */
+	struct lw_hold h[LW_HELD_MAX];
+};
+
+/* A lock's generation: bumped by init and destroy, so that a lock re-made at
+ * the same address is a new lock, with none of the old one's orders. */
+struct lw_lock_id {
+	__u32 tgid;
+	__u32 __pad;
+	__u64 lock;
+};
+
+/* Modes of an order (lw_order_key.modes): A's hold flags (LW_HOLD_KIND) in
+ * the low byte, B's in the next. */
+#define LW_ORDER_A(flags) ((flags)&LW_HOLD_KIND)
+#define LW_ORDER_B(flags) (((flags)&LW_HOLD_KIND) << 8)
+#define LW_ORDER_A_READ LW_ORDER_A(LW_HOLD_READ)
+#define LW_ORDER_B_READ LW_ORDER_B(LW_HOLD_READ)
+
+/* A then B: B taken, by a call that can block, while A was held. */
+struct lw_order_key {
+	__u32 tgid;
+	__u32 modes; /* LW_ORDER_* */
+	__u32 gen_a, gen_b;
+	__u64 a, b;
+};
+
+/* What is kept of an order: the other locks held every time it was taken
+ * (its gates; an order taken only under the same gate cannot deadlock). */
+struct lw_order_val {
+	__u64 gates[LW_GATES_MAX];
+	__u32 ngates;
+	__u32 __pad;
+};
+
+/* lw_ev_order.flags */
+#define LW_EV_ORDER_AT_CALL 0x1 /* site_b is a return address; sp, bp the caller's */
+
+/* LW_EV_ORDER: a new order, with where B was taken: the registers a DWARF
+ * unwinder starts from and, after the record, stack_len bytes of the stack
+ * there (none when the ring buffer had no room for them: the order still
+ * goes, with its call sites). */
+struct lw_ev_order {
+	struct lw_event_hdr hdr;
+	struct lw_order_key key;
+	__u64 site_a; /* where A was taken: a return address */
+	__u64 sp_a; /* the stack pointer there, past the call (0: unknown) */
+	__u64 bp_a; /* rbp there */
+	__u64 site_b; /* where B is taken: a pc (see flags) */
+	__u64 sp; /* the stack pointer at site_b */
+	__u64 bp; /* rbp there */
+	__u64 gates[LW_GATES_MAX];
+	__u32 ngates;
+	__u32 flags; /* LW_EV_ORDER_* */
+	__u32 stack_len; /* bytes of stack from sp, following the record */
+	__u32 flags_a; /* A's hold's LW_HOLD_* */
+	char comm[LW_COMM_LEN];
+	__u8 stack[]; /* at most LW_STACK_BYTES */
+};
+
+/* LW_EV_ORDER_GATES: an order's gates shrank to these. */
+struct lw_ev_order_gates {
+	struct lw_event_hdr hdr;
+	struct lw_order_key key;
+	__u64 gates[LW_GATES_MAX];
+	__u32 ngates;
+	__u32 __pad;
+};
+
+/* LW_EV_HELD_EXIT: a thread exited holding these. */
+struct lw_ev_held_exit {
+	struct lw_event_hdr hdr;
+	char comm[LW_COMM_LEN];
+	__u32 n;
+	__u32 __pad;
+	struct lw_hold h[LW_HELD_MAX];
+};
+
 /* Counters in the per-CPU `stats` array. */
 #define LW_STAT_DROPS 0 /* ring buffer full: an event was lost */
 #define LW_STAT_WAITS_FULL 1 /* `waits` map full: a wait was not tracked */
 #define LW_STAT_WAITS 2 /* waits tracked */
 #define LW_STAT_CYCLE_HINTS 3 /* LW_EV_CYCLE sent */
-#define LW_STAT_NR 4
+#define LW_STAT_ACQUIRES 4 /* lock sites: locks taken by threads that exited */
+#define LW_STAT_ORDERS 5 /* lock sites: new orders */
+#define LW_STAT_HELD_OVERFLOW 6 /* lock sites: holds not kept (LW_HELD_MAX) */
+#define LW_STAT_HOLDS_FULL 7 /* lock sites: threads not tracked (`holds` full) */
+#define LW_STAT_ORDERS_FULL 8 /* lock sites: orders not kept (`orders` full) */
+#define LW_STAT_NR 9
 
 #endif /* LOCKWATCH_H */

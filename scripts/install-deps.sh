@@ -6,10 +6,15 @@
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
-      zlib1g-dev libc6-dbg jq perl util-linux procps clang-format
+      zlib1g-dev libcapstone-dev libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
       qemu-system-x86 busybox-static cpio kmod
       python3.11 python3.11-dev libpython3.11-testsuite"
 
+# libcapstone-dev disassembles the start of a lock function, to place its
+# uprobe where the kernel need not single-step (user/sys/probeat.h).
+# g++ builds the C++ lock-order tests (lockwatch links libstdc++ for its
+# demangler); systemtap-sdt-dev's <sys/sdt.h> the USDT example
+# (tests/usdtlock.c).
 # python3.11 runs the Python tests (Debian's own stripped build, the one
 # production hosts run); python3.11-dev's internal headers check the layout
 # table lockwatch reads CPython 3.11 with (tests/pylayout.c);

@@ -169,6 +169,35 @@ EOF
 	t_end
 }
 
+# test_lock_order PROG MODE NORDERS [ARGS]: with --lock-order, an inversion in
+# a program that never hangs is one lock_order of NORDERS orders (NORDERS 0:
+# none, and the orders were seen); uprobes and their shared tracefs events on
+# this kernel.
+test_lock_order()
+{
+	local prog=$1 mode=$2 n=$3 f=$W/order-$1-$2 rc=1
+	shift 3
+	[ "$n" -gt 0 ] || rc=0
+	t_begin "--lock-order $prog $mode: $n orders in a cycle"
+	export LW_ORDERS_LINGER=1
+	run "$f" 120 "$LW" --json --lock-order --duration 60 "$@" -- "$T/$prog" "$mode"
+	unset LW_ORDERS_LINGER
+	t_rc "$f" "$rc"
+	t_jq "stdout is JSON records, the last a summary" "$f" \
+		'length > 0 and all(.[]; type == "object") and .[-1].kind == "summary"'
+	if [ "$n" -gt 0 ]; then
+		t_jq "one lock_order of $n orders, each with where both locks were taken" "$f" \
+			'map(select(.kind == "lock_order")) | length == 1 and (.[0].orders | length == $n) and
+			 all(.[0].orders[]; (.taken_at | length > 0) and (.held_at | length > 0))' \
+			--argjson n "$n"
+	else
+		t_jq "no alert; locks and orders seen" "$f" \
+			'(map(select(.kind != "summary")) | length == 0) and summary.lock_acquires > 0 and
+			 summary.lock_orders > 0'
+	fi
+	t_end
+}
+
 # test_healthy MODE SECONDS: a busy correct program stays silent.
 test_healthy()
 {
@@ -782,6 +811,15 @@ test_hang join-holding deadlock owner:thread_exit:worker:worker worker:mutex:reg
 test_hang orphan orphaned_lock reader:mutex:config_lock:
 test_hang shared-anon deadlock 'diner-a:mutex:*:diner-b' 'diner-b:mutex:*:diner-a'
 test_hang three-proc deadlock 'ring-a:mutex:*:ring-b' 'ring-b:mutex:*:ring-c' 'ring-c:mutex:*:ring-a'
+test_lock_order orders abba 2
+test_lock_order orders three 3
+test_lock_order orders rwlock 2
+test_lock_order orders-static abba 2
+test_lock_order usdtlock abba 2
+test_lock_order orders custom 2 --lock-fn spin_acquire,spin_release
+test_lock_order cxxorders mutex 2
+test_lock_order orders gate 0
+test_lock_order orders trylock 0
 test_check
 test_watch_hung pid
 test_watch_hung host

@@ -165,7 +165,8 @@ done
 
 # every shared library (and the dynamic loader) at the path ldd names
 for elf in "${ELFS[@]}"; do
-	ldd "$elf" 2>/dev/null | awk '
+	# a statically linked one has none (ldd fails on it)
+	{ ldd "$elf" 2>/dev/null || true; } | awk '
 		$2 == "=>" && $3 ~ /^\// { print $3 }
 		$1 ~ /^\// { print $1 }'
 done | sort -u >"$WORK/libs"

@@ -201,7 +201,7 @@ test_cmd_status()
 	t_end
 }
 
-tap_plan 14
+tap_plan 19
 test_unknown_pid
 expect_error "bad option (--no-such-option): exit 2" 2 'no-such-option' --no-such-option
 expect_error "-p abc: exit 2" 2 'abc' -p abc
@@ -216,4 +216,11 @@ test_kernel_thread
 test_watched_exits
 test_cmd_not_found
 test_cmd_status
+expect_error "--lock-order on the whole host: exit 2" 2 'lock-order' --lock-order --duration 5
+expect_error "--lock-fn without --lock-order: exit 2" 2 'lock-fn' --lock-fn a,b -- true
+expect_error "--lock-fn with one name: exit 2, names it" 2 'lock-fn|onlyone' --lock-order \
+	--lock-fn onlyone -- true
+expect_error "--lock-fn with argument @7: exit 2, names it" 2 'lock-fn.*a,b@7' --lock-order \
+	--lock-fn a,b@7 -- true
+expect_error "--hold-threshold abc: exit 2" 2 'hold' --lock-order --hold-threshold abc -- true
 tap_finish

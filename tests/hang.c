@@ -28,6 +28,10 @@
  *   many              1000 threads: "holder" holds big_lock and sleeps, 500
  *                     "blocked" threads wait for it, 499 "napper"s sleep; not
  *                     a deadlock, it lasts until killed (timing of "check")
+ *   lost-wakeup       a hang with no cycle: thread "producer" signals the
+ *                     condition variable order_ready and exits before thread
+ *                     "consumer" waits on it (without a predicate); the main
+ *                     thread joins the consumer: every thread waits for good
  *
  * True negatives (they run SECONDS, default 5, and exit 0; 1 when a check of
  * their own fails):
@@ -45,6 +49,8 @@
  *                     child process "decoy" (whose thread forges one back:
  *                     a fake cycle across processes), or garbage
  *   busy              4 "busy-N" threads take 3 mutexes, always in one order
+ *   late-signal       thread "consumer" waits on order_ready; "signaller"
+ *                     sleeps SECONDS, then signals it; main joins both
  *
  * Every deadlock forms the same way on every run: the threads take their first
  * lock and meet at a barrier, and the thread that closes the cycle waits until
@@ -1294,6 +1300,87 @@ static int run_busy(const char *arg)
 	return failed;
 }
 
+/* --- lost-wakeup, late-signal --- */
+
+static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t order_ready = PTHREAD_COND_INITIALIZER;
+static int order_placed;
+
+/* Signals before anybody waits, and leaves: the wakeup is lost. */
+static void *producer(void *arg)
+{
+	set_name("producer");
+	pthread_mutex_lock(&order_lock);
+	pthread_cond_signal(&order_ready);
+	pthread_mutex_unlock(&order_lock);
+	return NULL;
+}
+
+/* Waits without looking at the predicate first: the lost-wakeup bug. */
+noinline static void await_order(void)
+{
+	pthread_mutex_lock(&order_lock);
+	pthread_cond_wait(&order_ready, &order_lock);
+	pthread_mutex_unlock(&order_lock);
+}
+
+static void *consumer(void *arg)
+{
+	set_name("consumer");
+	join((pthread_t)arg); /* the producer has come and gone */
+	arm(&slots[0]);
+	await_order();
+	return NULL;
+}
+
+static int run_lost_wakeup(const char *arg)
+{
+	pthread_t p = start(producer, NULL), c;
+
+	slots = local_slots(1);
+	c = start(consumer, (void *)p);
+	settle(slots, 1);
+	ready("%d", getpid());
+	join_for_good(c, "consumer");
+	return 1;
+}
+
+/* The signal comes, late: it sleeps SECONDS first (not in a futex). */
+static long late_seconds;
+
+static void *late_signaller(void *arg)
+{
+	set_name("signaller");
+	sleep_ms(late_seconds * 1000);
+	pthread_mutex_lock(&order_lock);
+	order_placed = 1;
+	pthread_cond_signal(&order_ready);
+	pthread_mutex_unlock(&order_lock);
+	return NULL;
+}
+
+static void *patient_consumer(void *arg)
+{
+	set_name("consumer");
+	pthread_mutex_lock(&order_lock);
+	while (!order_placed)
+		pthread_cond_wait(&order_ready, &order_lock);
+	pthread_mutex_unlock(&order_lock);
+	return NULL;
+}
+
+static int run_late_signal(const char *arg)
+{
+	pthread_t c = start(patient_consumer, NULL), p;
+
+	late_seconds = strtol(arg, NULL, 10);
+	p = start(late_signaller, NULL);
+	ready("%d", getpid());
+	join(p);
+	join(c);
+	return failed;
+}
+
 /* --- main --- */
 
 struct mode {
@@ -1316,6 +1403,8 @@ static const struct mode modes[] = {
 	{ "robust", run_robust, 1 },
 	{ "forged", run_forged, 1 },
 	{ "busy", run_busy, 1 },
+	{ "lost-wakeup", run_lost_wakeup },
+	{ "late-signal", run_late_signal, 1 },
 };
 
 static int usage(void)

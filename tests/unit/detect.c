@@ -39,7 +39,26 @@ static int test_observe(struct lw_source *s, const struct lw_participant *p, uns
 	return 1;
 }
 
-static const struct lw_source_ops test_ops = { .name = "test", .observe = test_observe };
+static int threads_now; /* what the source says the process has */
+
+static int test_threads(struct lw_source *s, pid_t pid)
+{
+	return threads_now;
+}
+
+/* Holds a source saw taken stand still too. */
+static int test_observe_hold(struct lw_source *s, const struct lw_lock *l,
+			     const struct lw_participant *holder, const struct lw_hold_info *h,
+			     unsigned int round, struct lw_observation *o)
+{
+	o->fingerprint = holder ? (uint64_t)holder->tid : 0;
+	return 1;
+}
+
+static const struct lw_source_ops test_ops = { .name = "test",
+					       .observe = test_observe,
+					       .observe_hold = test_observe_hold,
+					       .threads = test_threads };
 static struct test_source src = { .base.ops = &test_ops };
 static struct lw_graph *g;
 static struct lw_detect *d;
@@ -151,7 +170,7 @@ static void test_orphan(void)
 
 static void test_long_wait(void)
 {
-	struct lw_detect *dl = detect__new(2 * NS);
+	struct lw_detect *dl = detect__new(2 * NS, 0);
 	struct lw_participant *a, *b, *h;
 	struct lw_finding *f;
 	int n;
@@ -172,6 +191,71 @@ static void test_long_wait(void)
 	ok(n == 1 && f[0].kind == LW_FINDING_DEADLOCK,
 	   "a deadlock's members past the threshold: the deadlock, no long wait");
 	detect__free(dl);
+}
+
+/* The lost wakeup: one thread on a condition variable nobody will signal,
+ * one joining it. */
+static void test_hang(void)
+{
+	struct lw_participant *a, *b;
+	struct lw_finding *f;
+	int n;
+
+	graph__clear(g);
+	a = graph__thread(g, 1, 80);
+	b = graph__thread(g, 1, 81);
+	wait_on(a, 80, NULL, LW_HANG_NS + NS, 0);
+	wait_on(b, 81, a, LW_HANG_NS + NS, 0);
+	graph__set_threads(g, 1, 3);
+	threads_now = 3;
+	ok(run(&f) == 0, "2 of 3 threads waiting for good: no hang");
+	graph__set_threads(g, 1, 2);
+	threads_now = 2;
+	n = run(&f);
+	ok(n == 1 && f[0].kind == LW_FINDING_HANG && f[0].n == 2,
+	   "both threads of the process waiting for good, no cycle: a hang of 2");
+	ok(run(&f) == 0, "reported once");
+	graph__clear(g);
+	a = graph__thread(g, 1, 82);
+	wait_on(a, 82, NULL, LW_HANG_NS + NS, LW_WAIT_TIMED);
+	graph__set_threads(g, 1, 1);
+	threads_now = 1;
+	ok(run(&f) == 0, "a wait with a timeout: no hang");
+	graph__clear(g);
+	a = graph__thread(g, 1, 83);
+	wait_on(a, 83, NULL, LW_HANG_NS - NS, 0);
+	graph__set_threads(g, 1, 1);
+	ok(run(&f) == 0, "a wait younger than LW_HANG_NS: not yet");
+	graph__clear(g);
+	a = graph__thread(g, 1, 84);
+	wait_on(a, 84, NULL, LW_HANG_NS + NS, 0);
+	graph__set_threads(g, 1, 1);
+	threads_now = 2;
+	ok(run(&f) == 0, "a thread started since: the re-check says no");
+}
+
+/* A writer waits for an rwlock two readers hold; one reader waits for the
+ * writer's mutex: a cycle through the readers. */
+static void test_readers(void)
+{
+	struct lw_hold_info hi = { .src = &src.base, .read = 1 };
+	struct lw_participant *w, *r1, *r2;
+	struct lw_wait ww = { .src = &src.base, .start_ns = turn.now_ns - NS };
+	struct lw_lock *rw;
+	struct lw_finding *f;
+	int n;
+
+	graph__clear(g);
+	w = graph__thread(g, 1, 90);
+	r1 = graph__thread(g, 1, 91);
+	r2 = graph__thread(g, 1, 92);
+	rw = graph__wait(g, w, LW_LOCK_RWLOCK, "anon:1:0x90", 1, 0x90, &ww);
+	graph__held(g, rw, r2, &hi);
+	graph__held(g, rw, r1, &hi);
+	wait_on(r1, 91, w, NS, 0);
+	n = run(&f);
+	ok(n == 1 && f[0].kind == LW_FINDING_DEADLOCK && f[0].n == 2,
+	   "a cycle through the second reader of a read-held rwlock: a deadlock of 2");
 }
 
 static void test_budget(void)
@@ -272,7 +356,7 @@ int main(void)
 {
 	tap_begin();
 	g = graph__new();
-	d = detect__new(0);
+	d = detect__new(0, 0);
 	if (!ok(g && d, "a graph and the detectors"))
 		return done();
 	test_once();
@@ -280,6 +364,8 @@ int main(void)
 	test_moving();
 	test_orphan();
 	test_long_wait();
+	test_hang();
+	test_readers();
 	test_budget();
 	test_fresh();
 	test_no_starving();

@@ -67,7 +67,7 @@ int cmd_check(const struct env *env)
 	if (status)
 		goto out;
 	status = LW_EXIT_INTERNAL;
-	if (!sinks || !syms || pipeline__init(&p, sinks, syms, env->wait_threshold) ||
+	if (!sinks || !syms || pipeline__init(&p, sinks, syms, env->wait_threshold, 0) ||
 	    add_sources(&p)) {
 		lw_err("out of memory");
 		goto out;

@@ -40,6 +40,16 @@ static const char usage[] =
 	"      --sysfs              publish the graph to the kernel module's\n"
 	"                           /sys/kernel/lockwatch (default when it is loaded)\n"
 	"      --no-sysfs           write the same files under /run/lockwatch instead\n"
+	"      --lock-order         also probe the lock and unlock calls of the watched\n"
+	"                           processes (-p, -- COMMAND): lock-order inversions\n"
+	"                           (lock_order: exit 1 like a deadlock), long holds,\n"
+	"                           locks held by a thread that exits, rwlock readers\n"
+	"      --hold-threshold SEC with --lock-order: report a lock held longer than\n"
+	"                           SEC, waited for or not (long_hold; default 30, 0: never)\n"
+	"      --lock-fn [BINARY:]ACQUIRE,RELEASE[,TRY][@ARG]\n"
+	"                           with --lock-order: the program's own lock functions,\n"
+	"                           the lock's address their argument ARG (1-6, default\n"
+	"                           1); TRY returns 0 when it took the lock (repeat for more)\n"
 	"  -v, --verbose            diagnostics, libbpf messages\n"
 	"  -h, --help               this text\n"
 	"  -V, --version            version\n"
@@ -63,6 +73,9 @@ static const char usage[] =
 	"                                    run a program, stop at its first deadlock\n"
 	"  lockwatch --duration 60 --json -p $(pidof bank) | jq .summary\n"
 	"  lockwatch check $(pgrep -f app.py)  a hung asyncio app: tasks, locks, stacks\n"
+	"  lockwatch --lock-order -- make test  fail a test run on a lock-order inversion\n"
+	"  lockwatch --lock-order --lock-fn spin_lock,spin_unlock -p $(pidof server)\n"
+	"                                    a program's own locks too\n"
 	"\n"
 	"See lockwatch(8).\n";
 
@@ -73,6 +86,9 @@ enum {
 	OPT_RINGBUF_SIZE,
 	OPT_SYSFS,
 	OPT_NO_SYSFS,
+	OPT_LOCK_ORDER,
+	OPT_HOLD_THRESHOLD,
+	OPT_LOCK_FN,
 };
 
 static int parse_seconds(const char *s, double *out)
@@ -97,6 +113,9 @@ static const struct option options[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF_SIZE },
 	{ "sysfs", no_argument, NULL, OPT_SYSFS },
 	{ "no-sysfs", no_argument, NULL, OPT_NO_SYSFS },
+	{ "lock-order", no_argument, NULL, OPT_LOCK_ORDER },
+	{ "hold-threshold", required_argument, NULL, OPT_HOLD_THRESHOLD },
+	{ "lock-fn", required_argument, NULL, OPT_LOCK_FN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -116,6 +135,53 @@ static int parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/* "[BINARY:]ACQUIRE,RELEASE[,TRY][@ARG]": names as symbols are spelled (no
+ * ':', ',' or '@' in them); BINARY a path or a mapped file's name; ARG the
+ * argument that is the lock (1-6, default 1). */
+static int parse_lock_fn(const char *arg, struct lw_lock_fn *f)
+{
+	const char *colon = strrchr(arg, ':'), *names = colon ? colon + 1 : arg;
+	char copy[512], *at, *part[4] = { 0 };
+	int n = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->arg = 1;
+	if (colon) {
+		if (colon == arg || (size_t)(colon - arg) >= sizeof(f->binary))
+			return -EINVAL;
+		snprintf(f->binary, sizeof(f->binary), "%.*s", (int)(colon - arg), arg);
+	}
+	if (strlen(names) >= sizeof(copy))
+		return -EINVAL;
+	strcpy(copy, names);
+	at = strchr(copy, '@');
+	if (at) {
+		if (at[1] < '1' || at[1] > '6' || at[2])
+			return -EINVAL;
+		f->arg = at[1] - '0';
+		*at = '\0';
+	}
+	if (strpbrk(copy, " \t"))
+		return -EINVAL;
+	/* fields as given: "a,,b" is not "a,b" */
+	for (char *p = copy; p && n < 4; n++) {
+		part[n] = p;
+		p = strchr(p, ',');
+		if (p)
+			*p++ = '\0';
+	}
+	if (n < 2 || n > 3)
+		return -EINVAL;
+	for (int i = 0; i < n; i++)
+		if (!part[i][0] || strlen(part[i]) >= sizeof(f->acquire))
+			return -EINVAL;
+	strcpy(f->acquire, part[0]);
+	strcpy(f->release, part[1]);
+	if (n == 3)
+		strcpy(f->try, part[2]);
+	return 0;
+}
+
 static int bad(const char *what, const char *arg)
 {
 	lw_err("invalid %s: '%s' (see lockwatch --help)", what, arg);
@@ -129,8 +195,9 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 
 	*exit_status = LW_EXIT_OK;
 	memset(env, 0, sizeof(*env));
-	env->ringbuf_size = LW_RINGBUF_DEFAULT;
+	env->ringbuf_size = 0; /* the default, once --lock-order is known */
 	env->wait_threshold = 30;
+	env->hold_threshold = 30;
 	env->sysfs = -1;
 	env->command = "watch";
 	if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "watch"))) {
@@ -185,6 +252,23 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 		case OPT_SYSFS:
 			env->sysfs = 1;
 			break;
+		case OPT_LOCK_ORDER:
+			env->lock_order = 1;
+			break;
+		case OPT_HOLD_THRESHOLD:
+			if (parse_seconds(optarg, &env->hold_threshold))
+				return *exit_status = bad("hold threshold", optarg);
+			break;
+		case OPT_LOCK_FN:
+			if (env->nlock_fns == LW_LOCK_FNS_MAX) {
+				lw_err("too many --lock-fn (at most %d)", LW_LOCK_FNS_MAX);
+				return *exit_status = LW_EXIT_USAGE;
+			}
+			if (parse_lock_fn(optarg, &env->lock_fns[env->nlock_fns++]))
+				return *exit_status = bad(
+					       "--lock-fn (want [BINARY:]ACQUIRE,RELEASE[,TRY][@ARG])",
+					       optarg);
+			break;
 		case OPT_NO_SYSFS:
 			env->sysfs = 0;
 			break;
@@ -226,5 +310,15 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 		lw_err("give either -p PID or -- COMMAND, not both");
 		return *exit_status = LW_EXIT_USAGE;
 	}
+	if (env->lock_order && env->host) {
+		lw_err("--lock-order probes the processes it is given: use it with -p PID or -- COMMAND");
+		return *exit_status = LW_EXIT_USAGE;
+	}
+	if (env->nlock_fns && !env->lock_order) {
+		lw_err("--lock-fn goes with --lock-order");
+		return *exit_status = LW_EXIT_USAGE;
+	}
+	if (!env->ringbuf_size)
+		env->ringbuf_size = env->lock_order ? LW_RINGBUF_ORDERS : LW_RINGBUF_DEFAULT;
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include "loop/uprobes.h"
 
 #define LW_MAX_PIDS 64
 
@@ -17,6 +18,10 @@ struct env {
 	int json;
 	double duration; /* seconds; 0: until stopped */
 	double wait_threshold; /* seconds before a long_wait alert; 0: never */
+	int lock_order; /* --lock-order: uprobe lock sites */
+	double hold_threshold; /* seconds before a long_hold alert; 0: never */
+	struct lw_lock_fn lock_fns[LW_LOCK_FNS_MAX]; /* --lock-fn */
+	int nlock_fns;
 	int exit_on_deadlock;
 	int error_exitcode; /* status for a deadlock with -- CMD; 0: use 1 */
 	const char *btf; /* --btf: BTF file instead of the running kernel's */

@@ -6,6 +6,7 @@
  * summary. One cleanup path, in reverse.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "source/python/python.h"
 #include "sys/clock.h"
 #include "sys/log.h"
+#include "sys/proc.h"
 
 static void on_stop(int sig)
 {
@@ -83,7 +85,12 @@ static int add_sources(struct lw_loop *l)
 	if (l->env->host)
 		return 0;
 	ps = python_source__new();
-	return ps ? pipeline__add_source(l->pipe, python_source__source(ps)) : -ENOMEM;
+	if (!ps || pipeline__add_source(l->pipe, python_source__source(ps)))
+		return -ENOMEM;
+	if (!l->uprobes)
+		return 0;
+	l->locks = locks_source__new(l->uprobes, l->syms);
+	return l->locks ? pipeline__add_source(l->pipe, locks_source__source(l->locks)) : -ENOMEM;
 }
 
 int cmd_watch(const struct env *env)
@@ -97,6 +104,7 @@ int cmd_watch(const struct env *env)
 	struct lw_pipeline pipe = {};
 	struct lw_sink *sinks = NULL;
 	struct lw_summary sum;
+	char path[PATH_MAX];
 	int status, err;
 
 	status = cmd_check_targets(env);
@@ -114,8 +122,15 @@ int cmd_watch(const struct env *env)
 		status = err;
 		goto out;
 	}
+	if (env->lock_order &&
+	    (err = uprobes__open(&l.uprobes, l.tracer, env->lock_fns, env->nlock_fns))) {
+		status = env_status(err);
+		goto out;
+	}
 	l.pipe = &pipe;
-	if (!sinks || !l.syms || pipeline__init(&pipe, sinks, l.syms, env->wait_threshold) ||
+	if (!sinks || !l.syms ||
+	    pipeline__init(&pipe, sinks, l.syms, env->wait_threshold,
+			   env->lock_order ? env->hold_threshold : 0) ||
 	    add_sources(&l)) {
 		lw_err("out of memory");
 		goto out;
@@ -131,6 +146,9 @@ int cmd_watch(const struct env *env)
 		l.child = &child;
 		if (loop__add(&l, child.pid, 0))
 			goto out;
+		/* its own lock sites before it runs: its first locks are seen */
+		if (l.uprobes && !child__path(env->cmd[0], path, sizeof(path)))
+			uprobes__attach_exe(l.uprobes, child.pid, path);
 		err = child__go(&child, env->cmd);
 		if (err) {
 			/* it is on its way to _exit(127 or 126): no signal */
@@ -139,6 +157,10 @@ int cmd_watch(const struct env *env)
 			goto out;
 		}
 	}
+	/* a process's lock sites are ~30 perf events, each an fd; raised after
+	 * the command was started, which keeps the limit it was given */
+	if (l.uprobes)
+		lw_raise_fd_limit();
 	for (int i = 0; i < env->npids; i++)
 		if (loop__add(&l, env->pids[i], 1))
 			goto out;
@@ -162,6 +184,7 @@ out:
 	if (env->cmd)
 		child__stop(&child, 2000);
 	pipeline__destroy(&pipe);
+	uprobes__destroy(l.uprobes);
 	syms_cache__free(l.syms);
 	sinks__destroy(sinks);
 	tracer__destroy(l.tracer);

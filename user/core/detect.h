@@ -19,6 +19,9 @@ enum lw_finding_kind {
 	LW_FINDING_DEADLOCK,
 	LW_FINDING_ORPHANED_LOCK,
 	LW_FINDING_LONG_WAIT,
+	LW_FINDING_LONG_HOLD, /* a lock held past --hold-threshold, waiters or not */
+	LW_FINDING_LOCK_ORDER, /* a cycle of lock orders: an inversion */
+	LW_FINDING_HANG, /* every thread of a process waits, for good, with no cycle */
 };
 
 /* A confirmed finding; valid until the next detect__run() (and this turn's
@@ -26,10 +29,17 @@ enum lw_finding_kind {
 struct lw_finding {
 	enum lw_finding_kind kind;
 	int n;
-	/* a deadlock: the cycle, each waiting for a lock the next one holds */
+	/* a deadlock: the cycle, each waiting for a lock the next one holds;
+	 * a hang: every thread of the process */
 	struct lw_participant **waiters;
 	struct lw_observation *obs; /* each waiter as confirmed */
-	struct lw_lock *lock; /* orphaned lock, long wait: what they wait for */
+	struct lw_lock *lock; /* orphaned lock, long wait, long hold: the lock */
+	struct lw_observation hold; /* the lock's hold as confirmed (hold.src's) */
+	/* an orphan nobody waits for yet: every lock one thread exited with */
+	int nlocks;
+	struct lw_lock **locks;
+	int norders;
+	struct lw_order_edge **orders; /* a lock order: the cycle, each then the next */
 	uint64_t sig;
 };
 
@@ -42,8 +52,8 @@ struct lw_finding {
 
 struct lw_detect;
 
-/* wait_threshold_ns: long_wait past it; 0: never. */
-struct lw_detect *detect__new(uint64_t wait_threshold_ns);
+/* long_wait and long_hold past these; 0: never. */
+struct lw_detect *detect__new(uint64_t wait_threshold_ns, uint64_t hold_threshold_ns);
 void detect__free(struct lw_detect *d);
 
 /*

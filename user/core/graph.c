@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/graph.h"
+#include "core/order.h"
 #include "sys/hash.h"
 
 #define CHUNK 256
@@ -20,6 +21,7 @@ struct chunk {
 	union {
 		struct lw_participant p;
 		struct lw_lock l;
+		struct lw_holder h;
 	} items[CHUNK];
 };
 
@@ -29,10 +31,19 @@ struct lw_graph {
 	uint32_t psize, lsize; /* powers of two */
 	struct lw_participant **parts; /* in the order added */
 	int nparts, cap;
+	struct lw_lock **lockv; /* every lock, in the order added */
+	int nall, capall;
+	struct lw_order *order; /* kept across clears */
+	struct {
+		pid_t pid;
+		int n;
+	} * threads; /* graph__set_threads() */
+	int nthreads, capthreads;
 	int nlocks; /* with a waiter */
 	uint32_t nitems;
 	uint64_t refused;
 	struct lw_participant **path; /* the cycle search's */
+	int *marks;
 	struct chunk *chunks; /* in use */
 	struct chunk *free_chunks; /* kept across graph__clear() */
 };
@@ -42,6 +53,7 @@ static const char *const kind_names[LW_LOCK_NKINDS] = {
 	[LW_LOCK_MUTEX] = "mutex",
 	[LW_LOCK_PI_MUTEX] = "pi_mutex",
 	[LW_LOCK_RWLOCK] = "rwlock",
+	[LW_LOCK_CUSTOM] = "lock",
 	[LW_LOCK_THREAD_EXIT] = "thread_exit",
 	[LW_LOCK_ASYNCIO_LOCK] = "asyncio.Lock",
 	[LW_LOCK_THREADING_LOCK] = "threading.Lock",
@@ -100,7 +112,8 @@ struct lw_graph *graph__new(void)
 	g->psize = g->lsize = HASH_MIN;
 	g->phash = calloc(g->psize, sizeof(*g->phash));
 	g->lhash = calloc(g->lsize, sizeof(*g->lhash));
-	if (!g->phash || !g->lhash) {
+	g->order = order__new();
+	if (!g->phash || !g->lhash || !g->order) {
 		graph__free(g);
 		return NULL;
 	}
@@ -118,9 +131,38 @@ void graph__clear(struct lw_graph *g)
 	}
 	memset(g->phash, 0, g->psize * sizeof(*g->phash));
 	memset(g->lhash, 0, g->lsize * sizeof(*g->lhash));
-	g->nparts = g->nlocks = 0;
+	g->nparts = g->nlocks = g->nall = 0;
+	g->nthreads = 0;
 	g->nitems = 0;
 	g->refused = 0;
+}
+
+void graph__set_threads(struct lw_graph *g, pid_t pid, int n)
+{
+	for (int i = 0; i < g->nthreads; i++)
+		if (g->threads[i].pid == pid) {
+			g->threads[i].n = n;
+			return;
+		}
+	if (g->nthreads == g->capthreads) {
+		int cap = g->capthreads ? g->capthreads * 2 : 16;
+		__typeof__(g->threads) v = realloc(g->threads, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		g->threads = v;
+		g->capthreads = cap;
+	}
+	g->threads[g->nthreads].pid = pid;
+	g->threads[g->nthreads++].n = n;
+}
+
+int graph__threads(const struct lw_graph *g, pid_t pid)
+{
+	for (int i = 0; i < g->nthreads; i++)
+		if (g->threads[i].pid == pid)
+			return g->threads[i].n;
+	return 0;
 }
 
 void graph__free(struct lw_graph *g)
@@ -130,6 +172,7 @@ void graph__free(struct lw_graph *g)
 	if (!g)
 		return;
 	graph__clear(g);
+	free(g->threads);
 	while ((c = g->free_chunks)) {
 		g->free_chunks = c->next;
 		free(c);
@@ -137,7 +180,10 @@ void graph__free(struct lw_graph *g)
 	free(g->phash);
 	free(g->lhash);
 	free(g->parts);
+	free(g->lockv);
 	free(g->path);
+	free(g->marks);
+	order__free(g->order);
 	free(g);
 }
 
@@ -254,7 +300,7 @@ struct lw_participant *graph__find_thread(struct lw_graph *g, pid_t tid)
 	return find(g, LW_PARTICIPANT_THREAD, 0, tid, 0);
 }
 
-static struct lw_lock *lock(struct lw_graph *g, enum lw_lock_kind kind, const char *key, pid_t pid,
+struct lw_lock *graph__lock(struct lw_graph *g, enum lw_lock_kind kind, const char *key, pid_t pid,
 			    uint64_t addr)
 {
 	uint32_t h = lw_hash_str(key) & (g->lsize - 1), count = 0;
@@ -263,11 +309,24 @@ static struct lw_lock *lock(struct lw_graph *g, enum lw_lock_kind kind, const ch
 	for (l = g->lhash[h]; l; l = l->hnext)
 		if (!strcmp(l->key, key))
 			return l;
+	if (g->nall == g->capall) {
+		int cap = g->capall ? g->capall * 2 : 1024;
+		struct lw_lock **v = realloc(g->lockv, cap * sizeof(*v));
+
+		if (!v) {
+			g->refused++;
+			return NULL;
+		}
+		g->lockv = v;
+		g->capall = cap;
+	}
 	l = alloc_item(g);
 	if (!l) {
 		g->refused++;
 		return NULL;
 	}
+	l->idx = g->nall;
+	g->lockv[g->nall++] = l;
 	l->kind = kind;
 	snprintf(l->key, sizeof(l->key), "%s", key);
 	l->pid = pid;
@@ -304,7 +363,7 @@ struct lw_lock *graph__wait(struct lw_graph *g, struct lw_participant *p, enum l
 			merge(&p->wait, w);
 		return NULL;
 	}
-	l = lock(g, kind, key, pid, addr);
+	l = graph__lock(g, kind, key, pid, addr);
 	if (!l)
 		return NULL;
 	if (old && --old->nwaiters == 0)
@@ -322,6 +381,68 @@ void graph__hold(struct lw_lock *l, struct lw_participant *holder)
 {
 	if (!l->holder)
 		l->holder = holder;
+}
+
+static int holds(const struct lw_lock *l, const struct lw_participant *p)
+{
+	if (l->holder == p)
+		return 1;
+	for (const struct lw_holder *h = l->more; h; h = h->next)
+		if (h->p == p)
+			return 1;
+	return 0;
+}
+
+void graph__held(struct lw_graph *g, struct lw_lock *l, struct lw_participant *holder,
+		 const struct lw_hold_info *h)
+{
+	struct lw_holder *more;
+
+	if (!holder)
+		return;
+	if (!l->holder) {
+		l->holder = holder;
+		l->hold = *h;
+		return;
+	}
+	if (l->holder == holder) {
+		if (!l->hold.src)
+			l->hold = *h;
+		return;
+	}
+	/* another holder: only of a lock held shared */
+	if (!h->read || holds(l, holder) || !(more = alloc_item(g)))
+		return;
+	more->p = holder;
+	more->hold = *h;
+	more->next = l->more;
+	l->more = more;
+}
+
+const struct lw_hold_info *graph__hold_of(const struct lw_lock *l,
+					  const struct lw_participant *holder)
+{
+	if (l->holder == holder)
+		return l->hold.src ? &l->hold : NULL;
+	for (const struct lw_holder *h = l->more; h; h = h->next)
+		if (h->p == holder)
+			return &h->hold;
+	return NULL;
+}
+
+int graph__nall_locks(const struct lw_graph *g)
+{
+	return g->nall;
+}
+
+struct lw_lock *graph__lock_at(const struct lw_graph *g, int i)
+{
+	return g->lockv[i];
+}
+
+struct lw_order *graph__order(struct lw_graph *g)
+{
+	return g->order;
 }
 
 int graph__nparticipants(const struct lw_graph *g)
@@ -344,22 +465,31 @@ uint64_t graph__refused(const struct lw_graph *g)
 	return g->refused;
 }
 
-static struct lw_participant *next_of(const struct lw_participant *p)
+/* The holders p's wait leads to: the lock's holder, then its readers. */
+static struct lw_participant *holder_at(const struct lw_participant *p, int k)
 {
-	return p->wait.lock ? p->wait.lock->holder : NULL;
+	const struct lw_lock *l = p->wait.lock;
+	const struct lw_holder *h;
+
+	if (!l || !l->holder)
+		return NULL;
+	if (!k)
+		return l->holder;
+	for (h = l->more; h && --k; h = h->next)
+		;
+	return h ? h->p : NULL;
 }
 
 /*
- * Each participant waits for one lock at most and each lock has one holder
- * at most: following waits from any participant either ends, or enters one
- * cycle. Each walk marks what it passes with its own number, so meeting its
- * own mark closes a new cycle and meeting another's ends the walk: every
- * participant is passed once.
+ * Depth first from every participant not yet done, each wait followed once
+ * to each holder: meeting a participant still on the path closes a cycle.
+ * marks: 0 not seen, 1 on the path, 2 done; nexts: which holder of its
+ * lock the walk goes to next.
  */
 int graph__cycles(struct lw_graph *g, lw_cycle_fn fn, void *arg)
 {
 	struct lw_participant **path;
-	int ret = 0;
+	int *pos, ret = 0;
 
 	if (!g->nparts)
 		return 0;
@@ -367,23 +497,41 @@ int graph__cycles(struct lw_graph *g, lw_cycle_fn fn, void *arg)
 	if (!path)
 		return -ENOMEM;
 	g->path = path;
-	for (int i = 0; i < g->nparts; i++)
+	pos = realloc(g->marks, g->nparts * 2 * sizeof(*pos));
+	if (!pos)
+		return -ENOMEM;
+	g->marks = pos;
+	for (int i = 0; i < g->nparts; i++) {
 		g->parts[i]->mark = 0;
+		pos[2 * i] = pos[2 * i + 1] = 0; /* place on the path, next holder */
+	}
 	for (int i = 0; i < g->nparts && !ret; i++) {
-		struct lw_participant *q = g->parts[i];
-		uint32_t id = (uint32_t)i + 1;
-		int len = 0, at;
+		int len = 0;
 
-		while (q && !q->mark) {
-			q->mark = id;
-			path[len++] = q;
-			q = next_of(q);
-		}
-		if (!q || q->mark != id)
+		if (g->parts[i]->mark)
 			continue;
-		for (at = len - 1; path[at] != q; at--)
-			;
-		ret = fn(path + at, len - at, arg);
+		g->parts[i]->mark = 1;
+		path[len++] = g->parts[i];
+		while (len && !ret) {
+			struct lw_participant *top = path[len - 1], *q;
+			int *next = &pos[2 * top->idx + 1];
+
+			q = holder_at(top, (*next)++);
+			if (!q) {
+				top->mark = 2;
+				len--;
+				continue;
+			}
+			if (q->mark == 1) {
+				int at = pos[2 * q->idx];
+
+				ret = fn(path + at, len - at, arg);
+			} else if (!q->mark) {
+				q->mark = 1;
+				pos[2 * q->idx] = len;
+				path[len++] = q;
+			}
+		}
 	}
 	return ret;
 }

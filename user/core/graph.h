@@ -38,7 +38,8 @@ enum lw_lock_kind {
 	LW_LOCK_FUTEX, /* a futex word, nothing more known: no holder */
 	LW_LOCK_MUTEX, /* pthread_mutex_t */
 	LW_LOCK_PI_MUTEX, /* a priority-inheritance mutex */
-	LW_LOCK_RWLOCK, /* pthread_rwlock_t held for writing */
+	LW_LOCK_RWLOCK, /* pthread_rwlock_t */
+	LW_LOCK_CUSTOM, /* a program's own lock (--lock-fn, USDT) */
 	LW_LOCK_THREAD_EXIT, /* a join: the thread, until it exits */
 	LW_LOCK_ASYNCIO_LOCK,
 	LW_LOCK_THREADING_LOCK,
@@ -59,8 +60,29 @@ const char *lw_lock_kind_name(enum lw_lock_kind k);
  * start the kernel stamps: what long_wait watches. */
 int lw_lock_kind_is_native_lock(enum lw_lock_kind k);
 
+struct lw_participant;
+
+/* What a source that saw a lock taken knows of the hold (uprobe lock
+ * sites): since when, where, and that its holder went away with it. */
+struct lw_hold_info {
+	struct lw_source *src; /* who saw it, and who re-checks it */
+	const void *rec; /* the source's record of it; valid this turn */
+	uint64_t since_ns; /* CLOCK_MONOTONIC; 0: unknown */
+	uint64_t site; /* where it was taken: a return address (0: unknown) */
+	int site_is_pc; /* ... or the pc of a probe in the lock function (USDT) */
+	int read; /* held shared (an rwlock's reader) */
+};
+
+/* One more holder of a lock held shared (an rwlock's readers). */
+struct lw_holder {
+	struct lw_participant *p;
+	struct lw_hold_info hold;
+	struct lw_holder *next;
+};
+
 struct lw_lock;
 struct lw_source;
+struct lw_order;
 
 /* Set by the source of a wait (lw_wait.flags). */
 #define LW_WAIT_TIMED 0x1 /* it has a timeout: it ends by itself */
@@ -100,12 +122,15 @@ struct lw_lock {
 	uint64_t addr;
 	char name[LW_NAME_LEN]; /* as the program's code names it; "": unknown */
 	struct lw_participant *holder; /* NULL: free, or unknown */
+	struct lw_holder *more; /* more holders of a lock held shared */
+	struct lw_hold_info hold; /* holder's hold, when a source saw it taken */
 	/* provably held by no one alive: taken and never released */
 	int holder_gone;
 	pid_t gone_tid; /* a thread that exited holding it (0: not a thread) */
 	char gone_name
 		[LW_NAME_LEN]; /* what is known of the gone ("reader", "loader (RuntimeError)") */
 	int nwaiters;
+	uint32_t idx;
 	struct lw_lock *hnext;
 };
 
@@ -128,23 +153,46 @@ struct lw_participant *graph__find_thread(struct lw_graph *g, pid_t tid);
  */
 struct lw_lock *graph__wait(struct lw_graph *g, struct lw_participant *p, enum lw_lock_kind kind,
 			    const char *key, pid_t pid, uint64_t addr, const struct lw_wait *w);
+/* The lock (kind, key), found or added (one nobody waits for yet: a lock
+ * seen held); NULL when the graph is full. */
+struct lw_lock *graph__lock(struct lw_graph *g, enum lw_lock_kind kind, const char *key, pid_t pid,
+			    uint64_t addr);
 /* holder holds l; the first holder said stays. */
 void graph__hold(struct lw_lock *l, struct lw_participant *holder);
+/* holder holds l, as a source saw it take it: a reader of a lock held
+ * shared is one more holder; the first hold said of a holder stays. */
+void graph__held(struct lw_graph *g, struct lw_lock *l, struct lw_participant *holder,
+		 const struct lw_hold_info *h);
+/* What a source saw of holder's hold of l (NULL: none saw it taken). */
+const struct lw_hold_info *graph__hold_of(const struct lw_lock *l,
+					  const struct lw_participant *holder);
 
 /* Participants in the order they were added; 0 <= i < graph__nparticipants. */
 int graph__nparticipants(const struct lw_graph *g);
 struct lw_participant *graph__participant(const struct lw_graph *g, int i);
 /* Locks somebody waits for. */
 int graph__nlocks(const struct lw_graph *g);
+/* Every lock, waited for or only held, in the order added. */
+int graph__nall_locks(const struct lw_graph *g);
+struct lw_lock *graph__lock_at(const struct lw_graph *g, int i);
+/* How many threads a process has, as a source read it: for the rule that
+ * a process whose every thread waits is hung. 0: unknown. */
+void graph__set_threads(struct lw_graph *g, pid_t pid, int n);
+int graph__threads(const struct lw_graph *g, pid_t pid);
+/* The order graph beside this one (core/order.h): kept across clears. */
+struct lw_order *graph__order(struct lw_graph *g);
 /* Additions refused since the last clear (graph full, out of memory). */
 uint64_t graph__refused(const struct lw_graph *g);
 
 /*
- * Every cycle of the graph, once each: fn gets its participants in order
- * (each waits for a lock the next one holds; the last, one the first holds)
- * and their number, and may stop the search by returning non-zero, which is
- * returned. A wait is an edge when its lock has a holder. Linear in the
- * graph's size, any length: a cycle is bounded only by LW_GRAPH_MAX.
+ * Cycles of the graph: fn gets each one's participants in order (each
+ * waits for a lock the next one holds; the last, one the first holds) and
+ * their number, and may stop the search by returning non-zero, which is
+ * returned. A wait is an edge to each holder of its lock (a writer waits
+ * for every reader). Depth first, each wait followed once: every cycle of
+ * a graph where each lock has one holder, and at least one through every
+ * lock held shared that is on a cycle; linear in the graph's size, any
+ * length - a cycle is bounded only by LW_GRAPH_MAX.
  */
 typedef int (*lw_cycle_fn)(struct lw_participant **cycle, int n, void *arg);
 int graph__cycles(struct lw_graph *g, lw_cycle_fn fn, void *arg);

@@ -18,7 +18,16 @@
 
 struct lw_graph;
 struct lw_participant;
+struct lw_lock;
+struct lw_hold_info;
+struct lw_order_edge;
 struct lw_summary;
+
+/* A process whose every thread has waited this long, with no timeout, for
+ * something only the process itself could end, is hung (core/detect.c); a
+ * source that sees such waits says how many threads the process has
+ * (graph__set_threads()). */
+#define LW_HANG_NS (5 * 1000000000ull)
 
 /* One turn of the pipeline, as the loop runs it. */
 struct lw_turn {
@@ -34,6 +43,7 @@ struct lw_observation {
 	uint64_t fingerprint;
 	int has_sc;
 	struct lw_syscall sc; /* a thread's syscall: where its native stack is */
+	int still; /* a wait's: the syscall must not change between looks */
 	/* what only the source can show: a Python participant's frames,
 	 * innermost first (owned; observation__free()) */
 	struct lw_frame *frames;
@@ -58,6 +68,21 @@ struct lw_source_ops {
 	 */
 	int (*observe)(struct lw_source *s, const struct lw_participant *p, unsigned int round,
 		       struct lw_observation *o);
+	/*
+	 * Re-check a hold this source put into the graph (lw_lock.hold): 1 and
+	 * *o (the holder's syscall, for its stack) when the same holder still
+	 * holds it since the same time - or, for a holder gone, the lock's
+	 * memory still names it; else 0 (optional).
+	 */
+	int (*observe_hold)(struct lw_source *s, const struct lw_lock *l,
+			    const struct lw_participant *holder, const struct lw_hold_info *h,
+			    unsigned int round, struct lw_observation *o);
+	/* Whether an order this source saw still stands: its locks are the
+	 * locks they were (not destroyed or made again since) (optional). */
+	int (*order_stands)(struct lw_source *s, const struct lw_order_edge *e);
+	/* How many threads pid has now, for re-checking a hang of waits this
+	 * source saw; -errno (optional). */
+	int (*threads)(struct lw_source *s, pid_t pid);
 	/*
 	 * Where p, which this source put into the graph as its shown_by, is in
 	 * the program's own terms - its frames - into o->frames (optional).

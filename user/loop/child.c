@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -11,6 +12,23 @@
 #include "loop/child.h"
 #include "sys/clock.h"
 #include "sys/log.h"
+
+int child__path(const char *argv0, char *buf, size_t len)
+{
+	const char *path = getenv("PATH"), *end;
+
+	if (strchr(argv0, '/')) {
+		snprintf(buf, len, "%s", argv0);
+		return access(buf, X_OK) ? -errno : 0;
+	}
+	for (path = path ? path : "/usr/local/bin:/usr/bin:/bin"; *path; path = end + !!*end) {
+		end = strchrnul(path, ':');
+		snprintf(buf, len, "%.*s/%s", (int)(end - path), end > path ? path : ".", argv0);
+		if (!access(buf, X_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
 
 int child__start(struct lw_child *c, char **argv)
 {

@@ -9,6 +9,7 @@
 #ifndef LW_CHILD_H
 #define LW_CHILD_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct lw_child {
@@ -21,6 +22,9 @@ struct lw_child {
 
 /* Fork the command, held; 0 or -errno. */
 int child__start(struct lw_child *c, char **argv);
+/* The file execvp(argv0) will run, searching $PATH as it does, into buf:
+ * 0, or -ENOENT. */
+int child__path(const char *argv0, char *buf, size_t len);
 /* Let it execve; 0, or -errno of a failed execve (message printed). */
 int child__go(struct lw_child *c, char **argv);
 /* Reap without blocking; 1 when it has exited. */

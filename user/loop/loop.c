@@ -58,6 +58,8 @@ int loop__add(struct lw_loop *l, pid_t pid, int named)
 	l->pids[l->npids++] = pid;
 	if (!l->env->host)
 		pipeline__watch(l->pipe, pid);
+	if (l->uprobes)
+		uprobes__attach(l->uprobes, pid);
 	if (named && futex_source__seed(l->futex, pid))
 		l->look_now = 1;
 	return 0;
@@ -89,8 +91,14 @@ static void forget(struct lw_loop *l, pid_t pid, const char *comm)
 		lw_err("process %d (%s) exited", pid, comm);
 	else
 		lw_debug("process %d (%s) exited", pid, comm);
-	syms_cache__invalidate(l->syms, pid);
+	/* its symbols stay for one more turn: its last lock orders name them */
+	if (l->ndying < LW_TARGETS_MAX)
+		l->dying[l->ndying++] = pid;
+	else
+		syms_cache__invalidate(l->syms, pid);
 	pipeline__forget(l->pipe, pid);
+	if (l->uprobes)
+		uprobes__detach(l->uprobes, pid);
 	l->npids--;
 	l->pids[i] = l->pids[l->npids];
 	l->named[i] = l->named[l->npids];
@@ -132,8 +140,23 @@ int loop__on_event(void *ctx, const void *data, size_t size)
 		break;
 	case LW_EV_EXEC:
 		syms_cache__invalidate(l->syms, h->tgid);
-		if (!l->env->host && find(l, h->tgid) >= 0)
-			pipeline__watch(l->pipe, h->tgid); /* a new program: Python now? */
+		if (l->env->host || find(l, h->tgid) < 0)
+			break;
+		pipeline__watch(l->pipe, h->tgid); /* a new program: Python now? */
+		if (l->uprobes) /* its lock functions are others now */
+			uprobes__attach(l->uprobes, h->tgid);
+		break;
+	case LW_EV_ORDER:
+		if (size >= sizeof(struct lw_ev_order) && l->locks)
+			locks_source__order(l->locks, data, size);
+		break;
+	case LW_EV_ORDER_GATES:
+		if (size >= sizeof(struct lw_ev_order_gates) && l->locks)
+			locks_source__gates(l->locks, data);
+		break;
+	case LW_EV_HELD_EXIT:
+		if (size >= sizeof(struct lw_ev_held_exit) && l->locks)
+			locks_source__held_exit(l->locks, data);
 		break;
 	default:
 		lw_debug("unknown record type %u (size %zu)", h->type, size);
@@ -172,6 +195,9 @@ static void turn(struct lw_loop *l, uint64_t min_age_ns)
 	err = pipeline__turn(l->pipe, &t);
 	if (err)
 		lw_debug("turn: %s", strerror(-err));
+	for (int i = 0; i < l->ndying; i++)
+		syms_cache__invalidate(l->syms, l->dying[i]);
+	l->ndying = 0;
 	follow_linked(l);
 }
 
@@ -222,6 +248,8 @@ void loop__run(struct lw_loop *l)
 		}
 		if (now >= next_reap) {
 			reap_gone(l);
+			if (l->uprobes)
+				uprobes__look_again(l->uprobes);
 			next_reap = now + LW_SWEEP_MS * 1000000ull;
 		}
 		if (env->exit_on_deadlock && l->pipe->deadlocks)
@@ -242,6 +270,13 @@ void loop__run(struct lw_loop *l)
 			 * than spend all the CPU on it */
 			lw_sleep_ms(LW_HINT_TURN_MS);
 	}
+	if (l->uprobes) {
+		/* lock orders are history: the last ones in the ring, of a
+		 * command that just ended, are looked at too */
+		l->budget = LW_EVENTS_PER_ROUND * 16;
+		tracer__poll(l->tracer, 0);
+		turn(l, 0);
+	}
 }
 
 void loop__summary(struct lw_loop *l, struct lw_summary *s)
@@ -254,6 +289,10 @@ void loop__summary(struct lw_loop *l, struct lw_summary *s)
 	s->waits = st[LW_STAT_WAITS];
 	s->drops = st[LW_STAT_DROPS];
 	s->waits_full = st[LW_STAT_WAITS_FULL];
+	s->lock_acquires = st[LW_STAT_ACQUIRES] + (l->uprobes ? uprobes__acquires(l->uprobes) : 0);
+	s->lock_orders = st[LW_STAT_ORDERS];
+	s->held_overflow = st[LW_STAT_HELD_OVERFLOW];
+	s->orders_full = st[LW_STAT_ORDERS_FULL];
 	s->events = l->events;
 	pipeline__stats(l->pipe, s);
 	report__self_usage(s);

@@ -20,7 +20,9 @@
 #include "loop/pipeline.h"
 #include "loop/tracer.h"
 #include "report/model.h"
+#include "loop/uprobes.h"
 #include "source/futex/futex.h"
+#include "source/locks/locks.h"
 
 #define LW_EVENTS_PER_ROUND 4096
 #define LW_SWEEP_MS 100 /* a turn at least this often */
@@ -32,11 +34,15 @@ struct lw_loop {
 	struct lw_tracer *tracer;
 	struct lw_pipeline *pipe;
 	struct lw_futex_source *futex;
+	struct lw_uprobes *uprobes; /* --lock-order; NULL without */
+	struct lw_locks_source *locks;
 	struct lw_syms_cache *syms;
 	struct lw_child *child; /* NULL with -p */
 	pid_t pids[LW_TARGETS_MAX];
 	uint8_t named[LW_TARGETS_MAX]; /* given with -p: say when it exits */
 	int npids;
+	pid_t dying[LW_TARGETS_MAX]; /* exited since the last turn */
+	int ndying;
 	uint64_t events;
 	uint64_t start_ns;
 	int look_now; /* waits were seeded: look at every one at once */

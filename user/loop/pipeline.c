@@ -2,16 +2,17 @@
 /* One turn of sources -> graph -> detectors -> reports -> sinks (pipeline.h). */
 #include <errno.h>
 #include <string.h>
+#include "core/order.h"
 #include "loop/pipeline.h"
 #include "sys/log.h"
 
 int pipeline__init(struct lw_pipeline *p, struct lw_sink *sinks, struct lw_syms_cache *syms,
-		   double wait_threshold)
+		   double wait_threshold, double hold_threshold)
 {
 	memset(p, 0, sizeof(*p));
 	p->sinks = sinks;
 	p->graph = graph__new();
-	p->detect = detect__new((uint64_t)(wait_threshold * 1e9));
+	p->detect = detect__new((uint64_t)(wait_threshold * 1e9), (uint64_t)(hold_threshold * 1e9));
 	p->report = report__new(syms);
 	if (!p->graph || !p->detect || !p->report) {
 		pipeline__destroy(p);
@@ -32,6 +33,8 @@ int pipeline__add_source(struct lw_pipeline *p, struct lw_source *s)
 
 void pipeline__watch(struct lw_pipeline *p, pid_t pid)
 {
+	/* a new program (execve): the old one's lock orders are gone with it */
+	order__forget(graph__order(p->graph), pid);
 	for (int i = 0; i < p->nsources; i++)
 		if (p->sources[i]->ops->watch)
 			p->sources[i]->ops->watch(p->sources[i], pid);
@@ -39,6 +42,10 @@ void pipeline__watch(struct lw_pipeline *p, pid_t pid)
 
 void pipeline__forget(struct lw_pipeline *p, pid_t pid)
 {
+	if (p->ngone < LW_TARGETS_MAX)
+		p->gone[p->ngone++] = pid;
+	else
+		order__forget(graph__order(p->graph), pid);
 	for (int i = 0; i < p->nsources; i++)
 		if (p->sources[i]->ops->forget)
 			p->sources[i]->ops->forget(p->sources[i], pid);
@@ -64,8 +71,12 @@ int pipeline__turn(struct lw_pipeline *p, const struct lw_turn *t)
 	for (int i = 0; i < n; i++) {
 		struct lw_alert *a = report__alert(p->report, &found[i], t->now_ns);
 
-		/* deadlock and orphaned_lock are deadlock-class, long_wait is not */
-		if (found[i].kind != LW_FINDING_LONG_WAIT)
+		/* deadlock, orphaned_lock and lock_order (an inversion, with
+		 * --lock-order) are deadlock-class; long_wait, long_hold and
+		 * hang (which a signal may yet end) are not */
+		if (found[i].kind == LW_FINDING_DEADLOCK ||
+		    found[i].kind == LW_FINDING_ORPHANED_LOCK ||
+		    found[i].kind == LW_FINDING_LOCK_ORDER)
 			p->deadlocks++;
 		p->alerts++;
 		if (!a) {
@@ -75,6 +86,9 @@ int pipeline__turn(struct lw_pipeline *p, const struct lw_turn *t)
 		sinks__alert(p->sinks, a);
 		alert__free(a);
 	}
+	for (int i = 0; i < p->ngone; i++)
+		order__forget(graph__order(p->graph), p->gone[i]);
+	p->ngone = 0;
 	if (sinks__want_graph(p->sinks))
 		sinks__graph(
 			p->sinks,

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include "core/detect.h"
 #include "core/graph.h"
+#include "lockwatch.h"
 #include "core/source.h"
 #include "report/report.h"
 #include "sink/sink.h"
@@ -29,15 +30,20 @@ struct lw_pipeline {
 	struct lw_sink *sinks; /* the caller's */
 	uint64_t alerts; /* reported, all kinds */
 	uint64_t deadlocks; /* deadlock-class alerts reported */
+	/* exited since the last turn: their lock orders go after it, so that
+	 * what a short-lived process did is still looked at */
+	pid_t gone[LW_TARGETS_MAX];
+	int ngone;
 };
 
-/* 0 or -ENOMEM. wait_threshold: seconds before a long_wait, 0: never. */
+/* 0 or -ENOMEM. wait_threshold, hold_threshold: seconds before a long_wait,
+ * a long_hold; 0: never. */
 int pipeline__init(struct lw_pipeline *p, struct lw_sink *sinks, struct lw_syms_cache *syms,
-		   double wait_threshold);
+		   double wait_threshold, double hold_threshold);
 /* The pipeline owns s from now on; -ENOSPC when it has LW_SOURCES_MAX. */
 int pipeline__add_source(struct lw_pipeline *p, struct lw_source *s);
 /* Every source hears of a process to watch (or that called execve), and of
- * one that exited. */
+ * one that exited (whose lock orders stay for one more turn). */
 void pipeline__watch(struct lw_pipeline *p, pid_t pid);
 void pipeline__forget(struct lw_pipeline *p, pid_t pid);
 /* One turn; 0 or -errno. */

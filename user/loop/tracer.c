@@ -319,6 +319,26 @@ void tracer__stats(struct lw_tracer *t, uint64_t stats[LW_STAT_NR])
 	}
 }
 
+int tracer__events_fd(struct lw_tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.events);
+}
+
+int tracer__stats_fd(struct lw_tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.stats);
+}
+
+const char *tracer__btf(struct lw_tracer *t)
+{
+	return t->opts.btf;
+}
+
+uint32_t tracer__ringbuf_size(struct lw_tracer *t)
+{
+	return t->opts.ringbuf_size;
+}
+
 void tracer__destroy(struct lw_tracer *t)
 {
 	if (!t)

@@ -46,6 +46,12 @@ void tracer__seed(struct lw_tracer *t, const struct lw_futex_wait *w, int n);
 /* Retire a seeded wait that ended before it was seeded. */
 void tracer__unseed(struct lw_tracer *t, const struct lw_futex_wait *w);
 void tracer__stats(struct lw_tracer *t, uint64_t stats[LW_STAT_NR]);
+/* The fds of the maps other BPF objects share: `events` (the ring buffer,
+ * of opts.ringbuf_size) and `stats`. */
+int tracer__events_fd(struct lw_tracer *t);
+int tracer__stats_fd(struct lw_tracer *t);
+const char *tracer__btf(struct lw_tracer *t);
+uint32_t tracer__ringbuf_size(struct lw_tracer *t);
 void tracer__destroy(struct lw_tracer *t);
 
 #endif /* LW_TRACER_H */

@@ -18,6 +18,9 @@ enum lw_alert_kind {
 	LW_ALERT_DEADLOCK, /* "deadlock": a confirmed cycle (self-deadlock: one wait) */
 	LW_ALERT_ORPHANED_LOCK, /* "orphaned_lock": waiters of a lock whose holder is gone */
 	LW_ALERT_LONG_WAIT, /* "long_wait": waiters of one lock past --wait-threshold */
+	LW_ALERT_LONG_HOLD, /* "long_hold": a lock held past --hold-threshold */
+	LW_ALERT_LOCK_ORDER, /* "lock_order": locks taken in a cycle of orders */
+	LW_ALERT_HANG, /* "hang": every thread of a process waits, for good, with no cycle */
 };
 
 /* A thread or task, as an alert names it: who waits, who holds. */
@@ -58,6 +61,29 @@ struct lw_alert_thread {
 	int stack_err; /* 0, or the negative errno that stopped unwinding */
 };
 
+/* A lock held: by whom, for how long, taken where. A long hold's, a dead
+ * thread's, or in a deadlock every holder of a lock held shared. */
+struct lw_alert_hold {
+	int lock; /* index into lw_alert.locks */
+	struct lw_alert_participant holder;
+	uint64_t held_for_ms; /* 0: unknown */
+	int read; /* held shared: an rwlock's reader */
+	struct lw_frame *taken_at; /* the lock call (owned) */
+	int ntaken_at;
+};
+
+/* One order of an inversion: `held` was held when `taken` was taken, by
+ * `thread` (the first to), at these places. */
+struct lw_alert_order {
+	int held, taken; /* indices into lw_alert.locks */
+	const char *held_as, *taken_as; /* an rwlock's "read" or "write"; else NULL */
+	struct lw_alert_participant thread;
+	struct lw_frame *held_at; /* where `held` was taken: its lock call (owned) */
+	int nheld_at;
+	struct lw_frame *taken_at; /* where `taken` was: the call and its callers (owned) */
+	int ntaken_at;
+};
+
 struct lw_alert_process {
 	int pid;
 	char comm[LW_NAME_LEN];
@@ -68,12 +94,17 @@ struct lw_alert {
 	enum lw_alert_kind kind;
 	struct timespec time; /* CLOCK_REALTIME when confirmed */
 	char summary[1024];
-	int nprocs, nwaits, nthreads, nlocks; /* each at most `room` */
+	int nprocs, nwaits, nthreads, nlocks, nholds, norders; /* each at most `room` */
 	int room;
 	struct lw_alert_process *procs;
 	struct lw_alert_wait *waits;
 	struct lw_alert_thread *threads;
 	struct lw_alert_lock *locks;
+	struct lw_alert_hold *holds;
+	struct lw_alert_order *orders;
+	/* a hang: what could still wake the process from outside */
+	uint64_t sigcgt; /* signals it has handlers for: bit N-1 for signal N */
+	int ntimers; /* its POSIX timers */
 };
 
 /* An alert with room for n of each; NULL when out of memory. */
@@ -90,6 +121,12 @@ static inline const char *lw_alert_kind_name(enum lw_alert_kind k)
 		return "orphaned_lock";
 	case LW_ALERT_LONG_WAIT:
 		return "long_wait";
+	case LW_ALERT_LONG_HOLD:
+		return "long_hold";
+	case LW_ALERT_LOCK_ORDER:
+		return "lock_order";
+	case LW_ALERT_HANG:
+		return "hang";
 	}
 	return "unknown";
 }
@@ -118,6 +155,10 @@ struct lw_summary {
 	uint64_t max_rss_kb; /* lockwatch's own peak RSS */
 	uint64_t python_processes; /* CPython processes read */
 	uint64_t python_looks; /* reads of them */
+	uint64_t lock_acquires; /* --lock-order: locks the watched processes took */
+	uint64_t lock_orders; /* ... distinct lock orders among them */
+	uint64_t held_overflow; /* ... locks taken past a thread's LW_HELD_MAX: not kept */
+	uint64_t orders_full; /* ... orders not kept: map full */
 	const struct lw_blocked *blocked; /* `check` only */
 	int nblocked;
 };

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static void report__participant(struct lw_alert_participant *a, const struct lw_
 		lw_proc_comm(p->pid, p->tid, a->name, sizeof(a->name));
 }
 
-static int add_process(struct lw_alert *a, pid_t pid)
+int report__process(struct lw_alert *a, pid_t pid)
 {
 	struct lw_alert_process *p;
 
@@ -67,11 +68,8 @@ static int add_process(struct lw_alert *a, pid_t pid)
 	return a->nprocs++;
 }
 
-/* The lock's name: the code's (from its source), a join's thread, the ELF
- * symbol covering it, or where the waiter called into it. */
-static void report__lock(struct lw_syms_cache *syms, struct lw_alert_lock *al,
-			 const struct lw_lock *l, const struct lw_alert_participant *holder,
-			 const struct lw_stack *st)
+void report__lock(struct lw_syms_cache *syms, struct lw_alert_lock *al, const struct lw_lock *l,
+		  const struct lw_alert_participant *holder, const struct lw_stack *st)
 {
 	struct lw_syms *s;
 	const char *fn;
@@ -149,9 +147,13 @@ static void add_waits(struct lw_report *r, struct lw_alert *a, const struct lw_f
 		t->stack = st.frames;
 		t->nframes = st.n;
 		t->stack_err = st.err;
-		add_process(a, p->pid);
+		report__process(a, p->pid);
 		w->waiter = t->who;
-		holder_of(&w->held_by, p->wait.lock);
+		/* in a cycle, the next waiter: one of the lock's holders */
+		if (f->kind == LW_FINDING_DEADLOCK)
+			report__participant(&w->held_by, f->waiters[(i + 1) % f->n]);
+		else
+			holder_of(&w->held_by, p->wait.lock);
 		w->lock = add_lock(r, a, p->wait.lock, &w->held_by, &st);
 	}
 }
@@ -184,14 +186,14 @@ static const char *plural(const char *type)
 	return "locks";
 }
 
-/* "pid 4242 (bank)", or "pids 4242 (bank), 4250 (audit)" */
-static void pids(char *buf, size_t len, const struct lw_alert *a)
+void report__pids(char *buf, size_t len, const struct lw_alert *a)
 {
 	size_t off = snprintf(buf, len, "pid%s ", a->nprocs > 1 ? "s" : "");
 
 	for (int i = 0; i < a->nprocs && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%d (%s)", i ? ", " : "", a->procs[i].pid,
-				a->procs[i].comm);
+		off += snprintf(buf + off, len - off, "%s%d%s%s%s", i ? ", " : "", a->procs[i].pid,
+				a->procs[i].comm[0] ? " (" : "", a->procs[i].comm,
+				a->procs[i].comm[0] ? ")" : "");
 }
 
 static void summarize_deadlock(struct lw_alert *a)
@@ -201,7 +203,7 @@ static void summarize_deadlock(struct lw_alert *a)
 	const char *what = plural(a->locks[0].type);
 	char w[LW_NAME_LEN + 32], ps[256];
 
-	pids(ps, sizeof(ps), a);
+	report__pids(ps, sizeof(ps), a);
 	if (a->nwaits == 1) {
 		who(w, sizeof(w), &a->waits[0].waiter);
 		snprintf(a->summary, sizeof(a->summary),
@@ -247,7 +249,7 @@ static void summarize_orphan(struct lw_alert *a, const struct lw_lock *gl)
 	int n = a->nwaits;
 	char ps[256];
 
-	pids(ps, sizeof(ps), a);
+	report__pids(ps, sizeof(ps), a);
 	if (!strcmp(h->type, "task")) {
 		snprintf(a->summary, sizeof(a->summary),
 			 "%d task%s of %s wait%s for %s %s, which no live task holds: it was "
@@ -272,7 +274,7 @@ static void summarize_long_wait(struct lw_alert *a)
 	char by[LW_NAME_LEN + 32] = ", holder unknown", ps[256];
 	int n = a->nwaits;
 
-	pids(ps, sizeof(ps), a);
+	report__pids(ps, sizeof(ps), a);
 	if (h->tid)
 		snprintf(by, sizeof(by), ", held by thread %d (%s)", h->tid, h->name);
 	snprintf(a->summary, sizeof(a->summary),
@@ -282,14 +284,144 @@ static void summarize_long_wait(struct lw_alert *a)
 		 t0->blocked_for_ms % 1000, l->type, l->name[0] ? l->name : l->key, by);
 }
 
+/* Every thread waits for good: say so, and what could still wake them. */
+static void summarize_hang(struct lw_alert *a)
+{
+	char ps[256], wake[160] = "";
+	size_t off = 0;
+	int n = a->nwaits;
+
+	report__pids(ps, sizeof(ps), a);
+	lw_proc_wakers(a->procs[0].pid, &a->sigcgt, &a->ntimers);
+	/* glibc's own handlers (thread cancellation, setxid) wake nothing */
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		a->sigcgt &= ~(1ull << (sig - 1));
+	for (int sig = 1; sig <= 64 && off < sizeof(wake); sig++) {
+		const char *name = sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+
+		if (!(a->sigcgt & (1ull << (sig - 1))))
+			continue;
+		off += name ? snprintf(wake + off, sizeof(wake) - off, "%sSIG%s", off ? ", " : "",
+				       name) :
+			      snprintf(wake + off, sizeof(wake) - off, "%ssignal %d",
+				       off ? ", " : "", sig);
+	}
+	snprintf(a->summary, sizeof(a->summary),
+		 "%s %d thread%s of %s wait%s, with no timeout, for what only the process "
+		 "itself could end: nothing inside it can wake %s; %s%s%s%s%s",
+		 n == 1 ? "the" : "all", n, n == 1 ? "" : "s", ps, n == 1 ? "s" : "",
+		 n == 1 ? "it" : "them",
+		 wake[0] || a->ntimers ? "only " : "no signal handler or timer",
+		 wake[0] ? "a signal it handles (" : "", wake, wake[0] ? ")" : "",
+		 a->ntimers ?
+			 (wake[0] ? " or one of its timers could" : "one of its timers could") :
+		 wake[0] ? " could" :
+			   " could either");
+}
+
+/* A hold of l by holder (NULL: the holder gone) into the alert: the lock,
+ * who, for how long, and where it was taken. */
+static void add_hold(struct lw_report *r, struct lw_alert *a, const struct lw_lock *l,
+		     const struct lw_participant *holder, const struct lw_hold_info *hi,
+		     uint64_t now_ns)
+{
+	struct lw_alert_hold *h = &a->holds[a->nholds++];
+
+	if (holder)
+		report__participant(&h->holder, holder);
+	else
+		holder_of(&h->holder, l);
+	h->held_for_ms =
+		hi->since_ns && now_ns > hi->since_ns ? (now_ns - hi->since_ns) / 1000000 : 0;
+	h->read = hi->read;
+	h->ntaken_at = stack__pcs(r->syms, l->pid, &hi->site, hi->site ? 1 : 0, !hi->site_is_pc,
+				  &h->taken_at);
+	h->lock = add_lock(r, a, l, &h->holder, NULL);
+	report__process(a, l->pid);
+}
+
+/* A lock held too long: the hold, and the holder's stack now. */
+static void long_hold(struct lw_report *r, struct lw_alert *a, const struct lw_finding *f,
+		      uint64_t now_ns)
+{
+	const struct lw_lock *l = f->lock;
+	struct lw_alert_thread *t = &a->threads[a->nthreads++];
+	const struct lw_alert_hold *h;
+	struct lw_stack st;
+	char who[LW_NAME_LEN + 32], ps[256], by[64] = "";
+
+	add_hold(r, a, l, l->holder, &l->hold, now_ns);
+	h = &a->holds[0];
+	report__participant(&t->who, l->holder);
+	t->blocked_for_ms = h->held_for_ms;
+	stack__of(r->syms, l->holder, &f->hold, &st);
+	t->stack = st.frames;
+	t->nframes = st.n;
+	t->stack_err = st.err ? st.err : (!f->hold.has_sc ? -EBUSY : 0);
+	report__pids(ps, sizeof(ps), a);
+	snprintf(who, sizeof(who), "thread %d (%s)", h->holder.tid, h->holder.name);
+	if (l->nwaiters)
+		snprintf(by, sizeof(by), "; %d waiting for it", l->nwaiters);
+	snprintf(a->summary, sizeof(a->summary),
+		 "%s of %s has held %s %s for %" PRIu64 ".%03" PRIu64 " s%s", who, ps,
+		 a->locks[h->lock].type,
+		 a->locks[h->lock].name[0] ? a->locks[h->lock].name : a->locks[h->lock].key,
+		 h->held_for_ms / 1000, h->held_for_ms % 1000, by);
+}
+
+/* Locks a thread exited with, nobody waiting yet. */
+static void gone_with(struct lw_report *r, struct lw_alert *a, const struct lw_finding *f,
+		      uint64_t now_ns)
+{
+	const struct lw_alert_hold *h;
+	const struct lw_alert_lock *l;
+	char ps[256], more[64] = "";
+
+	for (int i = 0; i < f->nlocks; i++)
+		add_hold(r, a, f->locks[i], NULL, &f->locks[i]->hold, now_ns);
+	h = &a->holds[0];
+	l = &a->locks[h->lock];
+	report__pids(ps, sizeof(ps), a);
+	if (f->nlocks > 1)
+		snprintf(more, sizeof(more), " and %d more lock%s", f->nlocks - 1,
+			 f->nlocks == 2 ? "" : "s");
+	snprintf(a->summary, sizeof(a->summary),
+		 "thread %d%s%s%s of %s exited holding %s %s%s: nothing will ever release %s",
+		 h->holder.tid, h->holder.name[0] ? " (" : "", h->holder.name,
+		 h->holder.name[0] ? ")" : "", ps, l->type, l->name[0] ? l->name : l->key, more,
+		 f->nlocks > 1 ? "them" : "it");
+}
+
+/* In a cycle, a lock held shared: every holder (an rwlock's readers), each
+ * with where it took it. */
+static void readers(struct lw_report *r, struct lw_alert *a, const struct lw_finding *f,
+		    uint64_t now_ns)
+{
+	for (int i = 0; i < f->n; i++) {
+		const struct lw_lock *l = f->waiters[i]->wait.lock;
+		int dup = 0;
+
+		for (int k = 0; k < i; k++)
+			dup |= f->waiters[k]->wait.lock == l;
+		if (!l->more || dup)
+			continue;
+		add_hold(r, a, l, l->holder, &l->hold, now_ns);
+		for (const struct lw_holder *h = l->more; h && a->nholds < a->room; h = h->next)
+			add_hold(r, a, l, h->p, &h->hold, now_ns);
+	}
+}
+
 struct lw_alert *report__alert(struct lw_report *r, const struct lw_finding *f, uint64_t now_ns)
 {
 	static const enum lw_alert_kind kinds[] = {
 		[LW_FINDING_DEADLOCK] = LW_ALERT_DEADLOCK,
 		[LW_FINDING_ORPHANED_LOCK] = LW_ALERT_ORPHANED_LOCK,
 		[LW_FINDING_LONG_WAIT] = LW_ALERT_LONG_WAIT,
+		[LW_FINDING_LONG_HOLD] = LW_ALERT_LONG_HOLD,
+		[LW_FINDING_LOCK_ORDER] = LW_ALERT_LOCK_ORDER,
+		[LW_FINDING_HANG] = LW_ALERT_HANG,
 	};
-	struct lw_alert *a = alert__new(kinds[f->kind], f->n);
+	struct lw_alert *a = alert__new(kinds[f->kind], f->n + f->nlocks + f->norders + 2);
 
 	if (!a)
 		return NULL;
@@ -298,12 +430,25 @@ struct lw_alert *report__alert(struct lw_report *r, const struct lw_finding *f, 
 	switch (f->kind) {
 	case LW_FINDING_DEADLOCK:
 		summarize_deadlock(a);
+		readers(r, a, f, now_ns);
 		break;
 	case LW_FINDING_ORPHANED_LOCK:
-		summarize_orphan(a, f->lock);
+		if (f->nlocks)
+			gone_with(r, a, f, now_ns);
+		else
+			summarize_orphan(a, f->lock);
 		break;
 	case LW_FINDING_LONG_WAIT:
 		summarize_long_wait(a);
+		break;
+	case LW_FINDING_LONG_HOLD:
+		long_hold(r, a, f, now_ns);
+		break;
+	case LW_FINDING_LOCK_ORDER:
+		report__orders(r->syms, a, f);
+		break;
+	case LW_FINDING_HANG:
+		summarize_hang(a);
 		break;
 	}
 	return a;

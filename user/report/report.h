@@ -53,10 +53,28 @@ struct lw_stack {
 void stack__of(struct lw_syms_cache *syms, const struct lw_participant *p,
 	       const struct lw_observation *o, struct lw_stack *st);
 void stack__free(struct lw_stack *st);
+/* Where a lock was taken, or the stack of a taking, from pcs a source kept:
+ * pcs[0] a return address when from_call (a lock call's), else the pc of a
+ * probe; symbolized into *out (owned). How many frames. */
+int stack__pcs(struct lw_syms_cache *syms, pid_t pid, const uint64_t *pcs, int n, int from_call,
+	       struct lw_frame **out);
 /* The function that called into the lock: the first frame outside libc. */
 const char *stack__caller(const struct lw_stack *st);
 /* A bare futex wait's kind, from the libc function p sleeps in:
  * "semaphore", "condvar", "barrier", ...; "futex" when none says. */
 const char *stack__futex_kind(struct lw_syms_cache *syms, const struct lw_participant *p);
+
+/* The lock's name and the rest, for an alert: the code's name, a join's
+ * thread, the ELF symbol covering it, or where st called into it (st may be
+ * NULL). */
+void report__lock(struct lw_syms_cache *syms, struct lw_alert_lock *al, const struct lw_lock *l,
+		  const struct lw_alert_participant *holder, const struct lw_stack *st);
+/* pid's entry in a->procs, added when new: its index. */
+int report__process(struct lw_alert *a, pid_t pid);
+/* "pid 4242 (bank)", or "pids 4242 (bank), 4250 (audit)" */
+void report__pids(char *buf, size_t len, const struct lw_alert *a);
+
+/* report/orders.c: a lock_order alert's orders, locks and summary. */
+void report__orders(struct lw_syms_cache *syms, struct lw_alert *a, const struct lw_finding *f);
 
 #endif /* LW_REPORT_H */

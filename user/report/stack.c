@@ -106,6 +106,21 @@ void stack__free(struct lw_stack *st)
 	memset(st, 0, sizeof(*st));
 }
 
+int stack__pcs(struct lw_syms_cache *syms, pid_t pid, const uint64_t *pcs, int n, int from_call,
+	       struct lw_frame **out)
+{
+	struct lw_syms *s = syms_cache__get(syms, pid);
+	int k = 0;
+
+	*out = calloc(n > 0 ? n : 1, sizeof(**out));
+	if (!*out || !s)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (pcs[i] && !syms__frame(s, pcs[i], i == 0 && !from_call, &(*out)[k]))
+			k++;
+	return k;
+}
+
 static int is_runtime(const char *module)
 {
 	const char *base;

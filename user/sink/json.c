@@ -115,6 +115,59 @@ static void json_thread(FILE *f, const struct lw_alert_thread *t)
 	fputc('}', f);
 }
 
+static void json_frames(FILE *f, const char *field, const struct lw_frame *fr, int n)
+{
+	fprintf(f, ",\"%s\":[", field);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			fputc(',', f);
+		json_frame(f, &fr[i]);
+	}
+	fputc(']', f);
+}
+
+/* A lock of the alert, or null. */
+static void json_lock_at(FILE *f, const struct lw_alert *a, int i)
+{
+	if (i >= 0 && i < a->nlocks)
+		json_lock(f, &a->locks[i], 0);
+	else
+		fputs("null", f);
+}
+
+static void json_hold(FILE *f, const struct lw_alert *a, const struct lw_alert_hold *h, int i)
+{
+	fputs(i ? ",{\"lock\":" : "{\"lock\":", f);
+	json_lock_at(f, a, h->lock);
+	fputs(",\"holder\":", f);
+	json_participant(f, &h->holder);
+	if (h->held_for_ms)
+		fprintf(f, ",\"held_for_ms\":%" PRIu64, h->held_for_ms);
+	else
+		fputs(",\"held_for_ms\":null", f);
+	fputs(h->read ? ",\"read\":true" : ",\"read\":false", f);
+	json_frames(f, "taken_at", h->taken_at, h->ntaken_at);
+	fputc('}', f);
+}
+
+/* One order of a cycle: held, then taken, by thread; an rwlock's mode. */
+static void json_order(FILE *f, const struct lw_alert *a, const struct lw_alert_order *o, int i)
+{
+	fputs(i ? ",{\"held\":" : "{\"held\":", f);
+	json_lock_at(f, a, o->held);
+	fputs(",\"held_as\":", f);
+	lw_json_str(f, o->held_as);
+	fputs(",\"taken\":", f);
+	json_lock_at(f, a, o->taken);
+	fputs(",\"taken_as\":", f);
+	lw_json_str(f, o->taken_as);
+	fputs(",\"thread\":", f);
+	json_participant(f, &o->thread);
+	json_frames(f, "held_at", o->held_at, o->nheld_at);
+	json_frames(f, "taken_at", o->taken_at, o->ntaken_at);
+	fputc('}', f);
+}
+
 static void json_alert(struct lw_sink *s, const struct lw_alert *a)
 {
 	FILE *f = s->out;
@@ -165,7 +218,31 @@ static void json_alert(struct lw_sink *s, const struct lw_alert *a)
 			fputc(',', f);
 		json_lock(f, &a->locks[i], 1);
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	/* additions to schema 1: long_hold, an orphan nobody waits for yet, a
+	 * deadlock through an rwlock's readers */
+	if (a->kind == LW_ALERT_LONG_HOLD || a->nholds) {
+		fputs(",\"holds\":[", f);
+		for (i = 0; i < a->nholds; i++)
+			json_hold(f, a, &a->holds[i], i);
+		fputc(']', f);
+	}
+	/* ... lock_order */
+	if (a->kind == LW_ALERT_LOCK_ORDER) {
+		fputs(",\"orders\":[", f);
+		for (i = 0; i < a->norders; i++)
+			json_order(f, a, &a->orders[i], i);
+		fputc(']', f);
+	}
+	/* ... hang: what could still wake the process (signal numbers) */
+	if (a->kind == LW_ALERT_HANG) {
+		fputs(",\"signal_handlers\":[", f);
+		for (int sig = 1, k = 0; sig <= 64; sig++)
+			if (a->sigcgt & (1ull << (sig - 1)))
+				fprintf(f, "%s%d", k++ ? "," : "", sig);
+		fprintf(f, "],\"timers\":%d", a->ntimers);
+	}
+	fputs("}\n", f);
 	fflush(f);
 }
 
@@ -180,10 +257,13 @@ static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
 		",\"duration_ms\":%" PRIu64 ",\"waits\":%" PRIu64 ",\"events\":%" PRIu64
 		",\"drops\":%" PRIu64 ",\"waits_full\":%" PRIu64 ",\"alerts\":%" PRIu64
 		",\"deadlocks\":%" PRIu64 ",\"cpu_ms\":%" PRIu64 ",\"max_rss_kb\":%" PRIu64
-		",\"python_processes\":%" PRIu64 ",\"python_looks\":%" PRIu64,
+		",\"python_processes\":%" PRIu64 ",\"python_looks\":%" PRIu64
+		",\"lock_acquires\":%" PRIu64 ",\"lock_orders\":%" PRIu64
+		",\"held_overflow\":%" PRIu64 ",\"orders_full\":%" PRIu64,
 		sum->duration_ms, sum->waits, sum->events, sum->drops, sum->waits_full, sum->alerts,
 		sum->deadlocks, sum->cpu_ms, sum->max_rss_kb, sum->python_processes,
-		sum->python_looks);
+		sum->python_looks, sum->lock_acquires, sum->lock_orders, sum->held_overflow,
+		sum->orders_full);
 	if (sum->blocked) {
 		/* `check`: what every blocked thread waits for, by lock */
 		fputs(",\"blocked\":[", f);

@@ -10,8 +10,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "sys/escape.h"
+#include "lockwatch.h"
 #include "sink/sink.h"
+#include "sys/escape.h"
 
 /*
  * "thread 4243 (poster)", with "of pid N" when the alert spans processes
@@ -121,14 +122,66 @@ static void text_frame(FILE *f, int i, const struct lw_frame *fr)
 	fputc('\n', f);
 }
 
-static void text_thread(FILE *f, const struct lw_alert_thread *t, int ref_pid)
+static void text_frames(FILE *f, const struct lw_frame *fr, int n)
+{
+	for (int i = 0; i < n; i++)
+		text_frame(f, i, &fr[i]);
+	if (!n)
+		fputs("      (unknown)\n", f);
+}
+
+/* "  thread 4243 (worker) holds mutex ledger at 0x..., 31.000 s, taken at:" */
+static void text_hold(FILE *f, const struct lw_alert *a, const struct lw_alert_hold *h, int ref_pid)
+{
+	fputs("  ", f);
+	text_participant(f, &h->holder, ref_pid);
+	fputs(h->holder.exited ? " exited holding " : " holds ", f);
+	if (h->lock >= 0 && h->lock < a->nlocks)
+		text_lock(f, &a->locks[h->lock], h->holder.pid);
+	if (h->read)
+		fputs(" for reading", f);
+	if (h->held_for_ms)
+		fprintf(f, ", taken %" PRIu64 ".%03" PRIu64 " s ago", h->held_for_ms / 1000,
+			h->held_for_ms % 1000);
+	fputs(", at:\n", f);
+	text_frames(f, h->taken_at, h->ntaken_at);
+}
+
+/* "  thread 4243 (a) took mutex B at 0x... while holding mutex A at 0x...:" */
+static void text_order(FILE *f, const struct lw_alert *a, const struct lw_alert_order *o)
+{
+	const struct lw_alert_lock *held = &a->locks[o->held], *taken = &a->locks[o->taken];
+
+	fputs("  ", f);
+	text_participant(f, &o->thread, o->thread.pid);
+	fputs(" took ", f);
+	text_lock(f, taken, o->thread.pid);
+	if (o->taken_as)
+		fprintf(f, " (%s)", o->taken_as);
+	fputs(" while holding ", f);
+	text_lock(f, held, o->thread.pid);
+	if (o->held_as)
+		fprintf(f, " (%s)", o->held_as);
+	fputs(":\n    ", f);
+	lw_text_str(f, held->name[0] ? held->name : held->type);
+	fputs(" taken at:\n", f);
+	text_frames(f, o->held_at, o->nheld_at);
+	fputs("    ", f);
+	lw_text_str(f, taken->name[0] ? taken->name : taken->type);
+	fputs(" taken at:\n", f);
+	text_frames(f, o->taken_at, o->ntaken_at);
+}
+
+static void text_thread(FILE *f, const struct lw_alert_thread *t, int ref_pid, int holding)
 {
 	const char *why = t->stack_err ? strerror(abs(t->stack_err)) : NULL;
 	int i;
 
 	fputs("\n  ", f);
 	text_participant(f, &t->who, ref_pid);
-	if (t->blocked_at_least && !t->blocked_for_ms) /* since when: unknown */
+	if (holding) /* a long hold: the holder's stack now */
+		fputs(", now:\n", f);
+	else if (t->blocked_at_least && !t->blocked_for_ms) /* since when: unknown */
 		fputs(", blocked:\n", f);
 	else
 		fprintf(f, ", blocked %s%" PRIu64 ".%03" PRIu64 " s:\n",
@@ -161,8 +214,12 @@ static void text_alert(struct lw_sink *s, const struct lw_alert *a)
 				  &a->locks[a->waits[i].lock] :
 				  NULL,
 			  ref_pid);
+	for (i = 0; i < a->nholds; i++)
+		text_hold(f, a, &a->holds[i], ref_pid);
+	for (i = 0; i < a->norders; i++)
+		text_order(f, a, &a->orders[i]);
 	for (i = 0; i < a->nthreads; i++)
-		text_thread(f, &a->threads[i], ref_pid);
+		text_thread(f, &a->threads[i], ref_pid, a->kind == LW_ALERT_LONG_HOLD);
 	/* a blank line keeps one alert's block apart from the next */
 	fputc('\n', f);
 	fflush(f);
@@ -204,6 +261,15 @@ static void text_summary(struct lw_sink *s, const struct lw_summary *sum)
 		fprintf(f, ", %" PRIu64 " look%s at %" PRIu64 " Python process%s",
 			sum->python_looks, sum->python_looks == 1 ? "" : "s", sum->python_processes,
 			sum->python_processes == 1 ? "" : "es");
+	if (sum->lock_acquires)
+		fprintf(f, ", %" PRIu64 " lock%s taken, %" PRIu64 " lock order%s",
+			sum->lock_acquires, sum->lock_acquires == 1 ? "" : "s", sum->lock_orders,
+			sum->lock_orders == 1 ? "" : "s");
+	if (sum->held_overflow)
+		fprintf(f, " (%" PRIu64 " taken past %d held at once: not kept)",
+			sum->held_overflow, LW_HELD_MAX);
+	if (sum->orders_full)
+		fprintf(f, ", %" PRIu64 " lock orders not kept (map full)", sum->orders_full);
 	if (sum->alerts > sum->deadlocks)
 		fprintf(f, ", %" PRIu64 " other alert%s", sum->alerts - sum->deadlocks,
 			sum->alerts - sum->deadlocks == 1 ? "" : "s");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -54,11 +55,33 @@ int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st)
 	/* comm may hold ')' and spaces: the fields follow the last ')' */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' ||
-	    sscanf(p + 2, "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu", &st->state,
-		   &st->flags, &ut, &stm) != 4)
+	    sscanf(p + 2, "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %d",
+		   &st->state, &st->flags, &ut, &stm, &st->nthreads) != 5)
 		return -EINVAL;
 	st->utime = ut;
 	st->stime = stm;
+	return 0;
+}
+
+int lw_proc_wakers(pid_t pid, uint64_t *sigcgt, int *ntimers)
+{
+	char path[64], buf[4096], *p;
+	int n;
+
+	*sigcgt = 0;
+	*ntimers = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strstr(buf, "\nSigCgt:");
+	if (!p || sscanf(p + 9, "%" SCNx64, sigcgt) != 1)
+		return -EINVAL;
+	/* one "ID: N" line a timer; a read cut at the buffer's end counts less */
+	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
+	if (read_file(path, buf, sizeof(buf)) > 0)
+		for (p = buf; (p = strstr(p, "ID:")); p += 3)
+			(*ntimers)++;
 	return 0;
 }
 
@@ -317,4 +340,14 @@ pid_t lw_proc_global_tid(pid_t pid, pid_t nstid)
 	}
 	closedir(d);
 	return found;
+}
+
+void lw_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl); /* as many as allowed: no error */
+	}
 }

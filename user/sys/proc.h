@@ -31,6 +31,7 @@ struct lw_proc_stat {
 	char state; /* R, S, D, Z, X, ... */
 	unsigned long flags; /* PF_* */
 	uint64_t utime, stime; /* clock ticks */
+	int nthreads; /* of the process */
 };
 
 /* 0 or -errno. */
@@ -39,6 +40,10 @@ int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st);
  * the ns, where clock ticks miss a short burst of work); 0 or -errno. */
 int lw_proc_runtime_ns(pid_t pid, uint64_t *ns);
 enum lw_proc_state lw_proc_state(pid_t pid);
+/* What could still wake a process from outside it: the signals it has
+ * handlers for (a mask, bit N-1 for signal N: SigCgt) and its POSIX timers;
+ * 0 or -errno. */
+int lw_proc_wakers(pid_t pid, uint64_t *sigcgt, int *ntimers);
 const char *lw_proc_state_str(enum lw_proc_state st);
 
 /* 0 or -errno. */
@@ -66,5 +71,7 @@ int lw_proc_has_thread(pid_t pid, pid_t tid);
 int lw_open_file(const char *path);
 /* the whole of [addr, addr+len) or -errno (-EFAULT on a short read) */
 int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* lockwatch's own open-file limit raised to its hard limit */
+void lw_raise_fd_limit(void);
 
 #endif /* LW_PROC_H */

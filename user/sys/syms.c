@@ -57,6 +57,10 @@ struct lw_syms {
 	uint64_t pc;
 	uint64_t rbp;
 	bool rbp_known;
+	/* The stack as it was, when unwinding from a copy (syms__unwind_from). */
+	const uint8_t *snap;
+	uint64_t snap_base;
+	size_t snap_len;
 	/* One page of target memory: CFI reads walk up the same stack page. */
 	uint64_t page_addr;
 	bool page_valid;
@@ -78,9 +82,25 @@ static bool read_remote(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
 }
 
+/* Memory of the process: from the stack copy where it covers [addr, +len),
+ * else as it is now. */
+static bool read_mem(struct lw_syms *s, uint64_t addr, void *buf, size_t len)
+{
+	if (s->snap && addr >= s->snap_base && addr - s->snap_base + len <= s->snap_len) {
+		memcpy(buf, s->snap + (addr - s->snap_base), len);
+		return true;
+	}
+	return read_remote(s->pid, addr, buf, len);
+}
+
 static bool read_word(struct lw_syms *s, uint64_t addr, uint64_t *val)
 {
 	uint64_t base = addr & ~(PAGE_SZ - 1);
+
+	if (s->snap && addr >= s->snap_base && addr - s->snap_base + sizeof(*val) <= s->snap_len) {
+		memcpy(val, s->snap + (addr - s->snap_base), sizeof(*val));
+		return true;
+	}
 
 	/* A word straddling two pages is rare: read it directly. */
 	if (addr - base > PAGE_SZ - sizeof(*val))
@@ -147,6 +167,15 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = cb_set_initial_registers,
 };
 
+static int open_elf_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		       void *arg)
+{
+	Dwarf_Addr bias;
+
+	dwfl_module_getelf(mod, &bias);
+	return DWARF_CB_OK;
+}
+
 struct lw_syms *syms__open(pid_t pid)
 {
 	struct lw_syms *s;
@@ -178,6 +207,12 @@ struct lw_syms *syms__open(pid_t pid)
 		err = -EIO;
 		goto err_end;
 	}
+	/*
+	 * Every module's file now, while the process lives and the files are
+	 * found through its /proc entry: the symbols then outlast it, and name
+	 * what it did just before it exited.
+	 */
+	dwfl_getmodules(s->dwfl, open_elf_cb, NULL, 0);
 	/* Fails when no module has a readable ELF to pick the unwinder. */
 	if (!dwfl_attach_state(s->dwfl, NULL, pid, &thread_callbacks, s)) {
 		err = -ENOEXEC;
@@ -247,6 +282,25 @@ static const struct pc_sym *symbolize(struct lw_syms *s, uint64_t pc, bool activ
 	return e;
 }
 
+/* libstdc++'s demangler (a C function: <cxxabi.h> is C++ only). */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+#define DEMANGLE_MAX 1024 /* longer names stay as they are: the name is the target's */
+
+/* A C++ name as the source spells it ("Account::deposit(long)"): malloc'd,
+ * or NULL when name[0..len) is not one. */
+static char *demangle(const char *name, size_t len)
+{
+	char raw[DEMANGLE_MAX];
+	int status;
+
+	if (len < 3 || len >= sizeof(raw) || strncmp(name, "_Z", 2))
+		return NULL;
+	memcpy(raw, name, len);
+	raw[len] = '\0';
+	return __cxa_demangle(raw, NULL, NULL, &status);
+}
+
 static int dup_str(char **dst, const char *src, size_t len)
 {
 	*dst = NULL;
@@ -276,12 +330,19 @@ static int fill_frame(struct lw_syms *s, struct lw_frame *f, uint64_t pc, bool a
 			fn += 5;
 		fn_len = strcspn(fn, "@");
 	}
-	if (dup_str(&f->function, fn, fn_len) || dup_str(&f->module, e->module, 0) ||
+	if (fn && (f->function = demangle(fn, fn_len ? fn_len : strlen(fn))))
+		fn = NULL; /* dup_str() leaves it be */
+	if ((fn && dup_str(&f->function, fn, fn_len)) || dup_str(&f->module, e->module, 0) ||
 	    dup_str(&f->file, e->file, 0)) {
 		lw_frames_free(f, 1);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int syms__frame(struct lw_syms *s, uint64_t pc, int activation, struct lw_frame *f)
+{
+	return fill_frame(s, f, pc, activation);
 }
 
 struct unwind_ctx {
@@ -291,6 +352,7 @@ struct unwind_ctx {
 	int max;
 	int err;
 	bool resumed; /* first frame's pc is a return address from the scan */
+	bool pcs_only; /* record the pcs, symbolize later (syms__frame) */
 	bool first;
 	uint64_t last_sp; /* sp of the last frame made, 0 if unknown */
 	uint64_t last_pc;
@@ -315,7 +377,13 @@ static int unwind_frame_cb(Dwfl_Frame *frame, void *arg)
 	if (ctx->first && ctx->resumed)
 		activation = false;
 	ctx->first = false;
-	err = fill_frame(ctx->s, &ctx->frames[ctx->n], pc, activation);
+	if (ctx->pcs_only) {
+		memset(&ctx->frames[ctx->n], 0, sizeof(ctx->frames[0]));
+		ctx->frames[ctx->n].pc = pc;
+		err = 0;
+	} else {
+		err = fill_frame(ctx->s, &ctx->frames[ctx->n], pc, activation);
+	}
 	if (err) {
 		ctx->err = err;
 		return DWARF_CB_ABORT;
@@ -433,7 +501,7 @@ static int fp_scan(struct lw_syms *s, uint64_t sp, uint64_t *rec)
 
 	sp &= ~7ULL;
 	/* The stack may end before the window does: shrink it page by page. */
-	while (n > 1 && !read_remote(s->pid, sp, words, n * 8)) {
+	while (n > 1 && !read_mem(s, sp, words, n * 8)) {
 		uint64_t end = (sp + n * 8 - 1) & ~(PAGE_SZ - 1);
 
 		n = end > sp ? (end - sp) / 8 : 0;
@@ -452,19 +520,24 @@ static int fp_scan(struct lw_syms *s, uint64_t sp, uint64_t *rec)
 	return -ENOENT;
 }
 
-int syms__unwind(struct lw_syms *s, pid_t tid, uint64_t sp, uint64_t pc, struct lw_frame *frames,
-		 int max)
+static int unwind(struct lw_syms *s, pid_t tid, const struct lw_unwind_start *st,
+		  struct lw_frame *frames, int max, bool pcs_only)
 {
-	struct unwind_ctx ctx = { .s = s, .frames = frames, .max = max };
+	struct unwind_ctx ctx = { .s = s, .frames = frames, .max = max, .pcs_only = pcs_only };
 	uint64_t rec, rec_words[2];
 	int resumes;
 
-	if (!s || !frames || max <= 0 || !pc)
+	if (!s || !frames || max <= 0 || !st->pc)
 		return -EINVAL;
 	s->tid = tid;
-	s->sp = sp;
-	s->pc = pc;
-	s->rbp_known = false;
+	s->sp = st->sp;
+	s->pc = st->pc;
+	s->rbp = st->bp;
+	s->rbp_known = st->bp_known;
+	s->snap = st->stack;
+	s->snap_base = st->sp;
+	s->snap_len = st->stack ? st->stack_len : 0;
+	ctx.resumed = st->pc_is_return;
 
 	for (resumes = 0; resumes <= FP_MAX_RESUMES; resumes++) {
 		/* The stack changes between calls: never trust an older page. */
@@ -476,7 +549,7 @@ int syms__unwind(struct lw_syms *s, pid_t tid, uint64_t sp, uint64_t pc, struct 
 		    is_outermost(s, ctx.last_pc, ctx.last_activation))
 			break;
 		if (fp_scan(s, ctx.last_sp, &rec) ||
-		    !read_remote(s->pid, rec, rec_words, sizeof(rec_words)))
+		    !read_mem(s, rec, rec_words, sizeof(rec_words)))
 			break;
 		/*
 		 * Resume CFI in the caller, as if its callee had returned. libdw
@@ -490,13 +563,29 @@ int syms__unwind(struct lw_syms *s, pid_t tid, uint64_t sp, uint64_t pc, struct 
 		ctx.resumed = true;
 	}
 	s->page_valid = false;
+	s->snap = NULL;
 	if (ctx.err) {
-		lw_frames_free(frames, ctx.n);
+		if (!pcs_only)
+			lw_frames_free(frames, ctx.n);
 		return ctx.err;
 	}
 	if (!ctx.n)
 		return -ESRCH;
 	return ctx.n;
+}
+
+int syms__unwind(struct lw_syms *s, pid_t tid, uint64_t sp, uint64_t pc, struct lw_frame *frames,
+		 int max)
+{
+	struct lw_unwind_start st = { .sp = sp, .pc = pc };
+
+	return unwind(s, tid, &st, frames, max, false);
+}
+
+int syms__unwind_from(struct lw_syms *s, pid_t tid, const struct lw_unwind_start *st,
+		      struct lw_frame *frames, int max)
+{
+	return unwind(s, tid, st, frames, max, true);
 }
 
 static bool is_data_symbol(const GElf_Sym *sym)
@@ -546,6 +635,7 @@ int syms__data_name(struct lw_syms *s, uint64_t addr, char *buf, size_t len)
 	const char *name;
 	GElf_Off off;
 	GElf_Sym sym;
+	char *cxx;
 	int n;
 
 	if (!s || !buf || !len)
@@ -559,10 +649,14 @@ int syms__data_name(struct lw_syms *s, uint64_t addr, char *buf, size_t len)
 	name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
 	if (!name || !name[0] || !is_data_symbol(&sym) || off >= sym.st_size)
 		return -ENOENT;
+	cxx = demangle(name, strlen(name));
+	if (cxx)
+		name = cxx;
 	if (off)
 		n = snprintf(buf, len, "%s+%#llx", name, (unsigned long long)off);
 	else
 		n = snprintf(buf, len, "%s", name);
+	free(cxx);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

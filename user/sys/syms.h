@@ -39,6 +39,27 @@ void syms__close(struct lw_syms *s);
 int syms__unwind(struct lw_syms *s, pid_t tid, uint64_t sp, uint64_t pc, struct lw_frame *frames,
 		 int max);
 
+/* Where an unwind starts when the thread is not sitting in a syscall: a
+ * probe's registers and a copy of the stack as it was then. */
+struct lw_unwind_start {
+	uint64_t sp, pc, bp;
+	int bp_known;
+	int pc_is_return; /* pc is a return address: look it up as pc - 1 */
+	const uint8_t *stack; /* stack_len bytes of memory from sp up, or NULL */
+	size_t stack_len;
+};
+
+/*
+ * Unwind from st, reading the stack from its copy (and the process for the
+ * rest): only the pcs, into frames[].pc (no strings: nothing to free), for
+ * syms__frame() to symbolize later. How many, or a negative errno.
+ */
+int syms__unwind_from(struct lw_syms *s, pid_t tid, const struct lw_unwind_start *st,
+		      struct lw_frame *frames, int max);
+/* Symbolize pc (a return address unless activation) into f; 0 or -ENOMEM.
+ * lw_frames_free() it. */
+int syms__frame(struct lw_syms *s, uint64_t pc, int activation, struct lw_frame *f);
+
 /*
  * Name a data address by the ELF symbol that covers it: "ledger" at its start,
  * "m+0x28" inside it. Returns 0, or -ENOENT when no object symbol covers addr

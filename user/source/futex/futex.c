@@ -20,6 +20,8 @@
 #include "sys/log.h"
 #include "sys/proc.h"
 
+#define COUNTS_MAX 64 /* processes whose threads are counted, remembered */
+#define COUNT_EVERY_NS 1000000000ull
 #define HINTS_MAX 256
 #define PI_MAX 16
 #define PI_PATIENCE_NS (1000 * 1000000ull) /* for glibc to park a refused thread */
@@ -55,6 +57,11 @@ struct lw_futex_source {
 	int ncheck;
 	pid_t linked[LINKED_MAX];
 	int nlinked;
+	struct {
+		pid_t pid;
+		int n;
+		uint64_t at_ns;
+	} counts[COUNTS_MAX]; /* thread counts read lately (the hang rule's) */
 };
 
 static const struct lw_source_ops futex_ops;
@@ -342,6 +349,48 @@ static void add_wait(struct lw_futex_source *fs, struct lw_graph *g, const struc
 	}
 }
 
+/* A process's threads, read at most once a second. */
+static int thread_count(struct lw_futex_source *fs, pid_t pid, uint64_t now)
+{
+	struct lw_proc_stat st;
+	int k = 0;
+
+	for (int i = 0; i < COUNTS_MAX; i++) {
+		if (fs->counts[i].pid == pid && now - fs->counts[i].at_ns < COUNT_EVERY_NS)
+			return fs->counts[i].n;
+		if (fs->counts[i].at_ns < fs->counts[k].at_ns)
+			k = i; /* the oldest goes */
+	}
+	if (lw_proc_stat(pid, 0, &st))
+		return 0;
+	fs->counts[k].pid = pid;
+	fs->counts[k].n = st.nthreads;
+	fs->counts[k].at_ns = now;
+	return st.nthreads;
+}
+
+/* For the hang rule: the thread count of each process some thread of which
+ * has waited LW_HANG_NS, with no timeout, on a word of its own. */
+static void put_counts(struct lw_futex_source *fs, struct lw_graph *g, const struct lw_turn *t)
+{
+	for (int i = 0; i < fs->nsnap; i++) {
+		const struct lw_futex_wait *w = &fs->snap[i];
+
+		if ((w->flags & (LW_WF_TIMED | LW_WF_SHARED)) || !w->start_ns ||
+		    t->now_ns < w->start_ns + LW_HANG_NS || graph__threads(g, w->tgid))
+			continue;
+		graph__set_threads(g, w->tgid, thread_count(fs, w->tgid, t->now_ns));
+	}
+}
+
+static int futex_threads(struct lw_source *s, pid_t pid)
+{
+	struct lw_proc_stat st;
+	int err = lw_proc_stat(pid, 0, &st);
+
+	return err ? err : st.nthreads;
+}
+
 static int futex_contribute(struct lw_source *s, struct lw_graph *g, const struct lw_turn *t)
 {
 	struct lw_futex_source *fs = (struct lw_futex_source *)s;
@@ -362,6 +411,8 @@ static int futex_contribute(struct lw_source *s, struct lw_graph *g, const struc
 	}
 	for (int i = 0; i < fs->nsnap; i++)
 		add_wait(fs, g, &fs->snap[i], &fs->held[i]);
+	if (fs->tracer) /* waits found at attach have no age to judge by */
+		put_counts(fs, g, t);
 	fs->nhints = 0;
 	fs->hint_all = 0;
 	return 0;
@@ -392,7 +443,11 @@ static int futex_observe(struct lw_source *s, const struct lw_participant *p, un
 		return 0;
 	if (!in_place(w, &o->sc) || holder__resolve(w, &h))
 		return 0;
-	if (h.holder_tid != holder || (l->holder_gone && h.gone_tid != l->gone_tid))
+	/* the holder it reads from the lock, unless the lock names none (an
+	 * rwlock's readers) and a source that saw it taken said who (and
+	 * re-checks that itself) */
+	if ((h.holder_tid != holder && (h.holder_tid || !l->hold.src)) ||
+	    (l->holder_gone && h.gone_tid != l->gone_tid))
 		return 0;
 	o->has_sc = 1;
 	o->fingerprint = ctxsw;
@@ -414,6 +469,7 @@ static const struct lw_source_ops futex_ops = {
 	.name = "futex",
 	.contribute = futex_contribute,
 	.observe = futex_observe,
+	.threads = futex_threads,
 	.watch = futex_watch,
 	.next_turn_ms = futex_next_turn_ms,
 	.destroy = futex_destroy,

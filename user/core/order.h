@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The order graph, beside the wait-for graph: every lock order a source saw
+ * in a process (lock B taken, by a call that can block, while A was held),
+ * kept for as long as the process lives and the locks are the same locks.
+ * A cycle of orders is an inversion: the deadlock that only happens when
+ * the timing lines up. Unlike the wait-for graph it is not rebuilt each
+ * turn: orders are history.
+ *
+ * A cycle counts only when it can deadlock: at each lock of it, the thread
+ * that holds it and the one that wants it must not both be readers of an
+ * rwlock; and not every order of it may have been taken only under the same
+ * other lock (a gate lock serializes them).
+ */
+#ifndef LW_ORDER_H
+#define LW_ORDER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "lockwatch.h"
+
+#define LW_ORDER_FRAMES 16 /* where the second lock was taken: pcs kept */
+
+struct lw_source;
+
+/* One lock of the order graph: an address in a process, in one generation. */
+struct lw_order_lock {
+	pid_t pid;
+	uint64_t addr;
+	uint32_t gen;
+	unsigned int kind; /* LW_HOLD_RWLOCK, LW_HOLD_CUSTOM, or 0: a mutex */
+	struct lw_order_edge *out; /* orders from it */
+	struct lw_order_lock *hnext;
+	uint32_t mark; /* the search's */
+};
+
+struct lw_order_edge {
+	struct lw_order_lock *a, *b; /* a held, then b taken */
+	unsigned int modes; /* LW_ORDER_A_READ, LW_ORDER_B_READ, kinds */
+	uint64_t gates[LW_GATES_MAX]; /* other locks held every time it was taken */
+	int ngates;
+	struct lw_source *src; /* who saw it, and who re-checks it */
+	/* who took it first, and where */
+	pid_t tid;
+	char comm[LW_COMM_LEN + 1];
+	/* where a was taken: its lock call (a return address) and the callers
+	 * as the stack stood when b was taken */
+	uint64_t pcs_a[LW_ORDER_FRAMES];
+	int npcs_a;
+	int pcs_a_from_call; /* pcs_a[0] is a return address (else a probe's pc) */
+	uint64_t pcs[LW_ORDER_FRAMES]; /* where b was taken: the call and its callers */
+	int npcs;
+	int pcs_from_call; /* pcs[0] is a return address (else a probe's pc) */
+	int changed; /* in the list order__changed() hands out next */
+	struct lw_order_edge *next_out; /* a->out list */
+	struct lw_order_edge *hnext;
+};
+
+struct lw_order;
+
+struct lw_order *order__new(void);
+void order__free(struct lw_order *o);
+
+/* An order seen, with what the source knows of it: the new edge, the one
+ * already there (NULL *added), or NULL when out of memory. */
+struct lw_order_edge *order__add(struct lw_order *o, const struct lw_order_edge *e, pid_t pid,
+				 uint64_t a, uint32_t gen_a, uint64_t b, uint32_t gen_b,
+				 int *added);
+/* The order (a, b, modes) now has these gates (a subset): it counts as new
+ * again, for the inversion rule. */
+void order__narrow(struct lw_order *o, pid_t pid, uint64_t a, uint32_t gen_a, uint64_t b,
+		   uint32_t gen_b, unsigned int modes, const uint64_t *gates, int ngates);
+/* A process exited or called execve: its orders go. */
+void order__forget(struct lw_order *o, pid_t pid);
+
+/* Orders added or changed since the last call, into *out (owned by o, valid
+ * until the next call or order__forget()); how many. */
+int order__changed(struct lw_order *o, struct lw_order_edge ***out);
+/* e in the next order__changed() list again: its search was put off. */
+void order__again(struct lw_order *o, struct lw_order_edge *e);
+/*
+ * A shortest cycle through e that can deadlock: into out (e first, then the
+ * orders that lead from e->b back to e->a), at most max; its length, or 0.
+ * The search gives up past LW_ORDER_SEARCH_MAX states (0).
+ */
+#define LW_ORDER_SEARCH_MAX (1 << 20)
+int order__cycle_through(struct lw_order *o, struct lw_order_edge *e, struct lw_order_edge **out,
+			 int max);
+/* Orders kept, in all. */
+uint64_t order__count(const struct lw_order *o);
+
+#endif /* LW_ORDER_H */
