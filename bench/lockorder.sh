@@ -122,10 +122,10 @@ chains()
 		timeout -k 5 300 "$LOCKWATCH" --lock-order --json --duration 200 -- \
 			"$CONTEND" chains "$CHAIN_SECONDS" 1000 2>"$TMP/chains.err" |
 			jq -r 'select(.kind == "summary") |
-				"\(.cpu_ms) \(.max_rss_kb) \(.events) \(.lock_orders) \(.lock_acquires) \(.drops) \(.orders_full) \(.duration_ms)"'
+				"\(.cpu_ms) \(.max_rss_kb) \(.events) \(.lock_orders) \(.lock_acquires) \(.drops) \(.orders_full) \(.duration_ms) \(.orders_later)"'
 	done >"$TMP/chains"
 	[ -s "$TMP/chains" ] || { cat "$TMP/chains.err" >&2; exit 1; }
-	local cpu rss ev ord acq drops full dur
+	local cpu rss ev ord acq drops full dur later
 	read -r cpu _ _ _ < <(awk '{ print $1 }' "$TMP/chains" | stats)
 	read -r rss rlo rhi _ < <(awk '{ print $2 / 1024 }' "$TMP/chains" | stats)
 	read -r ev _ _ _ < <(awk '{ print $3 }' "$TMP/chains" | stats)
@@ -134,10 +134,11 @@ chains()
 	read -r dur _ _ _ < <(awk '{ print $8 / 1000 }' "$TMP/chains" | stats)
 	drops=$(awk '{ s += $6 } END { print s }' "$TMP/chains")
 	full=$(awk '{ s += $7 } END { print s }' "$TMP/chains")
+	later=$(awk '{ s += $9 } END { print s }' "$TMP/chains")
 	printf '%-28s peak RSS median %.1f MiB (spread %.1f–%.1f; target ≤ 64)  CPU %.0f ms over %.0f s  n=%d\n' \
 		"100k locks, 1000 threads" "$rss" "$rlo" "$rhi" "$cpu" "$dur" "$CHAIN_RUNS"
-	printf '%-28s %.0f ring records for %.0f distinct orders and %.0f acquisitions (%.4f records a lock taken); drops %d, orders not kept %d\n' \
-		"  ring-buffer traffic" "$ev" "$ord" "$acq" "$(awk -v e="$ev" -v a="$acq" 'BEGIN { print a ? e / a : 0 }')" "$drops" "$full"
+	printf '%-28s %.0f ring records for %.0f distinct orders and %.0f acquisitions (%.4f records a lock taken); drops %d, orders not kept %d, put off and sent later %d\n' \
+		"  ring-buffer traffic" "$ev" "$ord" "$acq" "$(awk -v e="$ev" -v a="$acq" 'BEGIN { print a ? e / a : 0 }')" "$drops" "$full" "$later"
 }
 
 echo "lockwatch --lock-order: $RUNS runs a figure, ${WINDOW} s windows; $(nproc) CPUs, kernel $(uname -r)"

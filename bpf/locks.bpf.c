@@ -188,17 +188,18 @@ static __always_inline void new_order(struct order_ctx *c, int ai)
 		stat_inc(LW_STAT_ORDERS_FULL);
 		return;
 	}
-	stat_inc(LW_STAT_ORDERS);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e) + LW_STACK_BYTES, 0);
 	with_stack = !!e;
 	if (!e) /* no room for the stack: the order, with its call sites */
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(LW_STAT_DROPS);
-		/* forget it, so that it is sent the next time it is taken */
+		/* not lost: forgotten, so that it is sent the next time it is
+		 * taken */
+		stat_inc(LW_STAT_ORDERS_LATER);
 		bpf_map_delete_elem(&orders, k);
 		return;
 	}
+	stat_inc(LW_STAT_ORDERS);
 	e->hdr.type = LW_EV_ORDER;
 	e->hdr.ts_ns = bpf_ktime_get_ns();
 	e->hdr.tgid = k->tgid;

@@ -313,6 +313,8 @@ struct lw_ev_held_exit {
 #define LW_STAT_HELD_OVERFLOW 6 /* lock sites: holds not kept (LW_HELD_MAX) */
 #define LW_STAT_HOLDS_FULL 7 /* lock sites: threads not tracked (`holds` full) */
 #define LW_STAT_ORDERS_FULL 8 /* lock sites: orders not kept (`orders` full) */
-#define LW_STAT_NR 9
+#define LW_STAT_ORDERS_LATER \
+	9 /* lock sites: orders put off, the ring full (sent when taken again) */
+#define LW_STAT_NR 10
 
 #endif /* LOCKWATCH_H */

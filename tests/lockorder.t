@@ -311,6 +311,16 @@ test_held300()
 	t_end
 }
 
+test_chains()
+{
+	t_begin "900 new orders at once into a ring with room for ~15: none lost, all counted"
+	run_orders chains 0 --ringbuf-size 65536 -- "$ORDERS" chains 2
+	t_jq "no alert; exactly 900 distinct orders, some put off and sent later, no record lost" \
+		"$DIR" 'quiet and summary.lock_orders == 900 and summary.orders_later > 0 and
+		 summary.drops == 0 and summary.orders_full == 0'
+	t_end
+}
+
 test_read_read()
 {
 	t_begin "rwlocks read in both orders: silent (readers do not block readers)"
@@ -367,7 +377,7 @@ test_readers_cycle()
 	t_end
 }
 
-tap_plan 27
+tap_plan 28
 test_abba_later
 test_abba
 test_text
@@ -390,6 +400,7 @@ test_gate
 test_reinit
 test_heap
 test_held300
+test_chains
 test_read_read
 test_usdt_ordered
 test_exit_holding

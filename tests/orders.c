@@ -45,6 +45,9 @@
  *                  freed, and the memory is reused for two new mutexes
  *                  (pthread_mutex_init) that "after" takes in the opposite
  *                  order of their addresses
+ *   chains [SEC]   100 "chain-N" threads, each with 10 heap mutexes of its own,
+ *                  take them nested in one order, over and over for SEC
+ *                  seconds (default 2): 900 distinct orders, all at once
  *   held300        "hoarder" takes 300 heap mutexes, in one order, holds them
  *                  all at once, and releases them; three times
  *   read-read      "left" read-locks index then table; "right" read-locks
@@ -624,6 +627,48 @@ static int held300(void)
 	return finish();
 }
 
+#define CHAINS 100
+#define CHAIN_LEN 10
+
+static pthread_barrier_t chains_start;
+static pthread_mutex_t *chain_locks;
+
+static void *chain(void *arg)
+{
+	pthread_mutex_t *m = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "chain-%d", (int)((m - chain_locks) / CHAIN_LEN) % 100);
+	set_name(name);
+	pthread_barrier_wait(&chains_start);
+	while (!expired()) {
+		for (int i = 0; i < CHAIN_LEN; i++)
+			lock(&m[i]);
+		after_lock++;
+		for (int i = CHAIN_LEN - 1; i >= 0; i--)
+			unlock(&m[i]);
+	}
+	return NULL;
+}
+
+static int chains(void)
+{
+	pthread_mutex_t *m = calloc(CHAINS * CHAIN_LEN, sizeof(*m));
+	pthread_t th[CHAINS];
+
+	chain_locks = m;
+	for (int i = 0; i < CHAINS * CHAIN_LEN; i++)
+		pthread_mutex_init(&m[i], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += arg_sec ? arg_sec : 2;
+	pthread_barrier_init(&chains_start, NULL, CHAINS);
+	for (int i = 0; i < CHAINS; i++)
+		pthread_create(&th[i], NULL, chain, &m[i * CHAIN_LEN]);
+	for (int i = 0; i < CHAINS; i++)
+		pthread_join(th[i], NULL);
+	return finish();
+}
+
 /* --- locks left held --- */
 
 static void *leaver(void *arg)
@@ -725,6 +770,7 @@ int main(int argc, char **argv)
 		{ "reinit", reinit },
 		{ "heap", heap },
 		{ "held300", held300 },
+		{ "chains", chains },
 		{ "exit-holding", exit_holding },
 		{ "long-hold", long_hold },
 		{ "readers-cycle", readers_cycle },

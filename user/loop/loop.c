@@ -293,6 +293,7 @@ void loop__summary(struct lw_loop *l, struct lw_summary *s)
 	s->lock_orders = st[LW_STAT_ORDERS];
 	s->held_overflow = st[LW_STAT_HELD_OVERFLOW];
 	s->orders_full = st[LW_STAT_ORDERS_FULL];
+	s->orders_later = st[LW_STAT_ORDERS_LATER];
 	s->events = l->events;
 	pipeline__stats(l->pipe, s);
 	report__self_usage(s);

@@ -159,6 +159,7 @@ struct lw_summary {
 	uint64_t lock_orders; /* ... distinct lock orders among them */
 	uint64_t held_overflow; /* ... locks taken past a thread's LW_HELD_MAX: not kept */
 	uint64_t orders_full; /* ... orders not kept: map full */
+	uint64_t orders_later; /* ... orders put off, the ring full: sent when taken again */
 	const struct lw_blocked *blocked; /* `check` only */
 	int nblocked;
 };

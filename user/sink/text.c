@@ -270,6 +270,9 @@ static void text_summary(struct lw_sink *s, const struct lw_summary *sum)
 			sum->held_overflow, LW_HELD_MAX);
 	if (sum->orders_full)
 		fprintf(f, ", %" PRIu64 " lock orders not kept (map full)", sum->orders_full);
+	if (sum->orders_later)
+		fprintf(f, ", %" PRIu64 " put off (ring buffer full; sent when taken again)",
+			sum->orders_later);
 	if (sum->alerts > sum->deadlocks)
 		fprintf(f, ", %" PRIu64 " other alert%s", sum->alerts - sum->deadlocks,
 			sum->alerts - sum->deadlocks == 1 ? "" : "s");
