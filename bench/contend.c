@@ -22,6 +22,9 @@
  * round: CHAIN_LOCKS distinct locks and CHAIN_LOCKS - 1 distinct orders a
  * thread, each taken over and over (lockwatch --lock-order's memory and
  * ring-buffer traffic against distinct orders); an operation is one pair.
+ * MODE "chains-paced": the same, with a pause of CHAIN_PACE_MS after each
+ * round, as a program that does other work between its locks (with 1,000
+ * threads, "chains" keeps both CPUs busy, and a watcher gets ~1/1000 of them).
  *
  * Throughput is measured over the program's own window: the threads run for
  * WARMUP_MS first (thread start-up, and whatever a watcher does when it sees
@@ -47,6 +50,7 @@
 #define NR_HOT_LOCKS 2
 #define MAX_THREADS 1024
 #define CHAIN_LOCKS 100
+#define CHAIN_PACE_MS 1000 /* chains-paced: the pause after a round */
 #define CACHELINE 64
 /* Busy-work iterations inside and outside the critical section (~tens of ns) */
 #define CS_SPINS 20
@@ -129,7 +133,7 @@ static void *run_nested(void *arg)
 	return NULL;
 }
 
-static void *run_chains(void *arg)
+static void *chains(void *arg, unsigned int pace_ms)
 {
 	struct worker *w = arg;
 	pthread_mutex_t *m = calloc(CHAIN_LOCKS, sizeof(*m));
@@ -147,8 +151,20 @@ static void *run_chains(void *arg)
 			pthread_mutex_unlock(&m[i]);
 			__atomic_store_n(&w->ops, ++ops, __ATOMIC_RELAXED);
 		}
+		if (pace_ms)
+			usleep(pace_ms * 1000);
 	}
 	return NULL;
+}
+
+static void *run_chains(void *arg)
+{
+	return chains(arg, 0);
+}
+
+static void *run_chains_paced(void *arg)
+{
+	return chains(arg, CHAIN_PACE_MS);
 }
 
 static void *run_futex(void *arg)
@@ -212,8 +228,9 @@ static const struct {
 	const char *name;
 	void *(*fn)(void *);
 } modes[] = {
-	{ "contended", run_contended }, { "uncontended", run_uncontended }, { "futex", run_futex },
-	{ "nested", run_nested },	{ "chains", run_chains },
+	{ "contended", run_contended }, { "uncontended", run_uncontended },
+	{ "futex", run_futex },		{ "nested", run_nested },
+	{ "chains", run_chains },	{ "chains-paced", run_chains_paced },
 };
 
 static int parse_args(int argc, char **argv, int *mode, double *secs, unsigned int *nr,

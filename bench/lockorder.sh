@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # lockwatch --lock-order benchmarks (bench/run.sh runs them as its section
-# "lock-order"; alone: bench/lockorder.sh [-n RUNS] [--quick]):
+# "lock-order"; alone: bench/lockorder.sh [-n RUNS] [--quick] [--only pairs|ratios|chains]):
 #
 #  - the cost lockwatch adds to one uncontended lock/unlock pair of a watched
 #    thread: bench/contend uncontended with one thread, with and without
@@ -34,12 +34,14 @@ RUNS=9
 WINDOW=2 # seconds of a throughput window
 CHAIN_SECONDS=10
 CHAIN_RUNS=3
+ONLY=
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) RUNS=$2; shift ;;
 	--quick) RUNS=3 WINDOW=1 CHAIN_SECONDS=5 CHAIN_RUNS=1 ;;
-	*) echo "usage: bench/lockorder.sh [-n RUNS] [--quick]" >&2; exit 2 ;;
+	--only) ONLY=$2; shift ;;
+	*) echo "usage: bench/lockorder.sh [-n RUNS] [--quick] [--only pairs|ratios|chains]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -120,8 +122,8 @@ chains()
 	local i
 	for i in $(seq 1 "$CHAIN_RUNS"); do
 		timeout -k 5 300 "$LOCKWATCH" --lock-order --json --duration 200 -- \
-			"$CONTEND" chains "$CHAIN_SECONDS" 1000 2>"$TMP/chains.err" |
-			jq -r 'select(.kind == "summary") |
+			"$CONTEND" chains-paced "$CHAIN_SECONDS" 1000 2>"$TMP/chains.err" |
+			grep '^{' | jq -r 'select(.kind == "summary") |
 				"\(.cpu_ms) \(.max_rss_kb) \(.events) \(.lock_orders) \(.lock_acquires) \(.drops) \(.orders_full) \(.duration_ms) \(.orders_later)"'
 	done >"$TMP/chains"
 	[ -s "$TMP/chains" ] || { cat "$TMP/chains.err" >&2; exit 1; }
@@ -142,10 +144,16 @@ chains()
 }
 
 echo "lockwatch --lock-order: $RUNS runs a figure, ${WINDOW} s windows; $(nproc) CPUs, kernel $(uname -r)"
-pair_cost uncontended "lock/unlock pair"
-pair_cost nested "pair, another lock held"
-ratio with uncontended "$(nproc)" "uncontended, watched"
-ratio with contended 4 "contended, watched"
-ratio bystander uncontended "$(nproc)" "uncontended, unwatched"
-noise uncontended "$(nproc)" "  noise floor (A/A)"
-chains
+if [ -z "$ONLY" ] || [ "$ONLY" = pairs ]; then
+	pair_cost uncontended "lock/unlock pair"
+	pair_cost nested "pair, another lock held"
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = ratios ]; then
+	ratio with uncontended "$(nproc)" "uncontended, watched"
+	ratio with contended 4 "contended, watched"
+	ratio bystander uncontended "$(nproc)" "uncontended, unwatched"
+	noise uncontended "$(nproc)" "  noise floor (A/A)"
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = chains ]; then
+	chains
+fi

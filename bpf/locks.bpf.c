@@ -184,6 +184,14 @@ static __always_inline void new_order(struct order_ctx *c, int ai)
 		if (i != ai && h->h[i].lock != k->b)
 			v.gates[v.ngates++ & (LW_GATES_MAX - 1)] = h->h[i].lock;
 	}
+	/* no room even for the record without its stack: put off at once,
+	 * without an insert and a delete in the map */
+	if (bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) -
+		    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) <
+	    sizeof(*e) + 64) {
+		stat_inc(LW_STAT_ORDERS_LATER);
+		return;
+	}
 	if (bpf_map_update_elem(&orders, k, &v, BPF_NOEXIST)) {
 		stat_inc(LW_STAT_ORDERS_FULL);
 		return;

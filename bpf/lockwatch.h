@@ -34,7 +34,7 @@
 #define LW_TARGETS_MAX 4096 /* watched processes (`targets`) */
 #define LW_WAITS_MAX 65536 /* threads with a wait slot (`waits`) */
 #define LW_RINGBUF_DEFAULT (256 * 1024) /* `events`, unless --ringbuf-size */
-#define LW_RINGBUF_ORDERS (8 * 1024 * 1024) /* ... with --lock-order: orders carry stacks */
+#define LW_RINGBUF_ORDERS (4 * 1024 * 1024) /* ... with --lock-order: orders carry stacks */
 
 /* What a thread waits in; lw_futex_wait.how. */
 #define LW_HOW_FUTEX 1 /* futex(2) with a waiting op */

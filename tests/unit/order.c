@@ -27,7 +27,7 @@ static struct lw_order_edge *add(pid_t pid, uint64_t a, uint32_t ga, unsigned in
 
 	if (ngates)
 		memcpy(info.gates, gates, ngates * sizeof(*gates));
-	return order__add(o, &info, pid, a, ga, b, gb, &added);
+	return order__add(o, &info, NULL, NULL, pid, a, ga, b, gb, &added);
 }
 
 static int through(struct lw_order_edge *e)
@@ -119,6 +119,33 @@ static void test_changed(void)
 	order__forget(o, 7);
 }
 
+/* Orders taken on one path share where; a different path is its own, and
+ * what the caller passed is copied, only as far as its n. */
+static void test_stacks(void)
+{
+	struct lw_order_stack here = { .pcs = { 0x401000, 0x401100 }, .n = 2, .from_call = 1 };
+	struct lw_order_stack there = { .pcs = { 0x402000 }, .n = 1 };
+	struct lw_order_edge info = { 0 };
+	struct lw_order_edge *e1, *e2, *e3, *e4;
+	int added;
+
+	e1 = order__add(o, &info, &here, &there, 8, 0xa, 0, 0xb, 0, &added);
+	here.pcs[5] = 0xdead; /* past n: not part of it */
+	e2 = order__add(o, &info, &here, &here, 8, 0xb, 0, 0xc, 0, &added);
+	e3 = order__add(o, &info, &there, &here, 9, 0xa, 0, 0xb, 0, &added);
+	ok(e1 && e2 && e3 && e1->held_at == e2->held_at && e2->held_at == e2->taken_at &&
+		   e1->held_at != e1->taken_at && e1->taken_at == e3->held_at,
+	   "one stack shared by the orders taken on one path, across processes");
+	ok(e1 && e1->held_at->n == 2 && e1->held_at->pcs[1] == 0x401100 &&
+		   e1->held_at->from_call == 1 && e1->held_at->refs == 4,
+	   "its pcs copied, counted once per use (%u)", e1 ? e1->held_at->refs : 0);
+	order__forget(o, 8);
+	e4 = order__add(o, &info, &there, &there, 9, 0xb, 0, 0xc, 0, &added);
+	ok(e3->taken_at->refs == 1 && e4 && e4->held_at == e3->held_at && e3->held_at->refs == 3,
+	   "a process's orders forgotten: their uses go, the others' stay");
+	order__forget(o, 9);
+}
+
 int main(void)
 {
 	tap_begin();
@@ -131,6 +158,7 @@ int main(void)
 	test_generations_and_processes();
 	test_ring();
 	test_changed();
+	test_stacks();
 	order__free(o);
 	return done();
 }

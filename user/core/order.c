@@ -15,8 +15,9 @@
 struct lw_order {
 	struct lw_order_lock **locks;
 	struct lw_order_edge **edges;
-	uint32_t lsize, esize;
-	uint64_t nlocks, nedges;
+	struct lw_order_stack **stacks;
+	uint32_t lsize, esize, ssize;
+	uint64_t nlocks, nedges, nstacks;
 	struct lw_order_edge **changed; /* since the last order__since() */
 	int nchanged, capchanged;
 	struct lw_order_edge **out; /* what order__changed() returned */
@@ -41,10 +42,11 @@ struct lw_order *order__new(void)
 
 	if (!o)
 		return NULL;
-	o->lsize = o->esize = HASH_MIN;
+	o->lsize = o->esize = o->ssize = HASH_MIN;
 	o->locks = calloc(o->lsize, sizeof(*o->locks));
 	o->edges = calloc(o->esize, sizeof(*o->edges));
-	if (!o->locks || !o->edges) {
+	o->stacks = calloc(o->ssize, sizeof(*o->stacks));
+	if (!o->locks || !o->edges || !o->stacks) {
 		order__free(o);
 		return NULL;
 	}
@@ -69,8 +71,16 @@ void order__free(struct lw_order *o)
 			o->locks[i] = l->hnext;
 			free(l);
 		}
+	for (uint32_t i = 0; o->stacks && i < o->ssize; i++)
+		while (o->stacks[i]) {
+			struct lw_order_stack *s = o->stacks[i];
+
+			o->stacks[i] = s->hnext;
+			free(s);
+		}
 	free(o->locks);
 	free(o->edges);
+	free(o->stacks);
 	free(o->changed);
 	free(o->out);
 	free(o);
@@ -118,6 +128,65 @@ static uint64_t edge_hash_of(const void *p)
 	const struct lw_order_edge *e = p;
 
 	return edge_hash(e->a->pid, e->a, e->b, e->modes);
+}
+
+static uint64_t stack_hash(const struct lw_order_stack *s)
+{
+	uint64_t h = lw_hash_combine(s->n, s->from_call);
+
+	for (int i = 0; i < s->n && i < LW_ORDER_FRAMES; i++)
+		h = lw_hash_combine(h, s->pcs[i]);
+	return h;
+}
+
+static uint64_t stack_hash_of(const void *p)
+{
+	return stack_hash(p);
+}
+
+/* The graph's copy of s, shared by every order taken there; NULL when out
+ * of memory (the order is kept, without where). */
+static const struct lw_order_stack *stack_ref(struct lw_order *o, const struct lw_order_stack *s)
+{
+	struct lw_order_stack c = { .from_call = s->from_call }, *k;
+	uint32_t h;
+
+	/* only the pcs that count: the rest of a copy can be anything */
+	c.n = s->n < 0 ? 0 : s->n > LW_ORDER_FRAMES ? LW_ORDER_FRAMES : s->n;
+	memcpy(c.pcs, s->pcs, c.n * sizeof(c.pcs[0]));
+	h = stack_hash(&c) & (o->ssize - 1);
+	for (k = o->stacks[h]; k; k = k->hnext)
+		if (k->n == c.n && k->from_call == c.from_call &&
+		    !memcmp(k->pcs, c.pcs, c.n * sizeof(c.pcs[0]))) {
+			k->refs++;
+			return k;
+		}
+	k = malloc(sizeof(*k));
+	if (!k)
+		return NULL;
+	*k = c;
+	k->refs = 1;
+	k->hnext = o->stacks[h];
+	o->stacks[h] = k;
+	o->nstacks++;
+	grow((void ***)&o->stacks, &o->ssize, o->nstacks, offsetof(struct lw_order_stack, hnext),
+	     stack_hash_of);
+	return k;
+}
+
+static void stack_unref(struct lw_order *o, const struct lw_order_stack *s)
+{
+	struct lw_order_stack **pp;
+
+	if (!s || --((struct lw_order_stack *)s)->refs)
+		return;
+	for (pp = &o->stacks[stack_hash(s) & (o->ssize - 1)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == s) {
+			*pp = s->hnext;
+			free((void *)s);
+			o->nstacks--;
+			return;
+		}
 }
 
 static struct lw_order_lock *lock_of(struct lw_order *o, pid_t pid, uint64_t addr, uint32_t gen,
@@ -170,8 +239,10 @@ static void mark_changed(struct lw_order *o, struct lw_order_edge *e)
 	e->changed = 1;
 }
 
-struct lw_order_edge *order__add(struct lw_order *o, const struct lw_order_edge *info, pid_t pid,
-				 uint64_t a, uint32_t gen_a, uint64_t b, uint32_t gen_b, int *added)
+struct lw_order_edge *order__add(struct lw_order *o, const struct lw_order_edge *info,
+				 const struct lw_order_stack *held_at,
+				 const struct lw_order_stack *taken_at, pid_t pid, uint64_t a,
+				 uint32_t gen_a, uint64_t b, uint32_t gen_b, int *added)
 {
 	struct lw_order_lock *la = lock_of(o, pid, a, gen_a, 1), *lb = lock_of(o, pid, b, gen_b, 1);
 	struct lw_order_edge *e;
@@ -189,6 +260,8 @@ struct lw_order_edge *order__add(struct lw_order *o, const struct lw_order_edge 
 	if (!e)
 		return NULL;
 	*e = *info;
+	e->held_at = held_at ? stack_ref(o, held_at) : NULL;
+	e->taken_at = taken_at ? stack_ref(o, taken_at) : NULL;
 	e->changed = 0;
 	e->a = la;
 	e->b = lb;
@@ -239,6 +312,8 @@ void order__forget(struct lw_order *o, pid_t pid)
 				continue;
 			}
 			*pp = e->hnext;
+			stack_unref(o, e->held_at);
+			stack_unref(o, e->taken_at);
 			free(e);
 			o->nedges--;
 		}

@@ -19,9 +19,19 @@
 #include <sys/types.h>
 #include "lockwatch.h"
 
-#define LW_ORDER_FRAMES 16 /* where the second lock was taken: pcs kept */
+#define LW_ORDER_FRAMES 16 /* where a lock was taken: pcs kept */
 
 struct lw_source;
+
+/* Where a lock was taken: its lock call and the callers. The orders taken on
+ * one path share one (the graph keeps each distinct stack once). */
+struct lw_order_stack {
+	uint64_t pcs[LW_ORDER_FRAMES];
+	int n;
+	int from_call; /* pcs[0] is a return address (else a probe's pc) */
+	uint32_t refs; /* the graph's */
+	struct lw_order_stack *hnext;
+};
 
 /* One lock of the order graph: an address in a process, in one generation. */
 struct lw_order_lock {
@@ -43,14 +53,9 @@ struct lw_order_edge {
 	/* who took it first, and where */
 	pid_t tid;
 	char comm[LW_COMM_LEN + 1];
-	/* where a was taken: its lock call (a return address) and the callers
-	 * as the stack stood when b was taken */
-	uint64_t pcs_a[LW_ORDER_FRAMES];
-	int npcs_a;
-	int pcs_a_from_call; /* pcs_a[0] is a return address (else a probe's pc) */
-	uint64_t pcs[LW_ORDER_FRAMES]; /* where b was taken: the call and its callers */
-	int npcs;
-	int pcs_from_call; /* pcs[0] is a return address (else a probe's pc) */
+	/* where a was taken (the callers as the stack stood when b was
+	 * taken), and where b was */
+	const struct lw_order_stack *held_at, *taken_at;
 	int changed; /* in the list order__changed() hands out next */
 	struct lw_order_edge *next_out; /* a->out list */
 	struct lw_order_edge *hnext;
@@ -61,11 +66,13 @@ struct lw_order;
 struct lw_order *order__new(void);
 void order__free(struct lw_order *o);
 
-/* An order seen, with what the source knows of it: the new edge, the one
- * already there (NULL *added), or NULL when out of memory. */
-struct lw_order_edge *order__add(struct lw_order *o, const struct lw_order_edge *e, pid_t pid,
-				 uint64_t a, uint32_t gen_a, uint64_t b, uint32_t gen_b,
-				 int *added);
+/* An order seen, with what the source knows of it (e; where each lock was
+ * taken, copied): the new edge, the one already there (NULL *added), or
+ * NULL when out of memory. */
+struct lw_order_edge *order__add(struct lw_order *o, const struct lw_order_edge *e,
+				 const struct lw_order_stack *held_at,
+				 const struct lw_order_stack *taken_at, pid_t pid, uint64_t a,
+				 uint32_t gen_a, uint64_t b, uint32_t gen_b, int *added);
 /* The order (a, b, modes) now has these gates (a subset): it counts as new
  * again, for the inversion rule. */
 void order__narrow(struct lw_order *o, pid_t pid, uint64_t a, uint32_t gen_a, uint64_t b,

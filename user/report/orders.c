@@ -90,10 +90,12 @@ void report__orders(struct lw_syms_cache *syms, struct lw_alert *a, const struct
 		o->thread.pid = e->a->pid;
 		o->thread.tid = e->tid;
 		snprintf(o->thread.name, sizeof(o->thread.name), "%s", e->comm);
-		o->ntaken_at = stack__pcs(syms, e->a->pid, e->pcs, e->npcs, e->pcs_from_call,
-					  &o->taken_at);
-		o->nheld_at = stack__pcs(syms, e->a->pid, e->pcs_a, e->npcs_a, e->pcs_a_from_call,
-					 &o->held_at);
+		if (e->taken_at)
+			o->ntaken_at = stack__pcs(syms, e->a->pid, e->taken_at->pcs, e->taken_at->n,
+						  e->taken_at->from_call, &o->taken_at);
+		if (e->held_at)
+			o->nheld_at = stack__pcs(syms, e->a->pid, e->held_at->pcs, e->held_at->n,
+						 e->held_at->from_call, &o->held_at);
 		o->held_as = mode(e->a, e->modes & LW_ORDER_A_READ);
 		o->taken_as = mode(e->b, e->modes & LW_ORDER_B_READ);
 		o->held = add_lock(syms, a, e->a, o->held_at, o->nheld_at);

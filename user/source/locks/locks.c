@@ -33,6 +33,7 @@ struct pending_order {
 	uint64_t a, b;
 	uint32_t gen_a, gen_b;
 	struct lw_order_edge info;
+	struct lw_order_stack held_at, taken_at;
 };
 
 struct pending_gates {
@@ -142,7 +143,7 @@ static int unwind_pcs(struct lw_syms *s, pid_t tid, const struct lw_unwind_start
  * called again, shows the line of its later call.) pcs only, for now.
  */
 static void unwind(struct lw_locks_source *ls, const struct lw_ev_order *e, size_t size,
-		   struct lw_order_edge *info)
+		   struct lw_order_stack *held_at, struct lw_order_stack *taken_at)
 {
 	size_t len = e->stack_len < LW_STACK_BYTES ? e->stack_len : LW_STACK_BYTES;
 
@@ -164,16 +165,16 @@ static void unwind(struct lw_locks_source *ls, const struct lw_ev_order *e, size
 				     .pc_is_return = !(e->flags_a & LW_HOLD_PROBE) };
 	struct lw_syms *s = syms_cache__get(ls->syms, e->hdr.tgid);
 
-	info->pcs_from_call = b.pc_is_return;
-	info->pcs_a_from_call = a.pc_is_return;
-	info->npcs = unwind_pcs(s, e->hdr.tid, &b, info->pcs);
+	taken_at->from_call = b.pc_is_return;
+	held_at->from_call = a.pc_is_return;
+	taken_at->n = unwind_pcs(s, e->hdr.tid, &b, taken_at->pcs);
 	if (e->sp_a >= e->sp && e->sp_a - e->sp < len) {
 		a.stack = e->stack + (e->sp_a - e->sp);
 		a.stack_len = len - (e->sp_a - e->sp);
-		info->npcs_a = unwind_pcs(s, e->hdr.tid, &a, info->pcs_a);
+		held_at->n = unwind_pcs(s, e->hdr.tid, &a, held_at->pcs);
 	} else {
-		info->pcs_a[0] = e->site_a;
-		info->npcs_a = e->site_a ? 1 : 0;
+		held_at->pcs[0] = e->site_a;
+		held_at->n = e->site_a ? 1 : 0;
 	}
 }
 
@@ -199,7 +200,7 @@ void locks_source__order(struct lw_locks_source *ls, const struct lw_ev_order *e
 	p->info.tid = e->hdr.tid;
 	memcpy(p->info.comm, e->comm, LW_COMM_LEN);
 	p->info.comm[LW_COMM_LEN] = '\0';
-	unwind(ls, e, size, &p->info);
+	unwind(ls, e, size, &p->held_at, &p->taken_at);
 }
 
 void locks_source__gates(struct lw_locks_source *ls, const struct lw_ev_order_gates *e)
@@ -357,7 +358,8 @@ static int locks_contribute(struct lw_source *s, struct lw_graph *g, const struc
 	for (int i = 0; i < ls->norders; i++) {
 		struct pending_order *p = &ls->orders[i];
 
-		order__add(o, &p->info, p->pid, p->a, p->gen_a, p->b, p->gen_b, &added);
+		order__add(o, &p->info, &p->held_at, &p->taken_at, p->pid, p->a, p->gen_a, p->b,
+			   p->gen_b, &added);
 	}
 	ls->norders = 0;
 	for (int i = 0; i < ls->ngates; i++) {
