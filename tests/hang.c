@@ -32,6 +32,10 @@
  *                     condition variable order_ready and exits before thread
  *                     "consumer" waits on it (without a predicate); the main
  *                     thread joins the consumer: every thread waits for good
+ *   lost-wakeup-sem   the same, but the main thread waits on the semaphore
+ *                     order_done, which the consumer would post: no thread
+ *                     waits on a lock or a join, only on a condition variable
+ *                     and a semaphore
  *
  * True negatives (they run SECONDS, default 5, and exit 0; 1 when a check of
  * their own fails):
@@ -1345,6 +1349,29 @@ static int run_lost_wakeup(const char *arg)
 	return 1;
 }
 
+static sem_t order_done;
+
+static void *posting_consumer(void *arg)
+{
+	consumer(arg);
+	sem_post(&order_done);
+	return NULL;
+}
+
+static int run_lost_wakeup_sem(const char *arg)
+{
+	pthread_t p = start(producer, NULL);
+
+	sem_init(&order_done, 0, 0);
+	slots = local_slots(1);
+	start(posting_consumer, (void *)p);
+	settle(slots, 1);
+	ready("%d", getpid());
+	sem_wait(&order_done);
+	fprintf(stderr, "hang: order_done was posted; no hang\n");
+	return 1;
+}
+
 /* The signal comes, late: it sleeps SECONDS first (not in a futex). */
 static long late_seconds;
 
@@ -1404,6 +1431,7 @@ static const struct mode modes[] = {
 	{ "forged", run_forged, 1 },
 	{ "busy", run_busy, 1 },
 	{ "lost-wakeup", run_lost_wakeup },
+	{ "lost-wakeup-sem", run_lost_wakeup_sem },
 	{ "late-signal", run_late_signal, 1 },
 };
 

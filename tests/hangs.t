@@ -43,6 +43,24 @@ test_lost_wakeup()
 	t_end
 }
 
+test_lost_wakeup_sem()
+{
+	local dir
+
+	dir=$(lw_dir lost-wakeup-sem)
+	t_begin "a lost wakeup with no lock and no join: a condvar and a semaphore, still a hang"
+	lw_run "$dir" --json --duration 9 -- "$HANG" lost-wakeup-sem
+	t_rc "$dir" 0
+	t_json_lines "$dir"
+	t_jq "one hang alert, of both threads, nothing else" "$dir" \
+		'(hangs | length == 1) and (map(select(.kind != "summary")) | length == 1) and
+		 (hangs[0].threads | length == 2)'
+	t_jq "consumer waits on order_ready, main on order_done" "$dir" \
+		'(wait_of("consumer").waits_for.name | startswith("order_ready")) and
+		 (wait_of("hang").waits_for.name | startswith("order_done"))'
+	t_end
+}
+
 test_lost_wakeup_text()
 {
 	local dir
@@ -70,8 +88,9 @@ test_late_signal()
 	t_end
 }
 
-tap_plan 3
+tap_plan 4
 test_lost_wakeup
+test_lost_wakeup_sem
 test_lost_wakeup_text
 test_late_signal
 tap_finish

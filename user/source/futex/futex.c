@@ -62,6 +62,7 @@ struct lw_futex_source {
 		int n;
 		uint64_t at_ns;
 	} counts[COUNTS_MAX]; /* thread counts read lately (the hang rule's) */
+	uint64_t hung_ns; /* when maybe_hung() looked last */
 };
 
 static const struct lw_source_ops futex_ops;
@@ -240,6 +241,69 @@ static int resolve(struct lw_futex_source *fs)
 	return more;
 }
 
+/* A process's threads, read at most once a second. */
+static int thread_count(struct lw_futex_source *fs, pid_t pid, uint64_t now)
+{
+	struct lw_proc_stat st;
+	int k = 0;
+
+	for (int i = 0; i < COUNTS_MAX; i++) {
+		if (fs->counts[i].pid == pid && now - fs->counts[i].at_ns < COUNT_EVERY_NS)
+			return fs->counts[i].n;
+		if (fs->counts[i].at_ns < fs->counts[k].at_ns)
+			k = i; /* the oldest goes */
+	}
+	if (lw_proc_stat(pid, 0, &st))
+		return 0;
+	fs->counts[k].pid = pid;
+	fs->counts[k].n = st.nthreads;
+	fs->counts[k].at_ns = now;
+	return st.nthreads;
+}
+
+/* A wait the hang rule counts: on a private word, with no timeout, for
+ * LW_HANG_NS. */
+static int hang_wait(const struct lw_futex_wait *w, const struct lw_turn *t)
+{
+	return !(w->flags & (LW_WF_TIMED | LW_WF_SHARED)) && w->start_ns &&
+	       t->now_ns >= w->start_ns + LW_HANG_NS;
+}
+
+static int by_tgid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Some process has every thread in a hang_wait(): the graph is worth
+ * building though no wait is on a lock (a lost wakeup on a condition
+ * variable, threads parked on semaphores). Looked at once a second: the
+ * thread counts are /proc reads, and a hang is LW_HANG_NS old anyway. */
+static int maybe_hung(struct lw_futex_source *fs, const struct lw_turn *t)
+{
+	uint32_t *v;
+	int n = 0, hung = 0;
+
+	if (t->now_ns - fs->hung_ns < COUNT_EVERY_NS)
+		return 0;
+	fs->hung_ns = t->now_ns;
+	v = malloc(fs->nsnap * sizeof(*v) + 1);
+	if (!v)
+		return 0;
+	for (int i = 0; i < fs->nsnap; i++)
+		if (hang_wait(&fs->snap[i], t))
+			v[n++] = fs->snap[i].tgid;
+	qsort(v, n, sizeof(*v), by_tgid);
+	for (int i = 0, j; i < n && !hung; i = j) {
+		for (j = i; j < n && v[j] == v[i]; j++)
+			;
+		hung = thread_count(fs, v[i], t->now_ns) == j - i;
+	}
+	free(v);
+	return hung;
+}
+
 static int old_enough(const struct lw_futex_wait *w, const struct lw_turn *t)
 {
 	return (w->flags & (LW_WF_MUTEX | LW_WF_PI | LW_WF_RWLOCK | LW_WF_JOIN)) &&
@@ -266,7 +330,8 @@ static int snapshot(struct lw_futex_source *fs, const struct lw_turn *t)
 	/* a busy healthy process has only short waits: nothing to build */
 	for (i = 0; i < n && !old_enough(&fs->snap[i], t); i++)
 		;
-	if (i == n && !t->look_now && !fs->nhints && !fs->hint_all && !fs->npi) {
+	if (i == n && !t->look_now && !fs->nhints && !fs->hint_all && !fs->npi &&
+	    !maybe_hung(fs, t)) {
 		fs->nsnap = 0;
 		return 0;
 	}
@@ -349,26 +414,6 @@ static void add_wait(struct lw_futex_source *fs, struct lw_graph *g, const struc
 	}
 }
 
-/* A process's threads, read at most once a second. */
-static int thread_count(struct lw_futex_source *fs, pid_t pid, uint64_t now)
-{
-	struct lw_proc_stat st;
-	int k = 0;
-
-	for (int i = 0; i < COUNTS_MAX; i++) {
-		if (fs->counts[i].pid == pid && now - fs->counts[i].at_ns < COUNT_EVERY_NS)
-			return fs->counts[i].n;
-		if (fs->counts[i].at_ns < fs->counts[k].at_ns)
-			k = i; /* the oldest goes */
-	}
-	if (lw_proc_stat(pid, 0, &st))
-		return 0;
-	fs->counts[k].pid = pid;
-	fs->counts[k].n = st.nthreads;
-	fs->counts[k].at_ns = now;
-	return st.nthreads;
-}
-
 /* For the hang rule: the thread count of each process some thread of which
  * has waited LW_HANG_NS, with no timeout, on a word of its own. */
 static void put_counts(struct lw_futex_source *fs, struct lw_graph *g, const struct lw_turn *t)
@@ -376,8 +421,7 @@ static void put_counts(struct lw_futex_source *fs, struct lw_graph *g, const str
 	for (int i = 0; i < fs->nsnap; i++) {
 		const struct lw_futex_wait *w = &fs->snap[i];
 
-		if ((w->flags & (LW_WF_TIMED | LW_WF_SHARED)) || !w->start_ns ||
-		    t->now_ns < w->start_ns + LW_HANG_NS || graph__threads(g, w->tgid))
+		if (!hang_wait(w, t) || graph__threads(g, w->tgid))
 			continue;
 		graph__set_threads(g, w->tgid, thread_count(fs, w->tgid, t->now_ns));
 	}
