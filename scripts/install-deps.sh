@@ -8,7 +8,7 @@ set -eu
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
       zlib1g-dev libcapstone-dev libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
       qemu-system-x86 busybox-static cpio kmod
-      python3.11 python3.11-dev libpython3.11-testsuite"
+      python3.11 python3.11-dev libpython3.11-testsuite debootstrap"
 
 # libcapstone-dev disassembles the start of a lock function, to place its
 # uprobe where the kernel need not single-step (user/sys/probeat.h).
@@ -19,7 +19,9 @@ PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
 # production hosts run); python3.11-dev's internal headers check the layout
 # table lockwatch reads CPython 3.11 with (tests/pylayout.c);
 # libpython3.11-testsuite is CPython's own test suite, which lockwatch watches
-# run to the end (tests/cpython.t).
+# run to the end (tests/cpython.t). debootstrap builds the roots of the other
+# releases whose CPythons the tests run (scripts/pychroot.sh: trixie's 3.13,
+# sid's 3.14 and 3.15), kept in /var/cache/lockwatch/chroot.
 
 # The kernel module is built for, and tested on, Debian's 6.1 kernel in a VM
 # (make vmtest): its headers, at the version linux-image-amd64 points to now.

@@ -2,7 +2,7 @@
 /*
  * fakepy - looks like a CPython whose version lockwatch has no layout for:
  * it defines `_PyRuntime` and a `Py_Version` of 3.14.0, and sleeps. lockwatch
- * must say "unsupported Python 3.14" once and go on with the native detector.
+ * must say "unsupported Python 3.14.0" once and go on with the native detector.
  */
 #include <unistd.h>
 

@@ -545,7 +545,7 @@ test_unsupported()
 	sleep 0.2
 	lw_check "$dir" --json "$BG_PID"
 	t_rc "$dir" 0
-	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.14: .*native locks still are"
+	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.14\.0: .*native locks still are"
 	t_no_alert "$dir"
 	bg_stop "$BG_PID"
 	t_end

@@ -130,6 +130,7 @@ static void open_py(struct pyproc *p)
 {
 	const struct lw_pylayout *L;
 	struct lw_pyfound f;
+	char version[32];
 	int err = pyfind__runtime(p->pid, &f);
 
 	p->state = PY_NO;
@@ -140,15 +141,21 @@ static void open_py(struct pyproc *p)
 		return;
 	}
 	L = f.freethreaded ? NULL : pylayout__find(f.major << 8 | f.minor);
+	/* the whole version where the binary says it (Py_Version, 3.11+) */
+	if (f.hexversion)
+		snprintf(version, sizeof(version), "%u.%u.%u", f.major, f.minor,
+			 (f.hexversion >> 8) & 0xff);
+	else
+		snprintf(version, sizeof(version), "%u.%u", f.major, f.minor);
 	if (!L) {
 		if (f.freethreaded)
-			lw_err("pid %d: unsupported free-threaded Python %u.%ut: its asyncio and "
+			lw_err("pid %d: unsupported free-threaded Python %st: its asyncio and "
 			       "threading locks are not read (native locks still are)",
-			       p->pid, f.major, f.minor);
+			       p->pid, version);
 		else if (f.major)
-			lw_err("pid %d: unsupported Python %u.%u: its asyncio and threading locks "
+			lw_err("pid %d: unsupported Python %s: its asyncio and threading locks "
 			       "are not read (native locks still are)",
-			       p->pid, f.major, f.minor);
+			       p->pid, version);
 		else
 			lw_err("pid %d: unsupported Python of unknown version (%s): its asyncio "
 			       "and threading locks are not read (native locks still are)",
@@ -158,8 +165,8 @@ static void open_py(struct pyproc *p)
 	p->m = pymem__new(p->pid, L, f.runtime, f.hexversion);
 	if (!p->m)
 		return;
-	lw_debug("pid %d: Python %u.%u (%s), _PyRuntime at 0x%" PRIx64, p->pid, f.major, f.minor,
-		 f.file, f.runtime);
+	lw_debug("pid %d: Python %s (%s), _PyRuntime at 0x%" PRIx64, p->pid, version, f.file,
+		 f.runtime);
 	p->state = PY_YES;
 }
 
