@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # pyreleases.t - the CPythons other Debian releases ship, each run in its own
 # root (scripts/pychroot.sh: trixie's python3.13, sid's python3.14 and
-# python3.15), in a mount namespace of its own with the checkout, /tmp and
-# /proc bound in: lockwatch reads them through /proc/PID/root and their
+# python3.15), in a mount namespace of its own with the checkout, the tests'
+# temporary folder and /proc bound in: lockwatch reads them through /proc/PID/root and their
 # maps. 3.13.5 is read with the 3.13 table: its asyncio deadlocks are found
 # and named. 3.14 and 3.15 have no table yet: one line names the exact
 # version, and a threading deadlock is still found by the native detector,
@@ -24,8 +24,8 @@ def dl: dl_alerts[0];
 def hangs: map(select(.kind == "hang"));
 '
 
-# in_root NAME SUITE PYTHON PACKAGE...: $LW_TMP/NAME, a python that runs
-# PYTHON of SUITE in its root (built or brought up to date first).
+# in_root NAME SUITE PYTHON PACKAGE...: IN_ROOT=$LW_TMP/NAME, a python that
+# runs PYTHON of SUITE in its root (built or brought up to date first).
 in_root()
 {
 	local name=$1 suite=$2 py=$3 root
@@ -38,11 +38,12 @@ in_root()
 #!/bin/sh
 exec unshare --mount --propagation private /bin/sh -c '
 	mkdir -p "\$0$LW_ROOT" && mount --bind "$LW_ROOT" "\$0$LW_ROOT" &&
-	mount --bind /tmp "\$0/tmp" && mount -t proc proc "\$0/proc" &&
+	mkdir -p "\$0$LW_TMP" && mount --bind "$LW_TMP" "\$0$LW_TMP" &&
+	mount -t proc proc "\$0/proc" &&
 	exec chroot "\$0" "$py" "\$@"' "$root" "\$@"
 EOF
 	chmod +x "$LW_TMP/$name"
-	echo "$LW_TMP/$name"
+	IN_ROOT=$LW_TMP/$name
 }
 
 version_of()
@@ -110,8 +111,22 @@ test_unsupported()
 	t_end
 }
 
+# one root per suite, with all its interpreters from the start
+TRIXIE="python3.13 python3.13-dev"
+SID="python3.14 python3.14-dev python3.15 python3.15-dev"
+
 tap_plan 3
-test_trixie "$(in_root py3.13 trixie /usr/bin/python3.13 python3.13 python3.13-dev)"
-test_unsupported "$(in_root py3.14 sid /usr/bin/python3.14 python3.14 python3.14-dev)"
-test_unsupported "$(in_root py3.15 sid /usr/bin/python3.15 python3.15 python3.15-dev)"
+# shellcheck disable=SC2086 # package lists
+in_root py3.13 trixie /usr/bin/python3.13 $TRIXIE
+test_trixie "$IN_ROOT"
+# shellcheck disable=SC2086
+in_root py3.14 sid /usr/bin/python3.14 $SID
+test_unsupported "$IN_ROOT"
+# shellcheck disable=SC2086
+in_root py3.15 sid /usr/bin/python3.15 $SID
+test_unsupported "$IN_ROOT"
+# the mount points made in the roots for this run's folder
+for root in "${LW_CHROOT_DIR:-/var/cache/lockwatch/chroot}"/*/; do
+	rmdir "$root${LW_TMP#/}" 2>/dev/null
+done
 tap_finish
