@@ -144,6 +144,10 @@ demo: deps all
 	./lockwatch --exit-on-deadlock --duration 30 -- /usr/bin/python3.11 tests/pyhang.py native; \
 	st=$$?; echo "== lockwatch exited with status $$st (1: a deadlock was reported) =="; \
 	test $$st -eq 1
+	@echo; echo "== before it hangs: two threads take two mutexes in opposite orders, one after the other (tests/orders.c abba, --lock-order) =="
+	LW_ORDERS_LINGER=1 ./lockwatch --lock-order --duration 30 -- $(OUTPUT)/tests/orders abba; \
+	st=$$?; echo "== lockwatch exited with status $$st (1: an inversion counts as a deadlock) =="; \
+	test $$st -eq 1
 
 module:
 	$(if $(KDIR),,$(error no kernel build tree: install linux-headers-6.1.*-amd64 or set KDIR))
