@@ -34,6 +34,20 @@ static int read_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
+/* Where the value of the "NAME:" line of /proc/PID/status starts, read into
+ * buf; NULL when it has none. */
+static const char *status_field(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64], line[32];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(line, sizeof(line), "\n%s:", name);
+	if (read_file(path, buf, len) < 0 || !(p = strstr(buf, line)))
+		return NULL;
+	return p + strlen(line);
+}
+
 static void task_path(char *buf, size_t len, pid_t pid, pid_t tid, const char *file)
 {
 	if (tid)
@@ -66,17 +80,13 @@ int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st)
 int lw_proc_wakers(pid_t pid, uint64_t *sigcgt, int *ntimers)
 {
 	char path[64], buf[4096], *p;
-	int n;
+	const char *v;
 
 	*sigcgt = 0;
 	*ntimers = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	n = read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	p = strstr(buf, "\nSigCgt:");
-	if (!p || sscanf(p + 9, "%" SCNx64, sigcgt) != 1)
-		return -EINVAL;
+	v = status_field(pid, "SigCgt", buf, sizeof(buf));
+	if (!v || sscanf(v, "%" SCNx64, sigcgt) != 1)
+		return v ? -EINVAL : -ESRCH;
 	/* one "ID: N" line a timer; a read cut at the buffer's end counts less */
 	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
 	if (read_file(path, buf, sizeof(buf)) > 0)
@@ -222,16 +232,12 @@ void lw_proc_exe(pid_t pid, char *buf, size_t len)
 
 int lw_proc_tgid(pid_t tid)
 {
-	char path[64], buf[4096], *p;
+	char buf[4096];
+	const char *v = status_field(tid, "Tgid", buf, sizeof(buf));
 	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	n = read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	p = strstr(buf, "\nTgid:");
-	if (!p || sscanf(p + 6, "%d", &n) != 1)
-		return -EINVAL;
+	if (!v || sscanf(v, "%d", &n) != 1)
+		return v ? -EINVAL : -ESRCH;
 	return n;
 }
 
