@@ -55,6 +55,10 @@
  *   busy              4 "busy-N" threads take 3 mutexes, always in one order
  *   late-signal       thread "consumer" waits on order_ready; "signaller"
  *                     sleeps SECONDS, then signals it; main joins both
+ *   idle-pool         3 "idler-N" threads wait, with no timeout, on the
+ *                     semaphore work_queued, never posted; main waits on it
+ *                     too, 500 ms at a time, for SECONDS: not every thread
+ *                     waits for good
  *
  * Every deadlock forms the same way on every run: the threads take their first
  * lock and meet at a barrier, and the thread that closes the cycle waits until
@@ -1408,6 +1412,38 @@ static int run_late_signal(const char *arg)
 	return failed;
 }
 
+static sem_t work_queued;
+
+static void *idler(void *arg)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "idler-%ld", (long)arg);
+	set_name(name);
+	sem_wait(&work_queued);
+	return NULL;
+}
+
+static int run_idle_pool(const char *arg)
+{
+	struct timespec t;
+
+	sem_init(&work_queued, 0, 0);
+	for (long i = 0; i < 3; i++)
+		start(idler, (void *)i);
+	ready("%d", getpid());
+	while (!expired()) {
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 500 * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		sem_timedwait(&work_queued, &t);
+	}
+	return failed;
+}
+
 /* --- main --- */
 
 struct mode {
@@ -1433,6 +1469,7 @@ static const struct mode modes[] = {
 	{ "lost-wakeup", run_lost_wakeup },
 	{ "lost-wakeup-sem", run_lost_wakeup_sem },
 	{ "late-signal", run_late_signal, 1 },
+	{ "idle-pool", run_idle_pool, 1 },
 };
 
 static int usage(void)

@@ -74,6 +74,20 @@ test_lost_wakeup_text()
 	t_end
 }
 
+test_idle_pool()
+{
+	local dir
+
+	dir=$(lw_dir idle-pool)
+	t_begin "3 threads parked for good on a semaphore, main waiting on it with a timeout: no hang"
+	lw_run "$dir" --json --duration 10 -- "$HANG" idle-pool 9
+	t_rc "$dir" 0
+	t_json_lines "$dir"
+	t_jq "no alert; its parked threads' waits and main's timed ones were seen" "$dir" \
+		'(map(select(.kind != "summary")) | length == 0) and summary.waits >= 3 + 9'
+	t_end
+}
+
 test_late_signal()
 {
 	local dir
@@ -88,9 +102,10 @@ test_late_signal()
 	t_end
 }
 
-tap_plan 4
+tap_plan 5
 test_lost_wakeup
 test_lost_wakeup_sem
 test_lost_wakeup_text
 test_late_signal
+test_idle_pool
 tap_finish
