@@ -46,7 +46,7 @@
  *                  (pthread_mutex_init) that "after" takes in the opposite
  *                  order of their addresses
  *   chains [SEC]   100 "chain-N" threads, each with 10 heap mutexes of its own,
- *                  take them nested in one order, over and over for SEC
+ *                  take them nested in one order, every 10 ms for SEC
  *                  seconds (default 2): 900 distinct orders, all at once
  *   held300        "hoarder" takes 300 heap mutexes, in one order, holds them
  *                  all at once, and releases them; three times
@@ -647,6 +647,7 @@ static void *chain(void *arg)
 		after_lock++;
 		for (int i = CHAIN_LEN - 1; i >= 0; i--)
 			unlock(&m[i]);
+		sleep_ms(10); /* other work: lockwatch gets the CPU to read */
 	}
 	return NULL;
 }
