@@ -10,14 +10,17 @@
 # an RLock taken by hand (its recorded owner) against a Lock. Each by `check` (JSON, and text for one), by -p on a
 # process already hung, and by watching a command. True negatives
 # (tests/pyhealthy.py) stay silent under watching and repeated checks. A
-# Python of another version is named as unsupported; where this machine has
-# other 3.11, 3.12 or 3.13 builds (pyenv's), the same deadlocks are found in
-# them.
+# Python of another version is named as unsupported. The same deadlocks and
+# true negatives are run under pyenv's 3.12 and Debian trixie's 3.13 (in a
+# root of its own), and pyenv's 3.11 and 3.13.0 where this machine has them;
+# a missing 3.12 or 3.13 fails.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/lib-attach.sh
 . "$(dirname "$0")/lib-attach.sh"
+# shellcheck source=tests/lib-pyroot.sh
+. "$(dirname "$0")/lib-pyroot.sh"
 
 lw_require_root_bpf
 lw_require_built fakepy
@@ -600,18 +603,30 @@ test_other_python()
 	t_end
 }
 
-# Other CPythons this machine has, of versions lockwatch reads (not on a
-# fresh Debian: pyenv's).
+# Every other CPython lockwatch reads: pyenv's 3.12 and trixie's 3.13 (in
+# its own root; 3.13.1 made threading.Lock a parked-on PyMutex) must be
+# here; pyenv's 3.11 and 3.13.0 are tested too where this machine has them.
 OTHER_PYS=()
-for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.12.*/bin/python3.12 \
-	/root/.pyenv/versions/3.13.*/bin/python3.13; do
+need_python()
+{
+	[ -x "$1" ] && OTHER_PYS+=("$1") && return
+	t_begin "CPython $2 is here to be tested"
+	t_fail "no $1 ($3)"
+	t_end
+}
+for py in /root/.pyenv/versions/3.11.*/bin/python3.11 /root/.pyenv/versions/3.13.0/bin/python3.13; do
 	[ -x "$py" ] && OTHER_PYS+=("$py")
 done
-
+# shellcheck disable=SC2206 # the first match
+PY312=(/root/.pyenv/versions/3.12.*/bin/python3.12)
+# shellcheck disable=SC2086 # package lists
+in_root py3.13 trixie /usr/bin/python3.13 $TRIXIE_PKGS
 # shellcheck disable=SC2086
 NTESTS=$((19 + $(echo $HEALTHY_MODES | wc -w)))
-NTESTS=$((NTESTS + ${#OTHER_PYS[@]}))
+NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 2))
 tap_plan "$NTESTS"
+need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
+need_python "$IN_ROOT" 3.13.5 "trixie's root: scripts/pychroot.sh trixie"
 test_store
 test_store_text
 test_abba
@@ -637,6 +652,5 @@ done
 for py in "${OTHER_PYS[@]}"; do
 	test_other_python "$py"
 done
-[ ${#OTHER_PYS[@]} -gt 0 ] ||
-	tap_diag "no other CPython 3.11, 3.12 or 3.13 here (pyenv's): Debian's alone is tested"
+roots_clean
 tap_finish

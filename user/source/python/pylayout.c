@@ -171,8 +171,7 @@ static const struct lw_pylayout py312 = {
 
 /* 3.13: the thread's frame without a cframe, f_executable and instr_ptr,
  * two suspended states, inline instance values. 3.13.1 made threading.Lock
- * a PyMutex parked on a semaphore of the waiter's: its waits are not joined
- * to holders there (holder unknown). */
+ * a PyMutex parked on a semaphore of the waiter's. */
 static const struct lw_pylayout py313 = {
 	.version = 0x030d,
 	.runtime_interp_head = 632,
@@ -254,6 +253,9 @@ static const struct lw_pylayout py313 = {
 	.rlock_owner = 24,
 	.rlock_count = 32,
 	.lock_sem_max = 0x030d00f0, /* 3.13.0 final */
+	/* struct wait_entry { void *park_arg; uintptr_t addr; sem_t sema; ...}:
+	 * glibc's sem_t waits on its first word */
+	.park_addr = -8,
 };
 
 static const struct lw_pylayout *const layouts[] = { &py311, &py312, &py313 };

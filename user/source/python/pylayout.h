@@ -60,10 +60,15 @@ struct lw_pylayout {
 	const char *tasks_weakset, *tasks_eager;
 	/* _asyncio: FutureObj / TaskObj */
 	uint16_t fut_state, fut_exception, task_fut_waiter, task_coro, task_name;
-	/* _thread: lockobject, rlockobject; the lock's semaphore, up to
-	 * lock_sem_max (a hexversion; 0: every release of the version) */
+	/* _thread: lockobject, rlockobject. An RLock's lock_lock points to its
+	 * semaphore; a Lock's too, up to lock_sem_max (a hexversion; 0: every
+	 * release of the version). After it, a Lock's lock_lock is a PyMutex
+	 * whose waiters park on a semaphore of their own, in a wait entry on
+	 * their stack that records the mutex's address park_addr bytes from
+	 * the semaphore's futex word (Python/parking_lot.c). */
 	uint16_t lock_lock, rlock_owner, rlock_count;
 	uint32_t lock_sem_max;
+	int8_t park_addr;
 };
 
 /* The layout of version (major << 8 | minor), or NULL: unsupported. */

@@ -83,7 +83,7 @@ static int holders(struct ctx *c, struct lw_pypair **hold, struct lw_pypair **fu
 		enum lw_pykind kind = pymem__kind(c->m, (*hold)[i].lock);
 		uint64_t sem;
 
-		if ((kind != PK_TLOCK && kind != PK_RLOCK) || !pymem__lock_sem(c->m))
+		if (!pymem__lock_sem(c->m, kind))
 			continue;
 		sem = pymem__ptr(c->m, (*hold)[i].lock + L->lock_lock);
 		if (sem)
@@ -159,7 +159,7 @@ static enum lw_pykind tlock_of(struct lw_pymem *m, uint64_t obj, uint64_t w)
 	const struct lw_pylayout *L = pymem__layout(m);
 	enum lw_pykind k = pymem__kind(m, obj);
 
-	return (k == PK_TLOCK || k == PK_RLOCK) && pymem__lock_sem(m) &&
+	return pymem__lock_sem(m, k) &&
 			       pymem__ptr(m, obj + L->lock_lock) == w ?
 		       k :
 		       PK_OTHER;
@@ -228,15 +228,46 @@ static const enum lw_lock_kind owned_by_nobody[] = {
 	[PW_AQUEUE] = LW_LOCK_ASYNCIO_QUEUE,
 };
 
-/* A thread's wait: a threading lock, found by its semaphore's futex word. */
+/*
+ * The threading.Lock a thread parked for (3.13.1+): its futex word is the
+ * semaphore of a wait entry on its own stack, which records the PyMutex's
+ * address; the lock is the object around that mutex, while it is locked.
+ */
+static uint64_t parked_for(struct ctx *c, uint64_t word)
+{
+	const struct lw_pylayout *L = pymem__layout(c->m);
+	uint64_t mutex, obj;
+	uint8_t bits;
+
+	if (!L->park_addr || pymem__lock_sem(c->m, PK_TLOCK) ||
+	    pymem__read(c->m, word + L->park_addr, &mutex, 8) || mutex < L->lock_lock)
+		return 0;
+	obj = mutex - L->lock_lock;
+	return pymem__kind(c->m, obj) == PK_TLOCK && !pymem__read(c->m, mutex, &bits, 1) &&
+			       (bits & 1) /* _Py_LOCKED */ ?
+		       obj :
+		       0;
+}
+
+/* A thread's wait: a threading lock, found by its semaphore's futex word
+ * (or the wait entry it parked with), a lock taken by hand, a join. */
 static void thread_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw_pywait *w,
-			const struct lw_pypair *futex, int nfutex)
+			const struct lw_pypair *futex, int nfutex, const struct lw_pypair *hold,
+			int nhold)
 {
 	const struct lw_pypair *h;
+	uint64_t lock;
 
 	if (p->wait != PW_FUTEX)
 		return;
 	h = find(futex, nfutex, p->wait_obj);
+	if (!h && (lock = parked_for(c, p->wait_obj))) {
+		h = find(hold, nhold, lock);
+		w->kind = LW_LOCK_THREADING_LOCK;
+		w->lock = lock;
+		w->holder = h && h->idx >= 0 ? &c->s->p[h->idx] : NULL;
+		return;
+	}
 	if (!h) {
 		waited_tlock(c, p, w);
 		return;
@@ -297,7 +328,7 @@ static int waits(struct ctx *c)
 	/* threads first: a task's wait may be its loop's thread */
 	for (int i = 0; i < s->n; i++)
 		if (!s->p[i].task)
-			thread_wait(c, &s->p[i], &lk->waits[i], futex, nfutex);
+			thread_wait(c, &s->p[i], &lk->waits[i], futex, nfutex, hold, nhold);
 	for (int i = 0; i < s->n; i++)
 		if (s->p[i].task)
 			task_wait(c, &s->p[i], &lk->waits[i], hold, nhold);

@@ -102,10 +102,12 @@ uint64_t pymem__runtime(const struct lw_pymem *m)
 	return m->runtime;
 }
 
-int pymem__lock_sem(const struct lw_pymem *m)
+int pymem__lock_sem(const struct lw_pymem *m, enum lw_pykind k)
 {
-	return m->L->lock_lock &&
-	       (!m->L->lock_sem_max || (m->hexversion && m->hexversion <= m->L->lock_sem_max));
+	if (!m->L->lock_lock || (k != PK_TLOCK && k != PK_RLOCK))
+		return 0;
+	return k == PK_RLOCK || !m->L->lock_sem_max ||
+	       (m->hexversion && m->hexversion <= m->L->lock_sem_max);
 }
 
 uint64_t pymem__reads(const struct lw_pymem *m)

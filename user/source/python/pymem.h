@@ -63,8 +63,9 @@ void pymem__trim(struct lw_pymem *m);
 pid_t pymem__pid(const struct lw_pymem *m);
 const struct lw_pylayout *pymem__layout(const struct lw_pymem *m);
 uint64_t pymem__runtime(const struct lw_pymem *m);
-/* Whether threading.Lock here waits on a semaphore its object points to. */
-int pymem__lock_sem(const struct lw_pymem *m);
+/* Whether a lock of kind k (PK_TLOCK, PK_RLOCK) here waits on a semaphore
+ * its object points to; if not, a PK_TLOCK is a parked-on PyMutex. */
+int pymem__lock_sem(const struct lw_pymem *m, enum lw_pykind k);
 /* reads made so far */
 uint64_t pymem__reads(const struct lw_pymem *m);
 
