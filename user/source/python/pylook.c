@@ -159,10 +159,7 @@ static enum lw_pykind tlock_of(struct lw_pymem *m, uint64_t obj, uint64_t w)
 	const struct lw_pylayout *L = pymem__layout(m);
 	enum lw_pykind k = pymem__kind(m, obj);
 
-	return pymem__lock_sem(m, k) &&
-			       pymem__ptr(m, obj + L->lock_lock) == w ?
-		       k :
-		       PK_OTHER;
+	return pymem__lock_sem(m, k) && pymem__ptr(m, obj + L->lock_lock) == w ? k : PK_OTHER;
 }
 
 /*
