@@ -117,6 +117,7 @@ UNIT_detect := core/graph core/order core/detect core/seen core/confirm sys/cloc
 UNIT_futex := source/futex/attach source/futex/holder source/futex/memkey sys/proc sys/maps
 UNIT_escape := sys/escape
 UNIT_pycode := source/python/pycode
+UNIT_pydebug := source/python/pylayout
 .SECONDEXPANSION:
 $(UNIT_PROGS): $(OUTPUT)/tests/unit/%: tests/unit/%.c tests/unit/tap.h \
 	       $$(addprefix $(OUTPUT)/user/,$$(addsuffix .o,$$(UNIT_$$*)))

@@ -31,6 +31,8 @@ static void is(long got, long want, const char *what)
 }
 
 #define OFF(field, type, member) is(L->field, offsetof(type, member), #field)
+#define WORD(field, bytes) is(L->debug ? L->debug->field : -1, (bytes) / 8, "debug word " #field)
+#define DBG(field, member) WORD(field, offsetof(_Py_DebugOffsets, member))
 
 int main(void)
 {
@@ -130,6 +132,56 @@ int main(void)
 	OFF(ht_cached_keys, PyHeapTypeObject, ht_cached_keys);
 	is(L->tpflags_managed_dict, Py_TPFLAGS_MANAGED_DICT, "tpflags_managed_dict");
 	OFF(module_dict, PyModuleObject, md_dict);
+#if PY_MINOR_VERSION >= 13
+	/* where _Py_DebugOffsets keeps what lockwatch takes from it */
+	WORD(nwords, sizeof(_Py_DebugOffsets));
+	WORD(rt_interp_head, offsetof(_Py_DebugOffsets, runtime_state.interpreters_head));
+	DBG(is_threads_head, interpreter_state.threads_head);
+	DBG(is_modules, interpreter_state.imports_modules);
+	DBG(ts_size, thread_state.size);
+	DBG(ts_next, thread_state.next);
+	DBG(ts_current_frame, thread_state.current_frame);
+	DBG(ts_thread_id, thread_state.thread_id);
+	DBG(ts_native_thread_id, thread_state.native_thread_id);
+	DBG(fr_size, interpreter_frame.size);
+	DBG(fr_previous, interpreter_frame.previous);
+	DBG(fr_executable, interpreter_frame.executable);
+	DBG(fr_instr_ptr, interpreter_frame.instr_ptr);
+	DBG(fr_localsplus, interpreter_frame.localsplus);
+	DBG(fr_owner, interpreter_frame.owner);
+	DBG(co_size, code_object.size);
+	DBG(co_filename, code_object.filename);
+	DBG(co_qualname, code_object.qualname);
+	DBG(co_linetable, code_object.linetable);
+	DBG(co_firstlineno, code_object.firstlineno);
+	DBG(co_localsplusnames, code_object.localsplusnames);
+	DBG(co_code_adaptive, code_object.co_code_adaptive);
+	DBG(ob_type, pyobject.ob_type);
+	DBG(tp_size, type_object.size);
+	DBG(tp_name, type_object.tp_name);
+	DBG(tp_flags, type_object.tp_flags);
+	DBG(tuple_item, tuple_object.ob_item);
+	DBG(list_item, list_object.ob_item);
+	DBG(dict_keys, dict_object.ma_keys);
+	DBG(dict_values, dict_object.ma_values);
+	DBG(long_tag, long_object.lv_tag);
+	DBG(long_digit, long_object.ob_digit);
+	DBG(bytes_sval, bytes_object.ob_sval);
+	DBG(str_state, unicode_object.state);
+	DBG(str_ascii_size, unicode_object.asciiobject_size);
+#if PY_MINOR_VERSION >= 14
+	DBG(gen_size, gen_object.size);
+	DBG(gen_iframe, gen_object.gi_iframe);
+	DBG(gen_frame_state, gen_object.gi_frame_state);
+	is(L->gen_size, sizeof(PyGenObject), "gen_size");
+#endif
+	/* the structs the table's own offsets go into */
+	is(L->fr_size, sizeof(_PyInterpreterFrame), "fr_size");
+	is(L->co_size, sizeof(PyCodeObject), "co_size");
+	is(L->tp_size, sizeof(PyTypeObject), "tp_size");
+#else
+	is(!!L->debug, 0, "no _Py_DebugOffsets");
+#endif
 	printf("1..%d\n", n);
 	if (failed)
 		printf("# %d of %d offsets differ from Python %d.%d's headers\n", failed, n,

@@ -554,6 +554,31 @@ test_unsupported()
 	t_end
 }
 
+# A 3.13 is read as its _Py_DebugOffsets describe it: fakepy's says it is a
+# free-threaded build, or gives sizes lockwatch's table does not know.
+test_described()
+{
+	local dir
+
+	t_begin "a Python 3.13 whose own description is not one lockwatch reads: one line says why"
+	bg_start "$LW_PROGS/fakepy" 0x030d05f0 1
+	sleep 0.2
+	dir=$(lw_dir described-ft)
+	lw_check "$dir" --json "$BG_PID"
+	t_rc "$dir" 0
+	t_stderr_line "$dir" "pid $BG_PID: unsupported free-threaded Python 3\.13\.5t: .*native locks still are"
+	t_no_alert "$dir"
+	bg_stop "$BG_PID"
+	bg_start "$LW_PROGS/fakepy" 0x030d05f0 0
+	sleep 0.2
+	dir=$(lw_dir described-sizes)
+	lw_check "$dir" --json "$BG_PID"
+	t_rc "$dir" 0
+	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.13\.5 \(its .* is 0 bytes, lockwatch knows [0-9]+\): .*native locks still are"
+	bg_stop "$BG_PID"
+	t_end
+}
+
 # One "check" of pyhang.py MODE under PYTHON: exit 1 and exactly EDGES.
 other_mode()
 {
@@ -622,7 +647,7 @@ PY312=(/root/.pyenv/versions/3.12.*/bin/python3.12)
 # shellcheck disable=SC2086 # package lists
 in_root py3.13 trixie /usr/bin/python3.13 $TRIXIE_PKGS
 # shellcheck disable=SC2086
-NTESTS=$((19 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((20 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 2))
 tap_plan "$NTESTS"
 need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
@@ -646,6 +671,7 @@ test_ring 33
 test_ring 200
 test_hostile_name
 test_unsupported
+test_described
 for mode in $HEALTHY_MODES; do
 	test_healthy "$mode"
 done

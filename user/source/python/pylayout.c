@@ -5,7 +5,9 @@
  * Modules/_asynciomodule.c and Modules/_threadmodule.c, add it to `layouts`,
  * and give tests/pylayout.c a case for it where its -dev package exists.
  */
-#include <stddef.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 #include "source/python/pylayout.h"
 
 static const struct lw_pylayout py311 = {
@@ -169,6 +171,45 @@ static const struct lw_pylayout py312 = {
 	.rlock_count = 32,
 };
 
+/* 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h) */
+static const struct lw_pydebug_words debug313 = {
+	.nwords = 73,
+	.rt_interp_head = 5,
+	.is_threads_head = 9,
+	.is_modules = 11,
+	.ts_size = 19,
+	.ts_next = 21,
+	.ts_current_frame = 23,
+	.ts_thread_id = 24,
+	.ts_native_thread_id = 25,
+	.fr_size = 28,
+	.fr_previous = 29,
+	.fr_executable = 30,
+	.fr_instr_ptr = 31,
+	.fr_localsplus = 32,
+	.fr_owner = 33,
+	.co_size = 34,
+	.co_filename = 35,
+	.co_qualname = 37,
+	.co_linetable = 38,
+	.co_firstlineno = 39,
+	.co_localsplusnames = 41,
+	.co_code_adaptive = 43,
+	.ob_type = 45,
+	.tp_size = 46,
+	.tp_name = 47,
+	.tp_flags = 49,
+	.tuple_item = 51,
+	.list_item = 54,
+	.dict_keys = 57,
+	.dict_values = 58,
+	.long_tag = 62,
+	.long_digit = 63,
+	.bytes_sval = 66,
+	.str_state = 68,
+	.str_ascii_size = 70,
+};
+
 /* 3.13: the thread's frame without a cframe, f_executable and instr_ptr,
  * two suspended states, inline instance values. 3.13.1 made threading.Lock
  * a PyMutex parked on a semaphore of the waiter's. */
@@ -256,6 +297,10 @@ static const struct lw_pylayout py313 = {
 	/* struct wait_entry { void *park_arg; uintptr_t addr; sem_t sema; ...}:
 	 * glibc's sem_t waits on its first word */
 	.park_addr = -8,
+	.debug = &debug313,
+	.fr_size = 80,
+	.co_size = 208,
+	.tp_size = 416,
 };
 
 static const struct lw_pylayout *const layouts[] = { &py311, &py312, &py313 };
@@ -266,4 +311,98 @@ const struct lw_pylayout *pylayout__find(unsigned int version)
 		if (layouts[i]->version == version)
 			return layouts[i];
 	return NULL;
+}
+
+/* The process's word i of its _Py_DebugOffsets, into *field when i is one:
+ * an offset below its struct's size, which must be at most 64 KiB. */
+static int take(const uint64_t *w, uint8_t i, uint64_t size, uint16_t *field)
+{
+	if (!i)
+		return 0;
+	if (size > 65536 || w[i] >= size)
+		return -1;
+	*field = w[i];
+	return 0;
+}
+
+static int sized(const uint64_t *w, uint8_t i, uint16_t want, const char *what, char *why,
+		 size_t len)
+{
+	if (!i || !want || w[i] == want)
+		return 0;
+	snprintf(why, len, "its %s is %" PRIu64 " bytes, lockwatch knows %u", what, w[i], want);
+	return -1;
+}
+
+int pylayout__describe(const struct lw_pylayout *L, const uint64_t *w, size_t nwords,
+		       uint32_t hexversion, struct lw_pylayout *out, char *why, size_t len)
+{
+	const struct lw_pydebug_words *d = L->debug;
+	const uint64_t big = 65536, fr = w[d->fr_size], co = w[d->co_size], tp = w[d->tp_size];
+	int bad = 0;
+
+	why[0] = '\0';
+	if (nwords < d->nwords || memcmp(&w[0], "xdebugpy", 8)) {
+		snprintf(why, len, "no _Py_DebugOffsets at the start of _PyRuntime");
+		return LW_PYDEBUG_MISMATCH;
+	}
+	if (w[1] >> 16 != L->version || (hexversion && w[1] != hexversion)) {
+		snprintf(why, len,
+			 "_Py_DebugOffsets says version 0x%08" PRIx64 ", Py_Version 0x%08x", w[1],
+			 hexversion);
+		return LW_PYDEBUG_MISMATCH;
+	}
+	if (w[2]) {
+		snprintf(why, len, "a free-threaded build");
+		return LW_PYDEBUG_FREETHREADED;
+	}
+	if (sized(w, d->fr_size, L->fr_size, "_PyInterpreterFrame", why, len) ||
+	    sized(w, d->co_size, L->co_size, "PyCodeObject", why, len) ||
+	    sized(w, d->tp_size, L->tp_size, "PyTypeObject", why, len) ||
+	    sized(w, d->gen_size, L->gen_size, "PyGenObject", why, len))
+		return LW_PYDEBUG_MISMATCH;
+	if (d->long_tag && w[d->long_tag] != L->var_size) { /* read as any ob_size */
+		snprintf(why, len, "its int's size field is at %" PRIu64 ", lockwatch knows %u",
+			 w[d->long_tag], L->var_size);
+		return LW_PYDEBUG_MISMATCH;
+	}
+	*out = *L;
+	/* the runtime and the interpreter have no size here that matters:
+	 * only their described fields are read */
+	bad |= take(w, d->rt_interp_head, big, &out->runtime_interp_head);
+	bad |= take(w, d->is_threads_head, big, &out->interp_threads_head);
+	bad |= take(w, d->is_modules, big, &out->interp_modules);
+	bad |= take(w, d->ts_next, w[d->ts_size], &out->ts_next);
+	bad |= take(w, d->ts_current_frame, w[d->ts_size], &out->ts_current_frame);
+	bad |= take(w, d->ts_thread_id, w[d->ts_size], &out->ts_thread_id);
+	bad |= take(w, d->ts_native_thread_id, w[d->ts_size], &out->ts_native_thread_id);
+	bad |= take(w, d->fr_previous, fr, &out->fr_previous);
+	bad |= take(w, d->fr_executable, fr, &out->fr_code);
+	bad |= take(w, d->fr_instr_ptr, fr, &out->fr_prev_instr);
+	bad |= take(w, d->fr_localsplus, fr + 1, &out->fr_localsplus); /* the frame's end */
+	bad |= take(w, d->fr_owner, fr, &out->fr_owner);
+	bad |= take(w, d->co_filename, co, &out->co_filename);
+	bad |= take(w, d->co_qualname, co, &out->co_qualname);
+	bad |= take(w, d->co_linetable, co, &out->co_linetable);
+	bad |= take(w, d->co_firstlineno, co, &out->co_firstlineno);
+	bad |= take(w, d->co_localsplusnames, co, &out->co_localsplusnames);
+	bad |= take(w, d->co_code_adaptive, co + 1, &out->co_code); /* the code's end */
+	bad |= take(w, d->ob_type, big, &out->ob_type);
+	bad |= take(w, d->tp_name, tp, &out->tp_name);
+	bad |= take(w, d->tp_flags, tp, &out->tp_flags);
+	bad |= take(w, d->tuple_item, big, &out->tuple_item);
+	bad |= take(w, d->list_item, big, &out->list_item);
+	bad |= take(w, d->dict_keys, big, &out->dict_keys);
+	bad |= take(w, d->dict_values, big, &out->dict_values);
+	bad |= take(w, d->long_digit, big, &out->long_digits);
+	bad |= take(w, d->bytes_sval, big, &out->bytes_sval);
+	bad |= take(w, d->str_state, big, &out->str_state);
+	bad |= take(w, d->str_ascii_size, big, &out->str_ascii_data);
+	bad |= take(w, d->gen_iframe, w[d->gen_size] + 1, &out->gen_iframe);
+	bad |= take(w, d->gen_frame_state, w[d->gen_size], &out->gen_frame_state);
+	if (bad) {
+		snprintf(why, len, "an offset of its _Py_DebugOffsets lies outside its struct");
+		return LW_PYDEBUG_MISMATCH;
+	}
+	return LW_PYDEBUG_OK;
 }

@@ -11,7 +11,30 @@
 #ifndef LW_PYLAYOUT_H
 #define LW_PYLAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/*
+ * 3.13+: where the interpreter's own description of itself, the
+ * _Py_DebugOffsets at the start of _PyRuntime, keeps each size and offset
+ * lockwatch takes from it, as indexes of its 64-bit words (that struct
+ * changes between minor versions; tests/pylayout.c checks the indexes
+ * against each version's header). 0: the version has no such word.
+ */
+struct lw_pydebug_words {
+	uint8_t nwords; /* the struct's size, in words */
+	uint8_t rt_interp_head;
+	uint8_t is_threads_head, is_modules;
+	uint8_t ts_size, ts_next, ts_current_frame, ts_thread_id, ts_native_thread_id;
+	uint8_t fr_size, fr_previous, fr_executable, fr_instr_ptr, fr_localsplus, fr_owner;
+	uint8_t co_size, co_filename, co_qualname, co_linetable, co_firstlineno, co_localsplusnames,
+		co_code_adaptive;
+	uint8_t ob_type;
+	uint8_t tp_size, tp_name, tp_flags;
+	uint8_t tuple_item, list_item, dict_keys, dict_values;
+	uint8_t long_tag, long_digit, bytes_sval, str_state, str_ascii_size;
+	uint8_t gen_size, gen_iframe, gen_frame_state;
+};
 
 struct lw_pylayout {
 	unsigned int version; /* (major << 8) | minor */
@@ -69,9 +92,30 @@ struct lw_pylayout {
 	uint16_t lock_lock, rlock_owner, rlock_count;
 	uint32_t lock_sem_max;
 	int8_t park_addr;
+	/* 3.13+: the words of _Py_DebugOffsets, and the sizes of the structs
+	 * this table supplies offsets of that the interpreter does not
+	 * describe (its frames, code, types, generators: the version's own) */
+	const struct lw_pydebug_words *debug;
+	uint16_t fr_size, co_size, tp_size, gen_size;
 };
 
 /* The layout of version (major << 8 | minor), or NULL: unsupported. */
 const struct lw_pylayout *pylayout__find(unsigned int version);
+
+enum {
+	LW_PYDEBUG_OK,
+	LW_PYDEBUG_FREETHREADED, /* a free-threaded build: another object layout */
+	LW_PYDEBUG_MISMATCH, /* not the described interpreter lockwatch knows */
+};
+
+/*
+ * L (a version with debug words) as the interpreter itself describes it:
+ * words, its _Py_DebugOffsets (nwords of them), and hexversion its
+ * Py_Version (0: unknown), into out. The cookie, the version and every size
+ * and offset are checked; a struct whose size is not the one L's own
+ * offsets into it were taken from makes it a mismatch. Says why in why.
+ */
+int pylayout__describe(const struct lw_pylayout *L, const uint64_t *words, size_t nwords,
+		       uint32_t hexversion, struct lw_pylayout *out, char *why, size_t len);
 
 #endif /* LW_PYLAYOUT_H */

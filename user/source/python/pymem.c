@@ -34,7 +34,8 @@ struct type_kind {
 
 struct lw_pymem {
 	pid_t pid;
-	const struct lw_pylayout *L;
+	const struct lw_pylayout *L; /* &layout */
+	struct lw_pylayout layout;
 	uint64_t runtime;
 	uint32_t hexversion;
 	uint64_t reads;
@@ -54,7 +55,8 @@ struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t run
 	if (!m)
 		return NULL;
 	m->pid = pid;
-	m->L = L;
+	m->layout = *L;
+	m->L = &m->layout;
 	m->runtime = runtime;
 	m->hexversion = hexversion;
 	return m;

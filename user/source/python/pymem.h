@@ -50,8 +50,8 @@ struct lw_pycode {
 
 struct lw_pymem;
 
-/* pid's interpreter with layout L, runtime at `runtime`, Py_Version
- * hexversion (0: unknown). */
+/* pid's interpreter with layout L (copied), runtime at `runtime`,
+ * Py_Version hexversion (0: unknown). */
 struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t runtime,
 			    uint32_t hexversion);
 void pymem__free(struct lw_pymem *m);

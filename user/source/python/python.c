@@ -125,12 +125,35 @@ static void python_destroy(struct lw_source *s)
 	free(ps);
 }
 
+/* L as pid's interpreter f describes itself (3.13+), into out: 0, or -1
+ * with why it cannot be read (f->freethreaded set for such a build). */
+static int described(pid_t pid, struct lw_pyfound *f, const struct lw_pylayout *L,
+		     struct lw_pylayout *out, char *why, size_t len)
+{
+	uint64_t words[256];
+	int err;
+
+	if (!L->debug) {
+		*out = *L;
+		return 0;
+	}
+	err = lw_proc_read(pid, f->runtime, words, L->debug->nwords * 8);
+	if (err) {
+		snprintf(why, len, "its _Py_DebugOffsets cannot be read: %s", strerror(-err));
+		return -1;
+	}
+	err = pylayout__describe(L, words, L->debug->nwords, f->hexversion, out, why, len);
+	f->freethreaded = err == LW_PYDEBUG_FREETHREADED;
+	return err ? -1 : 0;
+}
+
 /* Is it a CPython we can read? Says once when it is one we cannot. */
 static void open_py(struct pyproc *p)
 {
 	const struct lw_pylayout *L;
+	struct lw_pylayout layout;
 	struct lw_pyfound f;
-	char version[32];
+	char version[32], why[160] = "";
 	int err = pyfind__runtime(p->pid, &f);
 
 	p->state = PY_NO;
@@ -141,6 +164,8 @@ static void open_py(struct pyproc *p)
 		return;
 	}
 	L = f.freethreaded ? NULL : pylayout__find(f.major << 8 | f.minor);
+	if (L && described(p->pid, &f, L, &layout, why, sizeof(why)))
+		L = NULL;
 	/* the whole version where the binary says it (Py_Version, 3.11+) */
 	if (f.hexversion)
 		snprintf(version, sizeof(version), "%u.%u.%u", f.major, f.minor,
@@ -153,20 +178,20 @@ static void open_py(struct pyproc *p)
 			       "threading locks are not read (native locks still are)",
 			       p->pid, version);
 		else if (f.major)
-			lw_err("pid %d: unsupported Python %s: its asyncio and threading locks "
-			       "are not read (native locks still are)",
-			       p->pid, version);
+			lw_err("pid %d: unsupported Python %s%s%s%s: its asyncio and threading "
+			       "locks are not read (native locks still are)",
+			       p->pid, version, why[0] ? " (" : "", why, why[0] ? ")" : "");
 		else
 			lw_err("pid %d: unsupported Python of unknown version (%s): its asyncio "
 			       "and threading locks are not read (native locks still are)",
 			       p->pid, f.file);
 		return;
 	}
-	p->m = pymem__new(p->pid, L, f.runtime, f.hexversion);
+	p->m = pymem__new(p->pid, &layout, f.runtime, f.hexversion);
 	if (!p->m)
 		return;
-	lw_debug("pid %d: Python %s (%s), _PyRuntime at 0x%" PRIx64, p->pid, version, f.file,
-		 f.runtime);
+	lw_debug("pid %d: Python %s (%s), _PyRuntime at 0x%" PRIx64 "%s", p->pid, version, f.file,
+		 f.runtime, L->debug ? ", as its _Py_DebugOffsets describe it" : "");
 	p->state = PY_YES;
 }
 
