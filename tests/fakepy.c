@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fakepy [HEXVERSION [FREE_THREADED]] - looks like a CPython: it defines
- * `_PyRuntime` and `Py_Version` (default 3.14.0, which lockwatch has no
+ * `_PyRuntime` and `Py_Version` (default 3.16.0, which lockwatch has no
  * layout for), and sleeps. Its _PyRuntime starts with the header of a
  * _Py_DebugOffsets (cookie, version, free_threaded) and nothing else: a
  * 3.13 one that says it is free-threaded, or whose sizes are all 0. lockwatch
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-unsigned long Py_Version = 0x030e00f0;
+unsigned long Py_Version = 0x031000f0;
 uint64_t _PyRuntime[512];
 
 int main(int argc, char **argv)

@@ -15,6 +15,9 @@
 #include <internal/pycore_interp.h>
 #include <internal/pycore_moduleobject.h>
 #include <internal/pycore_runtime.h>
+#if PY_MINOR_VERSION >= 14
+#include <internal/pycore_stackref.h>
+#endif
 #include <stddef.h>
 #include <stdio.h>
 #include "source/python/pylayout.h"
@@ -46,9 +49,13 @@ int main(void)
 	}
 	OFF(runtime_interp_head, _PyRuntimeState, interpreters.head);
 	OFF(interp_threads_head, PyInterpreterState, threads.head);
+#if PY_MINOR_VERSION >= 14
+	is(L->owner_cstack, FRAME_OWNED_BY_INTERPRETER, "owner_cstack");
+#elif PY_MINOR_VERSION >= 12
+	is(L->owner_cstack, FRAME_OWNED_BY_CSTACK, "owner_cstack");
+#endif
 #if PY_MINOR_VERSION >= 12
 	OFF(interp_modules, PyInterpreterState, imports.modules);
-	is(L->owner_cstack, FRAME_OWNED_BY_CSTACK, "owner_cstack");
 	is(L->fr_is_entry, -1, "fr_is_entry");
 	OFF(long_digits, PyLongObject, long_value.ob_digit);
 	OFF(var_size, PyLongObject, long_value.lv_tag);
@@ -78,7 +85,6 @@ int main(void)
 #endif
 	OFF(fr_globals, _PyInterpreterFrame, f_globals);
 	OFF(fr_previous, _PyInterpreterFrame, previous);
-	OFF(fr_stacktop, _PyInterpreterFrame, stacktop);
 	OFF(fr_owner, _PyInterpreterFrame, owner);
 	OFF(fr_localsplus, _PyInterpreterFrame, localsplus);
 	OFF(co_exceptiontable, PyCodeObject, co_exceptiontable);
@@ -93,14 +99,27 @@ int main(void)
 	OFF(gen_frame_state, PyGenObject, gi_frame_state);
 	OFF(gen_iframe, PyGenObject, gi_iframe);
 	is(L->gen_suspended, FRAME_SUSPENDED, "gen_suspended");
-#if PY_MINOR_VERSION >= 13
+	is(L->gen_executing, FRAME_EXECUTING, "gen_executing");
+#if PY_MINOR_VERSION >= 15
+	is(L->gen_suspended_yf, FRAME_SUSPENDED_YIELD_FROM_LOCKED, "gen_suspended_yf");
+#elif PY_MINOR_VERSION >= 13
 	is(L->gen_suspended_yf, FRAME_SUSPENDED_YIELD_FROM, "gen_suspended_yf");
+#endif
+#if PY_MINOR_VERSION >= 13
 	OFF(values_array, PyDictValues, values);
 	OFF(values_valid, PyDictValues, valid);
 	is(L->tpflags_inline_values, Py_TPFLAGS_INLINE_VALUES, "tpflags_inline_values");
-	is(L->inline_values, sizeof(PyObject), "inline_values");
 #else
 	is(L->gen_suspended_yf, FRAME_SUSPENDED, "gen_suspended_yf");
+#endif
+#if PY_MINOR_VERSION >= 14
+	OFF(fr_stacktop, _PyInterpreterFrame, stackpointer);
+	is(L->fr_stackpointer, 1, "fr_stackpointer");
+	is(L->stackref_tag, Py_TAG_BITS, "stackref_tag");
+#else
+	OFF(fr_stacktop, _PyInterpreterFrame, stacktop);
+	is(L->fr_stackpointer, 0, "fr_stackpointer");
+	is(L->stackref_tag, 0, "stackref_tag");
 #endif
 	OFF(ob_type, PyObject, ob_type);
 	OFF(var_size, PyVarObject, ob_size);
@@ -124,7 +143,9 @@ int main(void)
 	OFF(cfunc_self, PyCFunctionObject, m_self);
 	OFF(ml_name, PyMethodDef, ml_name);
 	OFF(func_name, PyFunctionObject, func_name);
+	OFF(descr_name, PyDescrObject, d_name);
 	OFF(tp_name, PyTypeObject, tp_name);
+	OFF(tp_basicsize, PyTypeObject, tp_basicsize);
 	OFF(tp_flags, PyTypeObject, tp_flags);
 	OFF(tp_base, PyTypeObject, tp_base);
 	OFF(tp_dictoffset, PyTypeObject, tp_dictoffset);

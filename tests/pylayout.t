@@ -3,9 +3,10 @@
 # pylayout.t - the offsets lockwatch reads CPython with (user/pylayout.c) are
 # those of the interpreters' own internal headers, and so are the words of
 # _Py_DebugOffsets it takes them from (3.13+): Debian's python3.11-dev
-# always (tests/pylayout.c, built by make), trixie's python3.13-dev (3.13.5,
-# in its root; tests/lib-pyroot.sh), and the include/ of every other CPython
-# 3.11, 3.12 or 3.13 install this machine has (pyenv's), built here.
+# always (tests/pylayout.c, built by make), trixie's python3.13-dev (3.13.5)
+# and sid's python3.14-dev and python3.15-dev (in their roots;
+# tests/lib-pyroot.sh), and the include/ of every other CPython 3.11, 3.12 or
+# 3.13 install this machine has (pyenv's), built here.
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,7 +35,10 @@ done
 # shellcheck disable=SC2086 # package lists
 TRIXIE=$("$LW_ROOT/scripts/pychroot.sh" trixie $TRIXIE_PKGS) ||
 	tap_bail "scripts/pychroot.sh trixie: no trixie root (network? see its log)"
-OTHERS+=("$TRIXIE/usr/include/python3.13")
+# shellcheck disable=SC2086
+SID=$("$LW_ROOT/scripts/pychroot.sh" sid $SID_PKGS) ||
+	tap_bail "scripts/pychroot.sh sid: no sid root (network? see its log)"
+OTHERS+=("$TRIXIE/usr/include/python3.13" "$SID/usr/include/python3.14" "$SID/usr/include/python3.15")
 tap_plan $((1 + ${#OTHERS[@]}))
 t_layout "3.11 (Debian's python3.11-dev)" "$LW_PROGS/pylayout"
 for inc in "${OTHERS[@]}"; do

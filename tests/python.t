@@ -11,9 +11,9 @@
 # process already hung, and by watching a command. True negatives
 # (tests/pyhealthy.py) stay silent under watching and repeated checks. A
 # Python of another version is named as unsupported. The same deadlocks and
-# true negatives are run under pyenv's 3.12 and Debian trixie's 3.13 (in a
-# root of its own), and pyenv's 3.11 and 3.13.0 where this machine has them;
-# a missing 3.12 or 3.13 fails.
+# true negatives are run under pyenv's 3.12, Debian trixie's 3.13 and sid's
+# 3.14 and 3.15 (each in a root of its own), and pyenv's 3.11 and 3.13.0
+# where this machine has them; a missing one of the first four fails.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -548,7 +548,7 @@ test_unsupported()
 	sleep 0.2
 	lw_check "$dir" --json "$BG_PID"
 	t_rc "$dir" 0
-	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.14\.0: .*native locks still are"
+	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.16\.0: .*native locks still are"
 	t_no_alert "$dir"
 	bg_stop "$BG_PID"
 	t_end
@@ -628,9 +628,10 @@ test_other_python()
 	t_end
 }
 
-# Every other CPython lockwatch reads: pyenv's 3.12 and trixie's 3.13 (in
-# its own root; 3.13.1 made threading.Lock a parked-on PyMutex) must be
-# here; pyenv's 3.11 and 3.13.0 are tested too where this machine has them.
+# Every other CPython lockwatch reads: pyenv's 3.12, trixie's 3.13 (3.13.1
+# made threading.Lock a parked-on PyMutex), sid's 3.14 and 3.15 (each in its
+# own root) must be here; pyenv's 3.11 and 3.13.0 are tested too where this
+# machine has them.
 OTHER_PYS=()
 need_python()
 {
@@ -646,12 +647,21 @@ done
 PY312=(/root/.pyenv/versions/3.12.*/bin/python3.12)
 # shellcheck disable=SC2086 # package lists
 in_root py3.13 trixie /usr/bin/python3.13 $TRIXIE_PKGS
+PY3135=$IN_ROOT
+# shellcheck disable=SC2086
+in_root py3.14 sid /usr/bin/python3.14 $SID_PKGS
+PY314=$IN_ROOT
+# shellcheck disable=SC2086
+in_root py3.15 sid /usr/bin/python3.15 $SID_PKGS
+PY315=$IN_ROOT
 # shellcheck disable=SC2086
 NTESTS=$((20 + $(echo $HEALTHY_MODES | wc -w)))
-NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 2))
+NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 4))
 tap_plan "$NTESTS"
 need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
-need_python "$IN_ROOT" 3.13.5 "trixie's root: scripts/pychroot.sh trixie"
+need_python "$PY3135" 3.13.5 "trixie's root: scripts/pychroot.sh trixie"
+need_python "$PY314" 3.14 "sid's root: scripts/pychroot.sh sid"
+need_python "$PY315" 3.15 "sid's root: scripts/pychroot.sh sid"
 test_store
 test_store_text
 test_abba

@@ -152,3 +152,68 @@ int pyfind__runtime(pid_t pid, struct lw_pyfound *f)
 	maps__close(maps);
 	return ret;
 }
+
+/* The .AsyncioDebug section of the ELF open at fd, into words: 0 or -ENOENT. */
+static int asyncio_section(int fd, uint64_t *words)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t shstrndx;
+	Elf *e;
+	int ret = -ENOENT;
+
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e)
+		return -ENOEXEC;
+	if (elf_getshdrstrndx(e, &shstrndx))
+		goto out;
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *name;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		name = elf_strptr(e, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".AsyncioDebug"))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (data && data->d_buf && data->d_size >= LW_PYASYNC_WORDS * 8) {
+			memcpy(words, data->d_buf, LW_PYASYNC_WORDS * 8);
+			ret = 0;
+		}
+		break;
+	}
+out:
+	elf_end(e);
+	return ret;
+}
+
+int pyfind__asyncio(pid_t pid, const char *runtime_file, uint64_t *words)
+{
+	struct lw_mapping m;
+	struct lw_maps *maps = maps__open(pid);
+	int ret = -ENOENT;
+
+	if (!maps)
+		return -errno;
+	while (ret && maps__next(maps, &m)) {
+		const char *base = strrchr(m.path, '/');
+		char path[96];
+		int fd;
+
+		base = base ? base + 1 : m.path;
+		if (m.offset || m.path[0] != '/' ||
+		    (strncmp(base, "_asyncio.", 9) && strcmp(m.path, runtime_file)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
+			 m.start, m.end);
+		fd = lw_open_file(path);
+		if (fd < 0)
+			continue;
+		ret = asyncio_section(fd, words);
+		close(fd);
+	}
+	maps__close(maps);
+	return ret;
+}

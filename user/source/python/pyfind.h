@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include "source/python/pylayout.h"
 
 struct lw_pyfound {
 	uint64_t runtime; /* &_PyRuntime in the process */
@@ -21,5 +22,11 @@ struct lw_pyfound {
 
 /* 0; -ENOENT: not a CPython process; other -errno: cannot be read. */
 int pyfind__runtime(pid_t pid, struct lw_pyfound *f);
+/*
+ * 3.14+: the words (LW_PYASYNC_WORDS) of the .AsyncioDebug section of the
+ * _asyncio module pid maps, or of runtime_file where it is built in: 0;
+ * -ENOENT: none mapped (yet).
+ */
+int pyfind__asyncio(pid_t pid, const char *runtime_file, uint64_t *words);
 
 #endif /* LW_PYFIND_H */

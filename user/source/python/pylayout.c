@@ -65,7 +65,9 @@ static const struct lw_pylayout py311 = {
 	.cfunc_self = 24,
 	.ml_name = 0,
 	.func_name = 32,
+	.descr_name = 24,
 	.tp_name = 24,
+	.tp_basicsize = 32,
 	.tp_flags = 168,
 	.tp_base = 256,
 	.tp_dictoffset = 288,
@@ -147,7 +149,9 @@ static const struct lw_pylayout py312 = {
 	.cfunc_self = 24,
 	.ml_name = 0,
 	.func_name = 32,
+	.descr_name = 24,
 	.tp_name = 24,
+	.tp_basicsize = 32,
 	.tp_flags = 168,
 	.tp_base = 256,
 	.tp_dictoffset = 288,
@@ -267,7 +271,9 @@ static const struct lw_pylayout py313 = {
 	.cfunc_self = 24,
 	.ml_name = 0,
 	.func_name = 32,
+	.descr_name = 24,
 	.tp_name = 24,
+	.tp_basicsize = 32,
 	.tp_flags = 168,
 	.tp_base = 256,
 	.tp_dictoffset = 288,
@@ -280,7 +286,6 @@ static const struct lw_pylayout py313 = {
 	.long_tagged = 1,
 	.managed = LW_PY_MANAGED_INLINE,
 	.tpflags_inline_values = 1 << 2,
-	.inline_values = 16,
 	.values_array = 8,
 	.values_valid = 3,
 	.tasks_weakset = "_scheduled_tasks",
@@ -303,7 +308,292 @@ static const struct lw_pylayout py313 = {
 	.tp_size = 416,
 };
 
-static const struct lw_pylayout *const layouts[] = { &py311, &py312, &py313 };
+/* 3.14's _Py_DebugOffsets (Include/internal/pycore_debug_offsets.h) */
+static const struct lw_pydebug_words debug314 = {
+	.nwords = 95,
+	.rt_interp_head = 5,
+	.is_threads_head = 9,
+	.is_modules = 12,
+	.ts_size = 22,
+	.ts_next = 24,
+	.ts_current_frame = 26,
+	.ts_thread_id = 27,
+	.ts_native_thread_id = 28,
+	.fr_size = 31,
+	.fr_previous = 32,
+	.fr_executable = 33,
+	.fr_instr_ptr = 34,
+	.fr_localsplus = 35,
+	.fr_owner = 36,
+	.co_size = 39,
+	.co_filename = 40,
+	.co_qualname = 42,
+	.co_linetable = 43,
+	.co_firstlineno = 44,
+	.co_localsplusnames = 46,
+	.co_code_adaptive = 48,
+	.ob_type = 51,
+	.tp_size = 52,
+	.tp_name = 53,
+	.tp_flags = 55,
+	.tuple_item = 57,
+	.list_item = 60,
+	.dict_keys = 67,
+	.dict_values = 68,
+	.long_tag = 72,
+	.long_digit = 73,
+	.bytes_sval = 76,
+	.str_state = 78,
+	.str_ascii_size = 80,
+	.gen_size = 83,
+	.gen_iframe = 85,
+	.gen_frame_state = 86,
+};
+
+/* 3.14: _PyStackRef in frames (tagged f_executable and locals, a stack
+ * pointer), `with` keeps __exit__ and self apart, tuples cache their hash,
+ * both threading locks are parked-on mutexes, native tasks in linked lists. */
+static const struct lw_pylayout py314 = {
+	.version = 0x030e,
+	.runtime_interp_head = 808,
+	.interp_threads_head = 7344,
+	.interp_modules = 7688,
+	.ts_next = 8,
+	.ts_current_frame = 72,
+	.ts_thread_id = 152,
+	.ts_native_thread_id = 160,
+	.owner_cstack = 3, /* FRAME_OWNED_BY_INTERPRETER, and _CSTACK */
+	.fr_is_entry = -1,
+	.fr_code = 0, /* f_executable */
+	.fr_globals = 24,
+	.fr_previous = 8,
+	.fr_prev_instr = 56, /* instr_ptr */
+	.fr_stacktop = 64, /* stackpointer */
+	.fr_owner = 74,
+	.fr_localsplus = 80,
+	.fr_stackpointer = 1,
+	.stackref_tag = 3, /* Py_TAG_BITS */
+	.with_exit_pair = 1,
+	.co_exceptiontable = 40,
+	.co_stacksize = 64,
+	.co_firstlineno = 68,
+	.co_nlocalsplus = 72,
+	.co_localsplusnames = 96,
+	.co_filename = 112,
+	.co_qualname = 128,
+	.co_linetable = 136,
+	.co_code = 208,
+	.gen_frame_state = 67,
+	.gen_iframe = 72,
+	.gen_suspended = -2,
+	.gen_suspended_yf = -1,
+	.ob_type = 8,
+	.var_size = 16,
+	.tuple_item = 32,
+	.list_item = 24,
+	.bytes_sval = 32,
+	.str_state = 32,
+	.str_ascii_data = 40,
+	.str_compact_data = 56,
+	.dict_keys = 32,
+	.dict_values = 40,
+	.dk_log2_index_bytes = 9,
+	.dk_kind = 10,
+	.dk_nentries = 24,
+	.dk_indices = 32,
+	.set_mask = 32,
+	.set_table = 40,
+	.weakref_object = 16,
+	.method_func = 16,
+	.method_self = 24,
+	.cfunc_ml = 16,
+	.cfunc_self = 24,
+	.ml_name = 0,
+	.func_name = 32,
+	.descr_name = 24,
+	.tp_name = 24,
+	.tp_basicsize = 32,
+	.tp_flags = 168,
+	.tp_base = 256,
+	.tp_dictoffset = 288,
+	.tp_dict = 264,
+	.ht_cached_keys = 880,
+	.tpflags_managed_dict = 1 << 4,
+	.managed_dict = -3,
+	.module_dict = 16,
+	.long_digits = 24,
+	.long_tagged = 1,
+	.managed = LW_PY_MANAGED_INLINE,
+	.tpflags_inline_values = 1 << 2,
+	.values_array = 8,
+	.values_valid = 3,
+	.tasks_weakset = "_scheduled_tasks",
+	.tasks_eager = "_eager_tasks",
+	/* Modules/_asynciomodule.c: FutureObj_HEAD gained fut_awaited_by */
+	.fut_state = 104,
+	.fut_exception = 48,
+	.task_fut_waiter = 120,
+	.task_coro = 128,
+	.task_name = 136,
+	/* Modules/_threadmodule.c: PyMutex; _PyRecursiveMutex {mutex, thread, level} */
+	.lock_lock = 16,
+	.rlock_owner = 24,
+	.rlock_count = 32,
+	.lock_parked = 1,
+	.rlock_parked = 1,
+	.park_addr = -8,
+	.debug = &debug314,
+	.fr_size = 88,
+	.co_size = 216,
+	.tp_size = 416,
+	.gen_size = 160,
+	.task_size = 168,
+};
+
+/* 3.15's _Py_DebugOffsets (Include/internal/pycore_debug_offsets.h) */
+static const struct lw_pydebug_words debug315 = {
+	.nwords = 111,
+	.rt_interp_head = 5,
+	.is_threads_head = 9,
+	.is_modules = 12,
+	.ts_size = 22,
+	.ts_next = 24,
+	.ts_current_frame = 26,
+	.ts_thread_id = 30,
+	.ts_native_thread_id = 31,
+	.fr_size = 39,
+	.fr_previous = 40,
+	.fr_executable = 41,
+	.fr_instr_ptr = 42,
+	.fr_localsplus = 43,
+	.fr_owner = 44,
+	.co_size = 47,
+	.co_filename = 48,
+	.co_qualname = 50,
+	.co_linetable = 51,
+	.co_firstlineno = 52,
+	.co_localsplusnames = 54,
+	.co_code_adaptive = 56,
+	.ob_type = 59,
+	.tp_size = 60,
+	.tp_name = 61,
+	.tp_flags = 63,
+	.tuple_item = 69,
+	.list_item = 72,
+	.dict_keys = 79,
+	.dict_values = 80,
+	.long_tag = 84,
+	.long_digit = 85,
+	.bytes_sval = 88,
+	.str_state = 90,
+	.str_ascii_size = 92,
+	.gen_size = 99,
+	.gen_iframe = 101,
+	.gen_frame_state = 102,
+};
+
+/* 3.15: 3.14's, with new generator states (suspended 1-3, running 4), a
+ * larger runtime, thread and type. */
+static const struct lw_pylayout py315 = {
+	.version = 0x030f,
+	.runtime_interp_head = 936,
+	.interp_threads_head = 7336,
+	.interp_modules = 7592,
+	.ts_next = 8,
+	.ts_current_frame = 72,
+	.ts_thread_id = 176,
+	.ts_native_thread_id = 184,
+	.owner_cstack = 3, /* FRAME_OWNED_BY_INTERPRETER */
+	.fr_is_entry = -1,
+	.fr_code = 0, /* f_executable */
+	.fr_globals = 24,
+	.fr_previous = 8,
+	.fr_prev_instr = 56, /* instr_ptr */
+	.fr_stacktop = 64, /* stackpointer */
+	.fr_owner = 74,
+	.fr_localsplus = 80,
+	.fr_stackpointer = 1,
+	.stackref_tag = 3, /* Py_TAG_BITS */
+	.with_exit_pair = 1,
+	.co_exceptiontable = 40,
+	.co_stacksize = 64,
+	.co_firstlineno = 68,
+	.co_nlocalsplus = 72,
+	.co_localsplusnames = 96,
+	.co_filename = 112,
+	.co_qualname = 128,
+	.co_linetable = 136,
+	.co_code = 208,
+	.gen_frame_state = 67,
+	.gen_iframe = 72,
+	.gen_suspended = 1, /* FRAME_SUSPENDED */
+	.gen_suspended_yf = 3, /* FRAME_SUSPENDED_YIELD_FROM_LOCKED */
+	.gen_executing = 4,
+	.gen_await_below = 1, /* YIELD_VALUE leaves its slot */
+	.ob_type = 8,
+	.var_size = 16,
+	.tuple_item = 32,
+	.list_item = 24,
+	.bytes_sval = 32,
+	.str_state = 32,
+	.str_ascii_data = 40,
+	.str_compact_data = 56,
+	.dict_keys = 32,
+	.dict_values = 40,
+	.dk_log2_index_bytes = 9,
+	.dk_kind = 10,
+	.dk_nentries = 24,
+	.dk_indices = 32,
+	.set_mask = 32,
+	.set_table = 40,
+	.weakref_object = 16,
+	.method_func = 16,
+	.method_self = 24,
+	.cfunc_ml = 16,
+	.cfunc_self = 24,
+	.ml_name = 0,
+	.func_name = 32,
+	.descr_name = 24,
+	.tp_name = 24,
+	.tp_basicsize = 32,
+	.tp_flags = 168,
+	.tp_base = 256,
+	.tp_dictoffset = 288,
+	.tp_dict = 264,
+	.ht_cached_keys = 888,
+	.tpflags_managed_dict = 1 << 4,
+	.managed_dict = -3,
+	.module_dict = 16,
+	.long_digits = 24,
+	.long_tagged = 1,
+	.managed = LW_PY_MANAGED_INLINE,
+	.tpflags_inline_values = 1 << 2,
+	.values_array = 8,
+	.values_valid = 3,
+	.tasks_weakset = "_scheduled_tasks",
+	.tasks_eager = "_eager_tasks",
+	/* Modules/_asynciomodule.c: FutureObj_HEAD gained fut_awaited_by */
+	.fut_state = 104,
+	.fut_exception = 48,
+	.task_fut_waiter = 120,
+	.task_coro = 128,
+	.task_name = 136,
+	/* Modules/_threadmodule.c: PyMutex; _PyRecursiveMutex {mutex, thread, level} */
+	.lock_lock = 16,
+	.rlock_owner = 24,
+	.rlock_count = 32,
+	.lock_parked = 1,
+	.rlock_parked = 1,
+	.park_addr = -8,
+	.debug = &debug315,
+	.fr_size = 88,
+	.co_size = 216,
+	.tp_size = 424,
+	.gen_size = 160,
+	.task_size = 168,
+};
+
+static const struct lw_pylayout *const layouts[] = { &py311, &py312, &py313, &py314, &py315 };
 
 const struct lw_pylayout *pylayout__find(unsigned int version)
 {
@@ -405,4 +695,44 @@ int pylayout__describe(const struct lw_pylayout *L, const uint64_t *w, size_t nw
 		return LW_PYDEBUG_MISMATCH;
 	}
 	return LW_PYDEBUG_OK;
+}
+
+int pylayout__asyncio(struct lw_pylayout *L, const uint64_t *w, char *why, size_t len)
+{
+	/* _Py_AsyncioModuleDebugOffsets: the task (size, name, awaited_by,
+	 * is_task, awaited_by_is_set, coro, node), the interpreter's state
+	 * (size, tasks head), the thread's (size, running loop, running task,
+	 * tasks head) */
+	enum {
+		T_SIZE,
+		T_NAME,
+		T_AWAITED_BY,
+		T_IS_TASK,
+		T_IS_SET,
+		T_CORO,
+		T_NODE,
+		I_SIZE,
+		I_HEAD,
+		S_SIZE,
+		S_LOOP,
+		S_TASK,
+		S_HEAD
+	};
+
+	if (w[T_SIZE] != L->task_size || w[T_NAME] != L->task_name || w[T_CORO] != L->task_coro) {
+		snprintf(why, len,
+			 "its .AsyncioDebug describes a %" PRIu64 "-byte task (name at %" PRIu64
+			 ", coroutine at %" PRIu64 "), lockwatch knows %u (%u, %u)",
+			 w[T_SIZE], w[T_NAME], w[T_CORO], L->task_size, L->task_name, L->task_coro);
+		return -1;
+	}
+	if (w[T_NODE] + 16 > w[T_SIZE] || w[I_SIZE] > (1 << 20) || w[I_HEAD] + 16 > w[I_SIZE] ||
+	    w[S_SIZE] > 65536 || w[S_HEAD] + 16 > w[S_SIZE]) {
+		snprintf(why, len, "an offset of its .AsyncioDebug lies outside its struct");
+		return -1;
+	}
+	L->task_node = w[T_NODE];
+	L->ts_asyncio_tasks = w[S_HEAD];
+	L->is_asyncio_tasks = w[I_HEAD];
+	return 0;
 }

@@ -44,18 +44,23 @@ struct lw_pylayout {
 	uint16_t ts_next, ts_cframe, ts_thread_id, ts_native_thread_id;
 	uint16_t cframe_current_frame;
 	uint16_t ts_current_frame; /* 3.13: the frame is the thread's own (ts_cframe 0) */
-	int8_t owner_cstack; /* frame owner of the C stack's shim frames; -1: none */
+	int8_t owner_cstack; /* frame owners from this up: shim frames, not code's; -1: none */
 	int8_t fr_is_entry; /* 3.11: _PyInterpreterFrame.is_entry; -1: shim frames say it */
 	/* _PyInterpreterFrame */
 	uint16_t fr_code, fr_globals, fr_previous, fr_prev_instr, fr_stacktop, fr_owner,
 		fr_localsplus;
+	uint8_t fr_stackpointer; /* 3.14: fr_stacktop is a pointer, not an index */
+	uint8_t stackref_tag; /* 3.14: tag bits of _PyStackRef (f_executable, localsplus) */
+	uint8_t with_exit_pair; /* 3.14: `with` keeps __exit__ and its self, not a bound method */
 	/* PyCodeObject */
 	uint16_t co_exceptiontable, co_stacksize, co_firstlineno, co_nlocalsplus,
 		co_localsplusnames, co_filename, co_qualname, co_linetable, co_code;
 	/* PyGenObject (generators and coroutines) */
 	uint16_t gen_frame_state, gen_iframe;
-	int8_t gen_suspended; /* gi_frame_state of a suspended generator */
-	int8_t gen_suspended_yf; /* the same, in `await` (3.13 tells them apart) */
+	int8_t gen_suspended; /* gi_frame_state of a suspended generator, from this */
+	int8_t gen_suspended_yf; /* to this (in `await`: 3.13 tells them apart) */
+	int8_t gen_executing; /* gi_frame_state of a running one */
+	int8_t gen_await_below; /* 3.15: slots above the awaited object, suspended */
 	/* objects */
 	uint16_t ob_type, var_size, tuple_item, list_item, bytes_sval;
 	uint16_t str_state, str_ascii_data, str_compact_data;
@@ -65,6 +70,7 @@ struct lw_pylayout {
 	uint16_t method_func, method_self; /* bound Python method */
 	uint16_t cfunc_ml, cfunc_self, ml_name; /* bound builtin method */
 	uint16_t func_name;
+	uint16_t descr_name; /* PyDescrObject.d_name */
 	uint16_t tp_name, tp_flags, tp_base, tp_dictoffset, tp_dict, ht_cached_keys;
 	uint64_t tpflags_managed_dict;
 	int8_t managed_dict, managed_values; /* pointer slots before the object */
@@ -77,7 +83,7 @@ struct lw_pylayout {
 		LW_PY_MANAGED_INLINE, /* 3.13: dict at managed_dict, else values inline */
 	} managed;
 	uint64_t tpflags_inline_values;
-	uint16_t inline_values; /* 3.13: PyDictValues after the object's header */
+	uint16_t tp_basicsize; /* 3.13: inline values follow the object's basic size */
 	uint16_t values_array, values_valid; /* PyDictValues.values, .valid (3.13) */
 	/* asyncio.tasks: the WeakSet of tasks; the set of eager tasks (or NULL) */
 	const char *tasks_weakset, *tasks_eager;
@@ -91,12 +97,20 @@ struct lw_pylayout {
 	 * the semaphore's futex word (Python/parking_lot.c). */
 	uint16_t lock_lock, rlock_owner, rlock_count;
 	uint32_t lock_sem_max;
+	uint8_t lock_parked, rlock_parked; /* 3.14: always PyMutex (RLock: _PyRecursiveMutex) */
 	int8_t park_addr;
 	/* 3.13+: the words of _Py_DebugOffsets, and the sizes of the structs
 	 * this table supplies offsets of that the interpreter does not
 	 * describe (its frames, code, types, generators: the version's own) */
 	const struct lw_pydebug_words *debug;
 	uint16_t fr_size, co_size, tp_size, gen_size;
+	/* 3.14+: native tasks are in linked lists, per thread and per
+	 * interpreter, that the _asyncio module's .AsyncioDebug section
+	 * describes (task_size: the TaskObj it must describe; the offsets
+	 * are filled from it: 0 until found) */
+	uint16_t task_size;
+	uint16_t task_node, ts_asyncio_tasks;
+	uint32_t is_asyncio_tasks;
 };
 
 /* The layout of version (major << 8 | minor), or NULL: unsupported. */
@@ -117,5 +131,15 @@ enum {
  */
 int pylayout__describe(const struct lw_pylayout *L, const uint64_t *words, size_t nwords,
 		       uint32_t hexversion, struct lw_pylayout *out, char *why, size_t len);
+
+/* The words of a 3.14+ .AsyncioDebug section (_Py_AsyncioModuleDebugOffsets) */
+#define LW_PYASYNC_WORDS 13
+
+/*
+ * L's task list offsets (task_node, ts_asyncio_tasks, is_asyncio_tasks)
+ * from an .AsyncioDebug section's words: 0, or -1 (why says why) when it
+ * does not describe the TaskObj L knows or an offset lies outside its struct.
+ */
+int pylayout__asyncio(struct lw_pylayout *L, const uint64_t *words, char *why, size_t len);
 
 #endif /* LW_PYLAYOUT_H */

@@ -153,6 +153,26 @@ static const struct lw_pyparticipant *thread_by_ident(const struct lw_pysnap *s,
 	return NULL;
 }
 
+/* The thread that owns RLock obj, by its recorded owner and count. */
+static const struct lw_pyparticipant *rlock_owner(struct ctx *c, uint64_t obj)
+{
+	const struct lw_pylayout *L = pymem__layout(c->m);
+	uint64_t owner, count;
+
+	uint8_t bits;
+
+	if (pymem__read(c->m, obj + L->rlock_owner, &owner, 8) ||
+	    pymem__read(c->m, obj + L->rlock_count, &count, 8))
+		return NULL;
+	/* a _PyRecursiveMutex (3.14) counts the recursion beyond the first
+	 * take (level): it is held while its mutex is locked */
+	if (L->rlock_parked ?
+		    pymem__read(c->m, obj + L->lock_lock, &bits, 1) || !(bits & 1) || !owner :
+		    !count)
+		return NULL;
+	return thread_by_ident(c->s, owner);
+}
+
 /* The threading lock (or RLock) object whose semaphore is futex word w. */
 static enum lw_pykind tlock_of(struct lw_pymem *m, uint64_t obj, uint64_t w)
 {
@@ -172,7 +192,7 @@ static void waited_tlock(struct ctx *c, const struct lw_pyparticipant *p, struct
 {
 	const struct lw_pylayout *L = pymem__layout(c->m);
 	const struct lw_pycode *code = p->nframes ? pymem__code(c->m, p->frames[0].code) : NULL;
-	uint64_t slots[64], owner, count;
+	uint64_t slots[64];
 	int n;
 
 	if (!code)
@@ -182,7 +202,7 @@ static void waited_tlock(struct ctx *c, const struct lw_pyparticipant *p, struct
 		/* join(): the lock is released when that thread exits (3.13
 		 * waits in Thread.join itself, on the C thread handle) */
 		int64_t ident;
-		uint64_t self = pymem__ptr(c->m, p->frames[0].addr + L->fr_localsplus);
+		uint64_t self = pymem__ref(c->m, p->frames[0].addr + L->fr_localsplus);
 
 		if (pymem__int(c->m, pymem__attr(c->m, self, "_ident"), &ident))
 			return;
@@ -195,7 +215,7 @@ static void waited_tlock(struct ctx *c, const struct lw_pyparticipant *p, struct
 	if (pymem__read(c->m, p->frames[0].addr + L->fr_localsplus, slots, n * 8))
 		return;
 	for (int i = 0; i < n; i++) {
-		uint64_t obj = slots[i];
+		uint64_t obj = pymem__unref(c->m, slots[i]);
 		enum lw_pykind k = tlock_of(c->m, obj, p->wait_obj);
 
 		if (k == PK_OTHER) {
@@ -211,9 +231,8 @@ static void waited_tlock(struct ctx *c, const struct lw_pyparticipant *p, struct
 			continue;
 		w->kind = k == PK_TLOCK ? LW_LOCK_THREADING_LOCK : LW_LOCK_THREADING_RLOCK;
 		w->lock = obj;
-		if (k == PK_RLOCK && !pymem__read(c->m, obj + L->rlock_owner, &owner, 8) &&
-		    !pymem__read(c->m, obj + L->rlock_count, &count, 8) && count)
-			w->holder = thread_by_ident(c->s, owner);
+		if (k == PK_RLOCK)
+			w->holder = rlock_owner(c, obj);
 		return;
 	}
 }
@@ -226,24 +245,25 @@ static const enum lw_lock_kind owned_by_nobody[] = {
 };
 
 /*
- * The threading.Lock a thread parked for (3.13.1+): its futex word is the
- * semaphore of a wait entry on its own stack, which records the PyMutex's
- * address; the lock is the object around that mutex, while it is locked.
+ * The threading lock a thread parked for (Lock from 3.13.1, RLock from
+ * 3.14): its futex word is the semaphore of a wait entry on its own stack,
+ * which records the PyMutex's address; the lock is the object around that
+ * mutex, while it is locked. Its kind into *kind.
  */
-static uint64_t parked_for(struct ctx *c, uint64_t word)
+static uint64_t parked_for(struct ctx *c, uint64_t word, enum lw_pykind *kind)
 {
 	const struct lw_pylayout *L = pymem__layout(c->m);
 	uint64_t mutex, obj;
 	uint8_t bits;
 
-	if (!L->park_addr || pymem__lock_sem(c->m, PK_TLOCK) ||
-	    pymem__read(c->m, word + L->park_addr, &mutex, 8) || mutex < L->lock_lock)
+	if (!L->park_addr || pymem__read(c->m, word + L->park_addr, &mutex, 8) ||
+	    mutex < L->lock_lock)
 		return 0;
 	obj = mutex - L->lock_lock;
-	return pymem__kind(c->m, obj) == PK_TLOCK && !pymem__read(c->m, mutex, &bits, 1) &&
-			       (bits & 1) /* _Py_LOCKED */ ?
-		       obj :
-		       0;
+	*kind = pymem__kind(c->m, obj);
+	if ((*kind != PK_TLOCK && *kind != PK_RLOCK) || pymem__lock_sem(c->m, *kind))
+		return 0;
+	return !pymem__read(c->m, mutex, &bits, 1) && (bits & 1) /* _Py_LOCKED */ ? obj : 0;
 }
 
 /* A thread's wait: a threading lock, found by its semaphore's futex word
@@ -252,17 +272,20 @@ static void thread_wait(struct ctx *c, const struct lw_pyparticipant *p, struct 
 			const struct lw_pypair *futex, int nfutex, const struct lw_pypair *hold,
 			int nhold)
 {
+	enum lw_pykind kind;
 	const struct lw_pypair *h;
 	uint64_t lock;
 
 	if (p->wait != PW_FUTEX)
 		return;
 	h = find(futex, nfutex, p->wait_obj);
-	if (!h && (lock = parked_for(c, p->wait_obj))) {
+	if (!h && (lock = parked_for(c, p->wait_obj, &kind))) {
 		h = find(hold, nhold, lock);
-		w->kind = LW_LOCK_THREADING_LOCK;
+		w->kind = kind == PK_TLOCK ? LW_LOCK_THREADING_LOCK : LW_LOCK_THREADING_RLOCK;
 		w->lock = lock;
 		w->holder = h && h->idx >= 0 ? &c->s->p[h->idx] : NULL;
+		if (!w->holder && kind == PK_RLOCK)
+			w->holder = rlock_owner(c, lock);
 		return;
 	}
 	if (!h) {
@@ -346,10 +369,9 @@ static int is_true(struct lw_pymem *m, uint64_t obj)
 
 static int accounted_for(const struct ctx *c, const char *acc, const struct lw_pyparticipant *p)
 {
-	const struct lw_pylayout *L = pymem__layout(c->m);
 	const struct lw_pysnap *s = c->s;
-	uint64_t list, items[64];
-	int64_t n;
+	uint64_t items[64];
+	int n;
 
 	if (p->wait == PW_TASK) {
 		const struct lw_pyparticipant *t = live_task(c, p->wait_obj);
@@ -358,10 +380,8 @@ static int accounted_for(const struct ctx *c, const char *acc, const struct lw_p
 	}
 	if (p->wait != PW_GATHER)
 		return 0;
-	list = pymem__attr(c->m, p->wait_obj, "_children");
-	if (pymem__kind(c->m, list) != PK_LIST ||
-	    pymem__read(c->m, list + L->var_size, &n, sizeof(n)) || n <= 0 || n > 64 ||
-	    pymem__read(c->m, pymem__ptr(c->m, list + L->list_item), items, n * 8))
+	n = pystate__gather_children(c->m, p->wait_obj, items, 64);
+	if (n <= 0)
 		return 0;
 	for (int i = 0; i < n; i++) {
 		const struct lw_pyparticipant *t = live_task(c, items[i]);

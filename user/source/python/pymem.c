@@ -108,8 +108,10 @@ int pymem__lock_sem(const struct lw_pymem *m, enum lw_pykind k)
 {
 	if (!m->L->lock_lock || (k != PK_TLOCK && k != PK_RLOCK))
 		return 0;
-	return k == PK_RLOCK || !m->L->lock_sem_max ||
-	       (m->hexversion && m->hexversion <= m->L->lock_sem_max);
+	if (k == PK_RLOCK)
+		return !m->L->rlock_parked;
+	return !m->L->lock_parked &&
+	       (!m->L->lock_sem_max || (m->hexversion && m->hexversion <= m->L->lock_sem_max));
 }
 
 uint64_t pymem__reads(const struct lw_pymem *m)
@@ -175,6 +177,21 @@ uint64_t pymem__ptr(struct lw_pymem *m, uint64_t addr)
 	return pymem__read(m, addr, &v, sizeof(v)) ? 0 : v;
 }
 
+uint64_t pymem__ref(struct lw_pymem *m, uint64_t addr)
+{
+	return pymem__ptr(m, addr) & ~(uint64_t)m->L->stackref_tag;
+}
+
+uint64_t pymem__unref(const struct lw_pymem *m, uint64_t ref)
+{
+	return ref & ~(uint64_t)m->L->stackref_tag;
+}
+
+int pymem__asyncio(struct lw_pymem *m, const uint64_t *words, char *why, size_t len)
+{
+	return pylayout__asyncio(&m->layout, words, why, len);
+}
+
 static int cstr(struct lw_pymem *m, uint64_t addr, char *buf, size_t len)
 {
 	/* a C string near the end of a mapping: read less, then less */
@@ -207,6 +224,8 @@ static const struct kind_name kind_names[] = {
 	{ NULL, "generator", PK_CORO },
 	{ NULL, "method", PK_METHOD },
 	{ NULL, "builtin_function_or_method", PK_CFUNC },
+	{ NULL, "function", PK_FUNC },
+	{ NULL, "method_descriptor", PK_MDESCR },
 	{ NULL, "weakref.ReferenceType", PK_WEAKREF },
 	{ NULL, "weakref", PK_WEAKREF },
 	{ NULL, "_asyncio.Task", PK_TASK },
@@ -451,15 +470,17 @@ int pymem__attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *a
 
 		if (L->managed == LW_PY_MANAGED_INLINE) {
 			/* a dict once one was made; else the values after the
-			 * header, when still valid */
+			 * object's basic size, when still valid */
+			uint64_t size = 0;
 			uint8_t valid = 0;
 
 			dict = pymem__ptr(m, obj + L->managed_dict * 8);
 			values = 0;
 			if (!dict && flags & L->tpflags_inline_values &&
-			    !pymem__read(m, obj + L->inline_values + L->values_valid, &valid, 1) &&
-			    valid)
-				values = obj + L->inline_values;
+			    !pymem__read(m, type + L->tp_basicsize, &size, sizeof(size)) &&
+			    size >= 16 && size < 4096 &&
+			    !pymem__read(m, obj + size + L->values_valid, &valid, 1) && valid)
+				values = obj + size;
 		} else if (L->managed == LW_PY_MANAGED_TAGGED) {
 			/* one word: the values minus 1 (so odd), or the dict */
 			dict = pymem__ptr(m, obj + L->managed_dict * 8);

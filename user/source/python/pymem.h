@@ -27,6 +27,8 @@ enum lw_pykind {
 	PK_CORO, /* coroutine, generator: PyGenObject */
 	PK_METHOD, /* bound Python method */
 	PK_CFUNC, /* builtin function or bound builtin method */
+	PK_FUNC, /* Python function */
+	PK_MDESCR, /* a builtin type's method (method_descriptor) */
 	PK_WEAKREF,
 	PK_TASK, /* _asyncio.Task and subclasses */
 	PK_GATHER, /* asyncio.tasks._GatheringFuture */
@@ -64,8 +66,11 @@ pid_t pymem__pid(const struct lw_pymem *m);
 const struct lw_pylayout *pymem__layout(const struct lw_pymem *m);
 uint64_t pymem__runtime(const struct lw_pymem *m);
 /* Whether a lock of kind k (PK_TLOCK, PK_RLOCK) here waits on a semaphore
- * its object points to; if not, a PK_TLOCK is a parked-on PyMutex. */
+ * its object points to; if not, it is a parked-on PyMutex. */
 int pymem__lock_sem(const struct lw_pymem *m, enum lw_pykind k);
+/* The task lists' offsets from the words of an .AsyncioDebug section
+ * (pylayout__asyncio): 0 or -1. */
+int pymem__asyncio(struct lw_pymem *m, const uint64_t *words, char *why, size_t len);
 /* reads made so far */
 uint64_t pymem__reads(const struct lw_pymem *m);
 
@@ -73,6 +78,10 @@ uint64_t pymem__reads(const struct lw_pymem *m);
 int pymem__read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len);
 /* the pointer at addr, or 0 */
 uint64_t pymem__ptr(struct lw_pymem *m, uint64_t addr);
+/* A frame's reference (f_executable, a local, a stack slot) at addr, or the
+ * one in ref, as the object it points to (3.14: without _PyStackRef's tag). */
+uint64_t pymem__ref(struct lw_pymem *m, uint64_t addr);
+uint64_t pymem__unref(const struct lw_pymem *m, uint64_t ref);
 enum lw_pykind pymem__kind(struct lw_pymem *m, uint64_t obj);
 /* obj's type name ("Lock", "_asyncio.Task"); "" when unreadable */
 void pymem__type_name(struct lw_pymem *m, uint64_t obj, char *buf, size_t len);

@@ -54,6 +54,8 @@ static int name_in_frame(struct lw_pymem *m, const struct lw_pyframe *fr, uint64
 	names = pymem__ptr(m, fr->code + L->co_localsplusnames);
 	if (n && !pymem__read(m, fr->addr + L->fr_localsplus, vals, n * 8)) {
 		for (int i = 0; i < n; i++)
+			vals[i] = pymem__unref(m, vals[i]);
+		for (int i = 0; i < n; i++)
 			if (vals[i] == lock &&
 			    !pymem__str(m, pymem__ptr(m, names + L->tuple_item + i * 8), buf, len))
 				return 0;

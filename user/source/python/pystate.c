@@ -15,7 +15,7 @@
 #include "sys/proc.h"
 #include "source/python/pystate.h"
 
-#define FRAME_HEAD 72
+#define FRAME_HEAD 80 /* up to localsplus: owner and stack depth within */
 
 static struct lw_pyparticipant *add(struct lw_pysnap *s)
 {
@@ -43,6 +43,22 @@ static void hold(struct lw_pyparticipant *p, uint64_t lock, int frame)
 	}
 }
 
+/* The lock an asyncio lock's self holds (a Condition holds its lock). */
+static uint64_t alock_held(struct lw_pymem *m, uint64_t self)
+{
+	switch (pymem__kind(m, self)) {
+	case PK_ALOCK:
+	case PK_ASEM:
+		return self;
+	case PK_ACOND:
+		return pymem__kind(m, pymem__attr(m, self, "_lock")) == PK_ALOCK ?
+			       pymem__attr(m, self, "_lock") :
+			       0;
+	default:
+		return 0;
+	}
+}
+
 /* A value-stack slot inside `with`: a lock's bound __exit__/__aexit__?
  * The lock it holds (an asyncio.Condition holds its lock), *self the
  * object whose method it is. */
@@ -59,22 +75,36 @@ static uint64_t held_lock(struct lw_pymem *m, uint64_t v, uint64_t *bound)
 		if (pymem__str(m, pymem__ptr(m, fn + L->func_name), name, sizeof(name)) ||
 		    strcmp(name, "__aexit__"))
 			return 0;
-		switch (pymem__kind(m, self)) {
-		case PK_ALOCK:
-		case PK_ASEM:
-			return self;
-		case PK_ACOND: /* holds the condition's lock */
-			return pymem__kind(m, pymem__attr(m, self, "_lock")) == PK_ALOCK ?
-				       pymem__attr(m, self, "_lock") :
-				       0;
-		default:
-			return 0;
-		}
+		return alock_held(m, self);
 	case PK_CFUNC: /* threading.Lock, RLock: lock.__exit__ */
 		*bound = self = pymem__ptr(m, v + L->cfunc_self);
 		fn = pymem__ptr(m, v + L->cfunc_ml);
 		if (!fn || pymem__read(m, pymem__ptr(m, fn + L->ml_name), name, 9) ||
 		    memcmp(name, "__exit__", 9))
+			return 0;
+		return pymem__kind(m, self) == PK_TLOCK || pymem__kind(m, self) == PK_RLOCK ? self :
+											      0;
+	default:
+		return 0;
+	}
+}
+
+/* 3.14: two value-stack slots inside `with`: __exit__/__aexit__ and the
+ * object it is called on (LOAD_SPECIAL keeps them apart). The lock held. */
+static uint64_t held_pair(struct lw_pymem *m, uint64_t fn, uint64_t self)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	char name[16];
+
+	switch (pymem__kind(m, fn)) {
+	case PK_FUNC: /* asyncio locks: _ContextManagerMixin.__aexit__ */
+		if (pymem__str(m, pymem__ptr(m, fn + L->func_name), name, sizeof(name)) ||
+		    strcmp(name, "__aexit__"))
+			return 0;
+		return alock_held(m, self);
+	case PK_MDESCR: /* threading.Lock, RLock: the type's __exit__ */
+		if (pymem__str(m, pymem__ptr(m, fn + L->descr_name), name, sizeof(name)) ||
+		    strcmp(name, "__exit__"))
 			return 0;
 		return pymem__kind(m, self) == PK_TLOCK || pymem__kind(m, self) == PK_RLOCK ? self :
 											      0;
@@ -97,10 +127,10 @@ static int entering(struct lw_pymem *m, uint64_t v, uint64_t obj)
 
 	if (pymem__kind(m, v) != PK_CORO)
 		return 0;
-	c = pymem__code(m, pymem__ptr(m, v + L->gen_iframe + L->fr_code));
+	c = pymem__code(m, pymem__ref(m, v + L->gen_iframe + L->fr_code));
 	n = c ? strlen(c->qualname) : 0;
 	return n >= 11 && !strcmp(c->qualname + n - 11, ".__aenter__") &&
-	       pymem__ptr(m, v + L->gen_iframe + L->fr_localsplus) == obj;
+	       pymem__ref(m, v + L->gen_iframe + L->fr_localsplus) == obj;
 }
 
 /* One frame: its code and instruction, and the locks its `with`s hold.
@@ -116,14 +146,14 @@ static int frame(struct lw_pymem *m, struct lw_pyparticipant *p, uint64_t addr, 
 
 	if (pymem__read(m, addr, head, FRAME_HEAD))
 		return -1;
-	if (L->owner_cstack >= 0 && ((uint8_t *)head)[L->fr_owner] == L->owner_cstack) {
+	if (L->owner_cstack >= 0 && ((uint8_t *)head)[L->fr_owner] >= L->owner_cstack) {
 		/* the C stack entered the interpreter here: the frame before
 		 * this shim was the first of that entry */
 		if (p->nframes && !p->truncated)
 			p->frames[p->nframes - 1].entry = 1;
 		return 1;
 	}
-	c = pymem__code(m, head[L->fr_code / 8]);
+	c = pymem__code(m, pymem__unref(m, head[L->fr_code / 8]));
 	if (!c)
 		return -1;
 	if (p->nframes == LW_PY_FRAMES) {
@@ -143,10 +173,20 @@ static int frame(struct lw_pymem *m, struct lw_pyparticipant *p, uint64_t addr, 
 		depth = 64;
 	if (pymem__read(m, addr + L->fr_localsplus + c->nlocalsplus * 8, slots, depth * 8))
 		return 0;
+	for (int i = 0; i < depth; i++)
+		slots[i] = pymem__unref(m, slots[i]);
 	for (int i = 0; i < depth; i++) {
-		uint64_t self = 0, lock = held_lock(m, slots[i], &self);
+		uint64_t self = 0, lock;
+		int next = i + 1; /* the slot of what `async with` awaits */
 
-		if (lock && !(i + 1 < depth && entering(m, slots[i + 1], self)))
+		if (L->with_exit_pair) {
+			self = i + 1 < depth ? slots[i + 1] : 0;
+			lock = held_pair(m, slots[i], self);
+			next = i + 2;
+		} else {
+			lock = held_lock(m, slots[i], &self);
+		}
+		if (lock && !(next < depth && entering(m, slots[next], self)))
 			hold(p, lock, idx);
 	}
 	return 0;
@@ -196,7 +236,7 @@ static void task_wait(struct lw_pymem *m, struct lw_pyparticipant *p, uint64_t f
 		    !ends_with(c->filename, sites[i].file))
 			continue;
 		/* the method's first local is self */
-		self = pymem__ptr(m, p->frames[0].addr + L->fr_localsplus);
+		self = pymem__ref(m, p->frames[0].addr + L->fr_localsplus);
 		if (pymem__kind(m, self) == sites[i].kind) {
 			p->wait = sites[i].wait;
 			p->wait_obj = self;
@@ -254,19 +294,25 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 		if (pymem__kind(m, coro) != PK_CORO ||
 		    pymem__read(m, coro + L->gen_frame_state, &fs, 1))
 			return -1;
-		if (fs != L->gen_suspended && fs != L->gen_suspended_yf) {
-			if (fs == 0 && !depth)
+		if (fs < L->gen_suspended || fs > L->gen_suspended_yf) {
+			if (fs == L->gen_executing && !depth)
 				p->state = -1; /* running: its frames are its thread's */
 			break;
 		}
 		if (frame(m, p, coro + L->gen_iframe, head) < 0)
 			return -1;
-		c = pymem__code(m, head[L->fr_code / 8]);
-		top = (int32_t)head[L->fr_stacktop / 8];
+		c = pymem__code(m, pymem__unref(m, head[L->fr_code / 8]));
+		/* the depth of its stack: an index, or (3.14) a pointer */
+		top = L->fr_stackpointer ?
+			      (int)(((int64_t)head[L->fr_stacktop / 8] -
+				     (int64_t)(coro + L->gen_iframe + L->fr_localsplus)) /
+				    8) :
+			      (int32_t)head[L->fr_stacktop / 8];
+		top -= L->gen_await_below; /* the awaited object's slot, plus one */
 		if (!c || top <= c->nlocalsplus || top > c->nlocalsplus + c->stacksize)
 			break;
 		/* what a suspended coroutine awaits: the top of its stack */
-		coro = pymem__ptr(m, coro + L->gen_iframe + L->fr_localsplus + (top - 1) * 8);
+		coro = pymem__ref(m, coro + L->gen_iframe + L->fr_localsplus + (top - 1) * 8);
 		if (pymem__kind(m, coro) != PK_CORO)
 			break;
 	}
@@ -297,7 +343,92 @@ static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int w
 	return n < 0 || bad ? -EAGAIN : 0;
 }
 
-static int read_tasks(struct lw_pymem *m, struct lw_pysnap *s, uint64_t modules)
+/* 3.14+: the native tasks on the list at head (a thread's or the
+ * interpreter's), at most *room of them. */
+static int read_list(struct lw_pymem *m, struct lw_pysnap *s, uint64_t head, int *room)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	uint64_t node = pymem__ptr(m, head);
+	int err, bad = 0;
+
+	for (; node && node != head; node = pymem__ptr(m, node)) {
+		uint64_t task = node - L->task_node;
+
+		if (--*room < 0 || pymem__kind(m, task) != PK_TASK)
+			return -EAGAIN; /* torn, or not a list */
+		err = read_task(m, s, task);
+		if (err == -ENOMEM)
+			return err;
+		bad |= !!err;
+	}
+	return node && !bad ? 0 : -EAGAIN;
+}
+
+int pystate__gather_children(struct lw_pymem *m, uint64_t gather, uint64_t *items, int max)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	uint64_t list = pymem__attr(m, gather, "_children");
+	int64_t n;
+
+	if (pymem__kind(m, list) != PK_LIST || pymem__read(m, list + L->var_size, &n, sizeof(n)) ||
+	    n <= 0 || n > max || pymem__read(m, pymem__ptr(m, list + L->list_item), items, n * 8))
+		return -1;
+	return n;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * 3.14+: a task leaves its list when it is done, while a gather that
+ * awaits it keeps it: the children of the gathers that tasks await, as
+ * participants too (what they ended with tells why a lock is orphaned).
+ */
+static int gathered(struct lw_pymem *m, struct lw_pysnap *s)
+{
+	uint64_t *seen = calloc(s->ntasks + 1, sizeof(*seen)), items[64];
+	int n = 0, end = s->n, err = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	for (int i = 0; i < s->n; i++)
+		if (s->p[i].task)
+			seen[n++] = s->p[i].addr;
+	qsort(seen, n, sizeof(*seen), by_addr);
+	for (int i = 0; i < end && !err; i++) {
+		int k = s->p[i].task && s->p[i].wait == PW_GATHER ?
+				pystate__gather_children(m, s->p[i].wait_obj, items, 64) :
+				0;
+
+		for (int j = 0; j < k && !err; j++)
+			if (pymem__kind(m, items[j]) == PK_TASK &&
+			    !bsearch(&items[j], seen, n, sizeof(*seen), by_addr))
+				err = read_task(m, s, items[j]) == -ENOMEM ? -ENOMEM : 0;
+	}
+	free(seen);
+	return err;
+}
+
+/* 3.14+: every thread's list, then the interpreter's (tasks of threads
+ * that are gone). */
+static int read_lists(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	int room = LW_PY_MAX_TASKS, err = 0, nthreads = s->n;
+
+	for (int i = 0; i < nthreads && !err; i++)
+		if (!s->p[i].task)
+			err = read_list(m, s, s->p[i].addr + L->ts_asyncio_tasks, &room);
+	if (!err)
+		err = read_list(m, s, interp + L->is_asyncio_tasks, &room);
+	return err ? err : gathered(m, s);
+}
+
+static int read_tasks(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp, uint64_t modules)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	uint64_t mod = pymem__dict_get(m, modules, "asyncio.tasks"), dict, weakset, *refs;
@@ -305,6 +436,13 @@ static int read_tasks(struct lw_pymem *m, struct lw_pysnap *s, uint64_t modules)
 
 	if (!mod)
 		return 0; /* asyncio never imported: no tasks */
+	if (L->task_size && !L->task_node)
+		return -EAGAIN; /* its lists are not described (yet): not all is seen */
+	if (L->task_node) {
+		err = read_lists(m, s, interp);
+		if (err)
+			return err;
+	}
 	dict = pymem__ptr(m, mod + L->module_dict);
 	weakset = pymem__dict_get(m, dict, L->tasks_weakset);
 	refs = calloc(LW_PY_MAX_TASKS, sizeof(*refs));
@@ -423,7 +561,7 @@ int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
 	err = read_threads(m, s, interp, modules);
 	if (err == -ENOMEM)
 		return err;
-	err2 = read_tasks(m, s, modules);
+	err2 = read_tasks(m, s, interp, modules);
 	if (err2 == -ENOMEM)
 		return err2;
 	loop_threads(m, s);

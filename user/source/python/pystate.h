@@ -73,5 +73,8 @@ struct lw_pysnap {
 /* Read the process now into s (emptied first); 0 or -errno. */
 int pystate__read(struct lw_pymem *m, struct lw_pysnap *s);
 void pystate__free(struct lw_pysnap *s);
+/* The children of an asyncio gather (its _children list), up to max, into
+ * items: how many, or -1. */
+int pystate__gather_children(struct lw_pymem *m, uint64_t gather, uint64_t *items, int max);
 
 #endif /* LW_PYSTATE_H */

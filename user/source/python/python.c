@@ -31,6 +31,8 @@ struct pyproc {
 	pid_t pid;
 	enum { PY_UNKNOWN, PY_YES, PY_NO } state;
 	struct lw_pymem *m;
+	char file[256]; /* the ELF that defines _PyRuntime */
+	int asyncio; /* 3.14+ task lists: 0 not described yet, 1 read, -1 refused */
 	struct lw_pylook look[2]; /* look[cur] is in the graph */
 	int cur;
 	int valid; /* look[cur] holds a read */
@@ -190,6 +192,8 @@ static void open_py(struct pyproc *p)
 	p->m = pymem__new(p->pid, &layout, f.runtime, f.hexversion);
 	if (!p->m)
 		return;
+	snprintf(p->file, sizeof(p->file), "%s", f.file);
+	p->asyncio = 0;
 	lw_debug("pid %d: Python %s (%s), _PyRuntime at 0x%" PRIx64 "%s", p->pid, version, f.file,
 		 f.runtime, L->debug ? ", as its _Py_DebugOffsets describe it" : "");
 	p->state = PY_YES;
@@ -197,10 +201,26 @@ static void open_py(struct pyproc *p)
 
 /* Reads the process into lk, trying again a few times while it cannot be
  * read whole now; 0 or -errno. The page cache goes after each read. */
+/* 3.14+: the task lists as the _asyncio module describes them, once it is
+ * loaded. Says once when they cannot be read. */
+static void asyncio_lists(struct pyproc *p)
+{
+	uint64_t words[LW_PYASYNC_WORDS];
+	char why[160];
+
+	if (p->asyncio || !pymem__layout(p->m)->task_size ||
+	    pyfind__asyncio(p->pid, p->file, words))
+		return;
+	p->asyncio = pymem__asyncio(p->m, words, why, sizeof(why)) ? -1 : 1;
+	if (p->asyncio < 0)
+		lw_err("pid %d: %s: its asyncio tasks are not read", p->pid, why);
+}
+
 static int read_look(struct pyproc *p, struct lw_pylook *lk)
 {
 	int err = -EAGAIN;
 
+	asyncio_lists(p);
 	for (int i = 0; i < READ_TRIES && err == -EAGAIN; i++) {
 		if (i)
 			lw_sleep_ms(10);
