@@ -14,6 +14,7 @@ static const struct {
 } commands[] = {
 	{ "watch", cmd_watch },
 	{ "check", cmd_check },
+	{ "dump", cmd_dump },
 };
 
 int main(int argc, char **argv)

@@ -25,8 +25,7 @@ int cmd_check_targets(const struct env *env)
 		enum lw_proc_state st = lw_proc_state(env->pids[i]);
 
 		if (st != LW_PROC_OK) {
-			lw_err("cannot %s pid %d: %s",
-			       !strcmp(env->command, "check") ? "check" : "watch", env->pids[i],
+			lw_err("cannot %s pid %d: %s", env->command, env->pids[i],
 			       lw_proc_state_str(st));
 			return LW_EXIT_TARGET;
 		}
@@ -49,6 +48,33 @@ static int add_sources(struct lw_pipeline *p)
 	return pipeline__add_source(p, python_source__source(ps));
 }
 
+int cmd_check_turn(const struct env *env, struct lw_pipeline *p, struct lw_sink *sinks,
+		   struct lw_syms_cache *syms, struct lw_turn *t)
+{
+	pid_t pid = env->pids[0];
+	struct lw_syscall sc;
+	int status = cmd_check_targets(env);
+
+	if (status)
+		return status;
+	if (!sinks || !syms || pipeline__init(p, sinks, syms, env->wait_threshold, 0) ||
+	    add_sources(p)) {
+		lw_err("out of memory");
+		return LW_EXIT_INTERNAL;
+	}
+	if (lw_proc_syscall(pid, 0, &sc) == -EACCES) {
+		lw_err("cannot read pid %d: permission denied (run as root)", pid);
+		return LW_EXIT_ENV;
+	}
+	pipeline__watch(p, pid);
+	t->now_ns = lw_now_ns();
+	if (pipeline__turn(p, t)) {
+		lw_err("cannot look at pid %d", pid);
+		return LW_EXIT_INTERNAL;
+	}
+	return 0;
+}
+
 int cmd_check(const struct env *env)
 {
 	static struct lw_blocked blocked[BLOCKED_MAX];
@@ -59,30 +85,12 @@ int cmd_check(const struct env *env)
 	struct lw_summary sum = {};
 	uint64_t start = lw_now_ns();
 	pid_t pid = env->pids[0];
-	struct lw_syscall sc;
 	char comm[LW_NAME_LEN];
 	int status;
 
-	status = cmd_check_targets(env);
+	status = cmd_check_turn(env, &p, sinks, syms, &t);
 	if (status)
 		goto out;
-	status = LW_EXIT_INTERNAL;
-	if (!sinks || !syms || pipeline__init(&p, sinks, syms, env->wait_threshold, 0) ||
-	    add_sources(&p)) {
-		lw_err("out of memory");
-		goto out;
-	}
-	if (lw_proc_syscall(pid, 0, &sc) == -EACCES) {
-		lw_err("cannot read pid %d: permission denied (run as root)", pid);
-		status = LW_EXIT_ENV;
-		goto out;
-	}
-	pipeline__watch(&p, pid);
-	t.now_ns = lw_now_ns();
-	if (pipeline__turn(&p, &t)) {
-		lw_err("cannot look at pid %d", pid);
-		goto out;
-	}
 	pipeline__stats(&p, &sum);
 	sum.blocked = blocked;
 	sum.nblocked = report__blocked(p.report, p.graph, blocked, BLOCKED_MAX);

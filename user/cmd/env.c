@@ -14,6 +14,7 @@ static const char usage[] =
 	"Usage: lockwatch [watch] [OPTIONS] [-p PID [-p PID]...]\n"
 	"       lockwatch [watch] [OPTIONS] -- COMMAND [ARGS...]\n"
 	"       lockwatch check [--json] [-v] PID\n"
+	"       lockwatch dump [--json] [-v] PID\n"
 	"\n"
 	"Watch processes (without -p: every process on the host) for deadlocks\n"
 	"as they happen: threads waiting for each\n"
@@ -23,7 +24,10 @@ static const char usage[] =
 	"\n"
 	"`check` looks once at a process that may already be hung (threads that\n"
 	"blocked before lockwatch started), follows locks it shares with other\n"
-	"processes, prints the verdict and exits; it needs no BPF.\n"
+	"processes, prints the verdict and exits; it needs no BPF. `dump` prints\n"
+	"every thread and task of a process the same way: its stack (native and\n"
+	"Python), what it waits for and who holds that, what it holds, and the\n"
+	"asyncio tasks as a tree of who awaits whom.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID            watch this process (repeat for more)\n"
@@ -74,6 +78,7 @@ static const char usage[] =
 	"                                    run a program, stop at its first deadlock\n"
 	"  lockwatch --duration 60 --json -p $(pidof bank) | jq .summary\n"
 	"  lockwatch check $(pgrep -f app.py)  a hung asyncio app: tasks, locks, stacks\n"
+	"  lockwatch dump $(pgrep -f app.py)   every thread and task of it, hung or not\n"
 	"  lockwatch --lock-order -- make test  fail a test run on a lock-order inversion\n"
 	"  lockwatch --lock-order --lock-fn spin_lock,spin_unlock -p $(pidof server)\n"
 	"                                    a program's own locks too\n"
@@ -201,12 +206,14 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 	env->hold_threshold = 30;
 	env->sysfs = -1;
 	env->command = "watch";
-	if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "watch"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "check") || !strcmp(argv[1], "dump") || !strcmp(argv[1], "watch"))) {
 		env->command = argv[1];
 		argv++;
 		argc--;
 	}
-	check = !strcmp(env->command, "check");
+	/* `check` and `dump` take one PID */
+	check = !strcmp(env->command, "check") || !strcmp(env->command, "dump");
 	opterr = 0;
 	/* '+': options stop at the first non-option, so COMMAND keeps its own;
 	 * `check PID --json` may put them after the PID */
@@ -296,7 +303,8 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 	if (check) {
 		if (env->npids || env->cmd || optind != argc - 1 ||
 		    parse_long(argv[optind], 1, INT_MAX, &v)) {
-			lw_err("check takes one PID: lockwatch check [--json] PID");
+			lw_err("%s takes one PID: lockwatch %s [--json] PID", env->command,
+			       env->command);
 			return *exit_status = LW_EXIT_USAGE;
 		}
 		env->pids[env->npids++] = v;

@@ -21,11 +21,15 @@ enum lw_alert_kind {
 	LW_ALERT_LONG_HOLD, /* "long_hold": a lock held past --hold-threshold */
 	LW_ALERT_LOCK_ORDER, /* "lock_order": locks taken in a cycle of orders */
 	LW_ALERT_HANG, /* "hang": every thread of a process waits, for good, with no cycle */
+	/* not an alert: `lockwatch dump PID`'s record of one process (every
+	 * thread and task in threads, their waits, every hold seen) */
+	LW_ALERT_DUMP, /* "dump" */
 };
 
 /* A thread or task, as an alert names it: who waits, who holds. */
 struct lw_alert_participant {
 	const char *type; /* "thread", "task" */
+	const char *state; /* a dump's: "waiting", "sleeping", "running"... NULL: none said */
 	int pid;
 	int tid; /* a task: the thread its event loop runs on */
 	char name[LW_NAME_LEN]; /* raw bytes, NUL-terminated */
@@ -127,6 +131,8 @@ static inline const char *lw_alert_kind_name(enum lw_alert_kind k)
 		return "lock_order";
 	case LW_ALERT_HANG:
 		return "hang";
+	case LW_ALERT_DUMP:
+		return "dump";
 	}
 	return "unknown";
 }

@@ -33,6 +33,11 @@ struct lw_report *report__new(struct lw_syms_cache *syms)
 	return r;
 }
 
+struct lw_syms_cache *report__syms(const struct lw_report *r)
+{
+	return r->syms;
+}
+
 void report__free(struct lw_report *r)
 {
 	if (!r)
@@ -41,7 +46,7 @@ void report__free(struct lw_report *r)
 	free(r);
 }
 
-static void report__participant(struct lw_alert_participant *a, const struct lw_participant *p)
+void report__participant(struct lw_alert_participant *a, const struct lw_participant *p)
 {
 	memset(a, 0, sizeof(*a));
 	a->type = p->type == LW_PARTICIPANT_TASK ? "task" : "thread";
@@ -98,19 +103,24 @@ void report__lock(struct lw_syms_cache *syms, struct lw_alert_lock *al, const st
 	}
 }
 
-static int add_lock(struct lw_report *r, struct lw_alert *a, const struct lw_lock *l,
-		    const struct lw_alert_participant *holder, const struct lw_stack *st)
+int report__add_lock(struct lw_syms_cache *syms, struct lw_alert *a, const struct lw_lock *l,
+		     const struct lw_alert_participant *holder, const struct lw_stack *st)
 {
 	for (int i = 0; i < a->nlocks; i++)
 		if (!strcmp(a->locks[i].key, l->key))
 			return i;
-	report__lock(r->syms, &a->locks[a->nlocks], l,
-		     holder->tid || holder->exited ? holder : NULL, st);
+	report__lock(syms, &a->locks[a->nlocks], l, holder->tid || holder->exited ? holder : NULL,
+		     st);
 	return a->nlocks++;
 }
 
-/* The holder an alert names: a live one, an exited thread, a gone task. */
-static void holder_of(struct lw_alert_participant *h, const struct lw_lock *l)
+static int add_lock(struct lw_report *r, struct lw_alert *a, const struct lw_lock *l,
+		    const struct lw_alert_participant *holder, const struct lw_stack *st)
+{
+	return report__add_lock(r->syms, a, l, holder, st);
+}
+
+void report__holder(struct lw_alert_participant *h, const struct lw_lock *l)
 {
 	memset(h, 0, sizeof(*h));
 	if (l->holder) {
@@ -153,7 +163,7 @@ static void add_waits(struct lw_report *r, struct lw_alert *a, const struct lw_f
 		if (f->kind == LW_FINDING_DEADLOCK)
 			report__participant(&w->held_by, f->waiters[(i + 1) % f->n]);
 		else
-			holder_of(&w->held_by, p->wait.lock);
+			report__holder(&w->held_by, p->wait.lock);
 		w->lock = add_lock(r, a, p->wait.lock, &w->held_by, &st);
 	}
 }
@@ -330,7 +340,7 @@ static void add_hold(struct lw_report *r, struct lw_alert *a, const struct lw_lo
 	if (holder)
 		report__participant(&h->holder, holder);
 	else
-		holder_of(&h->holder, l);
+		report__holder(&h->holder, l);
 	h->held_for_ms =
 		hi->since_ns && now_ns > hi->since_ns ? (now_ns - hi->since_ns) / 1000000 : 0;
 	h->read = hi->read;
@@ -468,7 +478,7 @@ static int blocked_one(struct lw_report *r, const struct lw_participant *p, stru
 			return n;
 		b = &out[n++];
 		memset(b, 0, sizeof(*b));
-		holder_of(&b->holder, l);
+		report__holder(&b->holder, l);
 		/* by its symbol, not where it was called from: no unwinding for
 		 * a list of what every thread waits for */
 		report__lock(r->syms, &b->lock, l,
@@ -566,7 +576,7 @@ const struct lw_graph_model *report__graph(struct lw_report *r, struct lw_graph 
 		w->comm[0] = '\0';
 		if (p->tid)
 			lw_proc_comm(p->pid, p->tid, w->comm, sizeof(w->comm));
-		holder_of(&h, p->wait.lock);
+		report__holder(&h, p->wait.lock);
 		report__lock(r->syms, &w->lock, p->wait.lock, h.tid || h.exited ? &h : NULL, NULL);
 		w->blocked_ms = p->wait.start_ns && now_ns > p->wait.start_ns ?
 					(now_ns - p->wait.start_ns) / 1000000 :

@@ -21,6 +21,8 @@ struct lw_report;
 
 struct lw_report *report__new(struct lw_syms_cache *syms);
 void report__free(struct lw_report *r);
+/* The symbols the report names things with. */
+struct lw_syms_cache *report__syms(const struct lw_report *r);
 
 /* The alert for a confirmed finding (now_ns: CLOCK_MONOTONIC, to turn wait
  * starts into durations); NULL when out of memory. alert__free() it. */
@@ -36,6 +38,15 @@ int report__blocked(struct lw_report *r, struct lw_graph *g, struct lw_blocked *
  * (for the blocked times). Owned by r. */
 const struct lw_graph_model *report__graph(struct lw_report *r, struct lw_graph *g,
 					   unsigned int standing, uint64_t now_ns);
+
+/*
+ * `lockwatch dump PID`'s record: every participant of pid in g (its threads
+ * first, in TID order, then its tasks), each with its stack (round: the
+ * re-check round its Python frames are read in), what it waits for and who
+ * holds that, and every hold of pid's the graph has. NULL when out of memory.
+ */
+struct lw_alert *report__dump(struct lw_report *r, struct lw_graph *g, pid_t pid,
+			      unsigned int round, uint64_t now_ns);
 
 /* lockwatch's own CPU time and peak RSS, into the summary. */
 void report__self_usage(struct lw_summary *sum);
@@ -69,6 +80,13 @@ const char *stack__futex_kind(struct lw_syms_cache *syms, const struct lw_partic
  * NULL). */
 void report__lock(struct lw_syms_cache *syms, struct lw_alert_lock *al, const struct lw_lock *l,
 		  const struct lw_alert_participant *holder, const struct lw_stack *st);
+/* An alert's view of p: type, pid, tid, its name (the program's, else comm). */
+void report__participant(struct lw_alert_participant *a, const struct lw_participant *p);
+/* The holder an alert names for l: a live one, an exited thread, a gone task. */
+void report__holder(struct lw_alert_participant *h, const struct lw_lock *l);
+/* l's index in a->locks, added (named, st for where it was called) when new. */
+int report__add_lock(struct lw_syms_cache *syms, struct lw_alert *a, const struct lw_lock *l,
+		     const struct lw_alert_participant *holder, const struct lw_stack *st);
 /* pid's entry in a->procs, added when new: its index. */
 int report__process(struct lw_alert *a, pid_t pid);
 /* "pid 4242 (bank)", or "pids 4242 (bank), 4250 (audit)" */

@@ -33,6 +33,10 @@ static void json_participant_fields(FILE *f, const struct lw_alert_participant *
 	/* a task: its Task object; tid is the thread its event loop runs on */
 	if (p->addr)
 		fprintf(f, ",\"addr\":\"0x%" PRIx64 "\"", p->addr);
+	if (p->state) { /* a dump's */
+		fputs(",\"state\":", f);
+		lw_json_str(f, p->state);
+	}
 }
 
 /* A waiter or holder; null: a holder nobody could name. An exited holder
@@ -221,7 +225,7 @@ static void json_alert(struct lw_sink *s, const struct lw_alert *a)
 	fputc(']', f);
 	/* additions to schema 1: long_hold, an orphan nobody waits for yet, a
 	 * deadlock through an rwlock's readers */
-	if (a->kind == LW_ALERT_LONG_HOLD || a->nholds) {
+	if (a->kind == LW_ALERT_LONG_HOLD || a->kind == LW_ALERT_DUMP || a->nholds) {
 		fputs(",\"holds\":[", f);
 		for (i = 0; i < a->nholds; i++)
 			json_hold(f, a, &a->holds[i], i);

@@ -195,6 +195,119 @@ static void text_thread(FILE *f, const struct lw_alert_thread *t, int ref_pid, i
 		fprintf(f, "      (stack cut short: %s)\n", why);
 }
 
+static int same_party(const struct lw_alert_participant *x, const struct lw_alert_participant *y)
+{
+	return !strcmp(x->type, y->type) && x->pid == y->pid &&
+	       (!strcmp(x->type, "task") ? x->addr == y->addr : x->tid == y->tid);
+}
+
+/* The wait of a dump whose waiter is p, or NULL. */
+static const struct lw_alert_wait *wait_of(const struct lw_alert *a,
+					   const struct lw_alert_participant *p)
+{
+	for (int i = 0; i < a->nwaits; i++)
+		if (same_party(&a->waits[i].waiter, p))
+			return &a->waits[i];
+	return NULL;
+}
+
+/* A dump's task i awaits task j. */
+static int awaits(const struct lw_alert *a, int i, int j)
+{
+	const struct lw_alert_wait *w = wait_of(a, &a->threads[i].who);
+
+	return w && w->lock >= 0 && w->lock < a->nlocks &&
+	       !strcmp(a->locks[w->lock].type, "task") &&
+	       same_party(&w->held_by, &a->threads[j].who);
+}
+
+/* "  Task-1" and, below it, each task it awaits, and so on. */
+static void text_task_tree(FILE *f, const struct lw_alert *a, int i, int depth, char *seen)
+{
+	fprintf(f, "%*s", 4 + 4 * depth, "");
+	lw_text_str(f, a->threads[i].who.name[0] ? a->threads[i].who.name : "(unnamed)");
+	if (seen[i]) {
+		fputs(" (awaited above: a cycle)\n", f);
+		return;
+	}
+	fputc('\n', f);
+	seen[i] = 1;
+	for (int j = 0; j < a->nthreads && depth < 32; j++)
+		if (awaits(a, i, j))
+			text_task_tree(f, a, j, depth + 1, seen);
+}
+
+/* `dump`: every thread and task - what it does, waits for and holds, its
+ * stack - then the tasks as a tree, each above the tasks it awaits. */
+static void text_dump(FILE *f, const struct lw_alert *a)
+{
+	int pid = a->nprocs ? a->procs[0].pid : 0, tree = 0;
+	char *seen = calloc(a->nthreads + 1, 1);
+
+	lw_text_str(f, a->summary);
+	fputc('\n', f);
+	for (int i = 0; i < a->nthreads; i++) {
+		const struct lw_alert_thread *t = &a->threads[i];
+		const struct lw_alert_wait *w = wait_of(a, &t->who);
+
+		fputs("\n  ", f);
+		text_participant(f, &t->who, pid);
+		if (t->who.state) {
+			fputs(": ", f);
+			lw_text_str(f, t->who.state);
+		}
+		if (w && w->lock >= 0 && w->lock < a->nlocks) {
+			fputs(" for ", f);
+			text_lock(f, &a->locks[w->lock], pid);
+			if (w->held_by.tid || w->held_by.addr) {
+				fputs(", held by ", f);
+				text_participant(f, &w->held_by, pid);
+			} else {
+				fputs(", holder unknown", f);
+			}
+			tree |= !strcmp(a->locks[w->lock].type, "task");
+		}
+		if (t->blocked_for_ms)
+			fprintf(f, ", %s%" PRIu64 ".%03" PRIu64 " s",
+				t->blocked_at_least ? "at least " : "", t->blocked_for_ms / 1000,
+				t->blocked_for_ms % 1000);
+		fputc('\n', f);
+		for (int j = 0; j < a->nholds; j++) {
+			const struct lw_alert_hold *h = &a->holds[j];
+
+			if (!same_party(&h->holder, &t->who) || h->lock < 0 || h->lock >= a->nlocks)
+				continue;
+			fputs("    holds ", f);
+			text_lock(f, &a->locks[h->lock], pid);
+			if (h->held_for_ms)
+				fprintf(f, ", for %" PRIu64 ".%03" PRIu64 " s",
+					h->held_for_ms / 1000, h->held_for_ms % 1000);
+			fputc('\n', f);
+		}
+		for (int j = 0; j < t->nframes; j++)
+			text_frame(f, j, &t->stack[j]);
+		if (!t->nframes && t->stack_err)
+			fprintf(f, "      (stack unavailable: %s)\n", strerror(abs(t->stack_err)));
+	}
+	if (tree && seen) {
+		fputs("\n  tasks, each above the tasks it awaits:\n", f);
+		for (int i = 0; i < a->nthreads; i++) {
+			int awaited = 0;
+
+			for (int j = 0; j < a->nthreads && !awaited; j++)
+				awaited = awaits(a, j, i);
+			if (!strcmp(a->threads[i].who.type, "task") && !awaited && !seen[i])
+				text_task_tree(f, a, i, 0, seen);
+		}
+		for (int i = 0; i < a->nthreads; i++) /* what only awaits in a cycle */
+			if (!strcmp(a->threads[i].who.type, "task") && !seen[i])
+				text_task_tree(f, a, i, 0, seen);
+	}
+	free(seen);
+	fputc('\n', f);
+	fflush(f);
+}
+
 static void text_alert(struct lw_sink *s, const struct lw_alert *a)
 {
 	const char *kind = lw_alert_kind_name(a->kind);
@@ -202,6 +315,10 @@ static void text_alert(struct lw_sink *s, const struct lw_alert *a)
 	char t[LW_TIME_LEN];
 	FILE *f = s->out;
 
+	if (a->kind == LW_ALERT_DUMP) {
+		text_dump(f, a);
+		return;
+	}
 	fprintf(f, "%s ", lw_time_str(t, sizeof(t), &a->time, LW_TIME_LOCAL));
 	for (; *kind; kind++)
 		fputc(toupper((unsigned char)*kind), f);

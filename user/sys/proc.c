@@ -348,6 +348,30 @@ pid_t lw_proc_global_tid(pid_t pid, pid_t nstid)
 	return found;
 }
 
+static int by_tid(const void *a, const void *b)
+{
+	return *(const pid_t *)a - *(const pid_t *)b;
+}
+
+int lw_proc_tids(pid_t pid, pid_t *out, int max)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while (n < max && (de = readdir(d)))
+		if (atoi(de->d_name) > 0)
+			out[n++] = atoi(de->d_name);
+	closedir(d);
+	qsort(out, n, sizeof(*out), by_tid);
+	return n;
+}
+
 void lw_raise_fd_limit(void)
 {
 	struct rlimit rl;

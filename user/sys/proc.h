@@ -71,6 +71,8 @@ int lw_proc_has_thread(pid_t pid, pid_t tid);
 int lw_open_file(const char *path);
 /* the whole of [addr, addr+len) or -errno (-EFAULT on a short read) */
 int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* pid's threads (at most max), in TID order: how many, or -errno */
+int lw_proc_tids(pid_t pid, pid_t *out, int max);
 /* lockwatch's own open-file limit raised to its hard limit */
 void lw_raise_fd_limit(void);
 

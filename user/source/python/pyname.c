@@ -117,3 +117,9 @@ void pyname__lock(struct lw_pymem *m, const struct lw_pywait *w, char *buf, size
 	if (!buf[0] && w->holder)
 		lock_name(m, w->holder, hold_frame(w->holder, w->lock), w->lock, buf, len);
 }
+
+void pyname__held(struct lw_pymem *m, const struct lw_pyparticipant *p, int i, char *buf,
+		  size_t len)
+{
+	lock_name(m, p, p->hold_frame[i], p->holds[i], buf, len);
+}

@@ -13,5 +13,8 @@
 
 /* The name of what w waits for into buf; "" when the code gives none. */
 void pyname__lock(struct lw_pymem *m, const struct lw_pywait *w, char *buf, size_t len);
+/* The name of p's hold i, as its frames see it; "" unknown. */
+void pyname__held(struct lw_pymem *m, const struct lw_pyparticipant *p, int i, char *buf,
+		  size_t len);
 
 #endif /* LW_PYNAME_H */

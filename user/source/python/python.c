@@ -16,6 +16,7 @@
 #include "report/model.h"
 #include "source/python/pyfind.h"
 #include "source/python/pylook.h"
+#include "source/python/pyname.h"
 #include "source/python/python.h"
 #include "sys/clock.h"
 #include "sys/hash.h"
@@ -303,6 +304,52 @@ static void key_of(const struct lw_pywait *w, pid_t pid, char *key, size_t len)
 	snprintf(key, len, "%s:%d:0x%" PRIx64, kind, pid, w->lock);
 }
 
+/* The graph's kind of a lock a Python frame holds; -1: none it models. */
+static int held_kind(struct lw_pymem *m, uint64_t lock)
+{
+	switch (pymem__kind(m, lock)) {
+	case PK_ALOCK:
+		return LW_LOCK_ASYNCIO_LOCK;
+	case PK_ASEM:
+		return LW_LOCK_ASYNCIO_SEMAPHORE;
+	case PK_TLOCK:
+		return LW_LOCK_THREADING_LOCK;
+	case PK_RLOCK:
+		return LW_LOCK_THREADING_RLOCK;
+	default:
+		return -1;
+	}
+}
+
+/* Every participant of p's latest look, and every lock its frames hold,
+ * into the graph (a dump's turn). */
+static void put_all(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
+{
+	const struct lw_pylook *lk = &p->look[p->cur];
+	char key[LW_KEY_LEN];
+
+	for (int i = 0; i < lk->snap.n; i++) {
+		const struct lw_pyparticipant *pp = &lk->snap.p[i];
+		struct lw_participant *gp = participant(ps, g, p, pp);
+
+		for (int j = 0; gp && j < pp->nholds; j++) {
+			int kind = held_kind(p->m, pp->holds[j]);
+			struct lw_lock *l;
+
+			if (kind < 0)
+				continue;
+			snprintf(key, sizeof(key), "anon:%d:0x%" PRIx64, p->pid, pp->holds[j]);
+			l = graph__lock(g, kind, key, p->pid, pp->holds[j]);
+			if (!l)
+				continue;
+			if (!l->name[0])
+				pyname__held(p->m, pp, j, l->name, sizeof(l->name));
+			if (!l->holder)
+				graph__hold(l, gp);
+		}
+	}
+}
+
 /* The waits of p's latest look into the graph. */
 static void put(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
 {
@@ -354,8 +401,11 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 		}
 	}
 	for (int i = 0; i < ps->n; i++)
-		if (ps->py[i].valid && !ps->py[i].withdrawn)
+		if (ps->py[i].valid && !ps->py[i].withdrawn) {
 			put(ps, g, &ps->py[i]);
+			if (t->all)
+				put_all(ps, g, &ps->py[i]);
+		}
 	return 0;
 }
 
