@@ -14,8 +14,10 @@
 #
 # SECTIONS is a comma-separated list of: overhead (contended and uncontended,
 # -p), host (whole host), futex (futex wait cost and what it predicts),
-# latency, cost (lockwatch's CPU and RSS), check, py-check, py-overhead, or
-# python (both py- sections), lock-order (bench/lockorder.sh: --lock-order's
+# latency, cost (lockwatch's CPU and RSS), check, py-check, py-overhead,
+# py-versions (bench/pytasks.sh: `check` on 100,000 asyncio tasks under every
+# CPython lockwatch reads), or python (the py- sections), lock-order
+# (bench/lockorder.sh: --lock-order's
 # cost per lock/unlock pair, throughput ratios, and its CPU, RSS and ring
 # traffic on 100,000 locks). By default all of them run.
 #
@@ -108,7 +110,7 @@ SETTLE_BUDGET=300 # seconds of such waiting in all; then runs go ahead
 CONTENDED_THREADS=4
 UNCONTENDED_THREADS=$(nproc)
 PY_TASKS_N=10000 # tasks of bench/py_tasks.py for "python check"
-ALL_SECTIONS="overhead host futex latency cost check py-check py-overhead lock-order"
+ALL_SECTIONS="overhead host futex latency cost check py-check py-overhead py-versions lock-order"
 SECTIONS=$ALL_SECTIONS # the sections to run, in this order
 
 TMP=
@@ -162,7 +164,7 @@ sections()
 		*" $s "*) echo "$s" ;;
 		*)
 			[ "$s" = python ] || die "unknown section: '$s' (sections: ${ALL_SECTIONS// /, }, python)"
-			printf '%s\n' py-check py-overhead
+			printf '%s\n' py-check py-overhead py-versions
 			;;
 		esac
 	done
@@ -1232,6 +1234,10 @@ main()
 	fi
 	if want py-overhead; then
 		py_overhead
+	fi
+	if want py-versions; then
+		echo
+		bench/pytasks.sh -n "$RUNS" ${QUICK:+--quick}
 	fi
 	if want lock-order; then
 		echo

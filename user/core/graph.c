@@ -12,17 +12,15 @@
 #include "core/order.h"
 #include "sys/hash.h"
 
-#define CHUNK 256
+#define CHUNK_BYTES (256 * sizeof(struct lw_lock))
 #define HASH_MIN 1024
 
+/* Participants, locks and holders, each taking its own size (a graph of
+ * 100,000 waiting tasks is mostly participants, a third of a lock each). */
 struct chunk {
 	struct chunk *next;
-	size_t used;
-	union {
-		struct lw_participant p;
-		struct lw_lock l;
-		struct lw_holder h;
-	} items[CHUNK];
+	size_t used; /* bytes */
+	_Alignas(16) unsigned char mem[CHUNK_BYTES];
 };
 
 struct lw_graph {
@@ -83,13 +81,15 @@ static uint32_t part_hash(enum lw_participant_type type, pid_t pid, pid_t tid, u
 					       lw_hash64(addr ^ ((uint64_t)pid << 48));
 }
 
-static void *alloc_item(struct lw_graph *g)
+static void *alloc_item(struct lw_graph *g, size_t size)
 {
 	struct chunk *c = g->chunks;
+	void *item;
 
+	size = (size + 15) & ~(size_t)15;
 	if (g->nitems >= LW_GRAPH_MAX)
 		return NULL;
-	if (!c || c->used == CHUNK) {
+	if (!c || c->used + size > CHUNK_BYTES) {
 		c = g->free_chunks;
 		if (c)
 			g->free_chunks = c->next;
@@ -100,7 +100,9 @@ static void *alloc_item(struct lw_graph *g)
 		g->chunks = c;
 	}
 	g->nitems++;
-	return memset(&c->items[c->used++], 0, sizeof(c->items[0]));
+	item = c->mem + c->used;
+	c->used += size;
+	return memset(item, 0, size);
 }
 
 struct lw_graph *graph__new(void)
@@ -263,7 +265,7 @@ static struct lw_participant *add(struct lw_graph *g, enum lw_participant_type t
 		g->parts = v;
 		g->cap = cap;
 	}
-	p = alloc_item(g);
+	p = alloc_item(g, sizeof(*p));
 	if (!p) {
 		g->refused++;
 		return NULL;
@@ -320,7 +322,7 @@ struct lw_lock *graph__lock(struct lw_graph *g, enum lw_lock_kind kind, const ch
 		g->lockv = v;
 		g->capall = cap;
 	}
-	l = alloc_item(g);
+	l = alloc_item(g, sizeof(*l));
 	if (!l) {
 		g->refused++;
 		return NULL;
@@ -411,7 +413,7 @@ void graph__held(struct lw_graph *g, struct lw_lock *l, struct lw_participant *h
 		return;
 	}
 	/* another holder: only of a lock held shared */
-	if (!h->read || holds(l, holder) || !(more = alloc_item(g)))
+	if (!h->read || holds(l, holder) || !(more = alloc_item(g, sizeof(*more))))
 		return;
 	more->p = holder;
 	more->hold = *h;

@@ -17,8 +17,37 @@
 
 #define FRAME_HEAD 80 /* up to localsplus: owner and stack depth within */
 
+/* The frames of the participant read last, from scratch into the
+ * snapshot's: 0 or -ENOMEM. */
+static int keep_frames(struct lw_pysnap *s)
+{
+	struct lw_pyparticipant *p = s->n ? &s->p[s->n - 1] : NULL;
+
+	if (!p || p->frames != s->scratch)
+		return 0;
+	if (s->nframes + p->nframes > s->capframes) {
+		int cap = s->capframes ? s->capframes * 2 : 256;
+		struct lw_pyframe *v;
+
+		while (cap < s->nframes + p->nframes)
+			cap *= 2;
+		v = realloc(s->frames, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->frames = v;
+		s->capframes = cap;
+	}
+	memcpy(s->frames + s->nframes, s->scratch, p->nframes * sizeof(*p->frames));
+	p->frame0 = s->nframes;
+	p->frames = NULL; /* pointed at once the snapshot is whole */
+	s->nframes += p->nframes;
+	return 0;
+}
+
 static struct lw_pyparticipant *add(struct lw_pysnap *s)
 {
+	if (keep_frames(s))
+		return NULL;
 	if (s->n == s->cap) {
 		int cap = s->cap ? s->cap * 2 : 64;
 		struct lw_pyparticipant *p = realloc(s->p, cap * sizeof(*p));
@@ -29,6 +58,7 @@ static struct lw_pyparticipant *add(struct lw_pysnap *s)
 		s->cap = cap;
 	}
 	memset(&s->p[s->n], 0, sizeof(s->p[0]));
+	s->p[s->n].frames = s->scratch;
 	return &s->p[s->n++];
 }
 
@@ -551,7 +581,7 @@ int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
 	uint64_t interp, modules;
 	int err, err2;
 
-	s->n = s->ntasks = s->nthreads = 0;
+	s->n = s->ntasks = s->nthreads = s->nframes = 0;
 	s->complete = 0;
 	pymem__reset(m);
 	interp = pymem__ptr(m, pymem__runtime(m) + L->runtime_interp_head);
@@ -564,6 +594,10 @@ int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
 	err2 = read_tasks(m, s, interp, modules);
 	if (err2 == -ENOMEM)
 		return err2;
+	if (keep_frames(s))
+		return -ENOMEM;
+	for (int i = 0; i < s->n; i++)
+		s->p[i].frames = s->frames + s->p[i].frame0;
 	loop_threads(m, s);
 	s->complete = !err && !err2;
 	return 0;
@@ -572,5 +606,6 @@ int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
 void pystate__free(struct lw_pysnap *s)
 {
 	free(s->p);
+	free(s->frames);
 	memset(s, 0, sizeof(*s));
 }

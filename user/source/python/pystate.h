@@ -19,7 +19,7 @@
 
 #define LW_PY_FRAMES 32
 #define LW_PY_HOLDS 8
-#define LW_PY_MAX_TASKS 65536
+#define LW_PY_MAX_TASKS 262144
 #define LW_PY_MAX_THREADS 1024
 
 enum lw_pywait_kind {
@@ -53,7 +53,8 @@ struct lw_pyparticipant {
 	uint64_t loop;
 	int nframes;
 	int truncated; /* deeper than LW_PY_FRAMES: the outermost are not kept */
-	struct lw_pyframe frames[LW_PY_FRAMES]; /* innermost first */
+	struct lw_pyframe *frames; /* innermost first: nframes of the snapshot's */
+	int frame0; /* their index in the snapshot's frames */
 	enum lw_pywait_kind wait;
 	uint64_t wait_obj;
 	int nholds;
@@ -66,6 +67,11 @@ struct lw_pyparticipant {
 struct lw_pysnap {
 	struct lw_pyparticipant *p;
 	int n, cap;
+	/* every participant's frames, one after another (a task has a few:
+	 * 100,000 tasks do not take 32 each); the one being read is in scratch */
+	struct lw_pyframe *frames;
+	int nframes, capframes;
+	struct lw_pyframe scratch[LW_PY_FRAMES];
 	int ntasks, nthreads;
 	int complete; /* every task and thread was read whole */
 };
