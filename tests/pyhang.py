@@ -41,6 +41,11 @@ named below plus the main task of asyncio.run(), on the main thread alone.
            (the library is .output/tests/libregistry.so, or LW_REGISTRY_LIB)
   ring N   N tasks "ring-0" .. "ring-N-1" (N >= 2, default 33), each
            awaiting the next, the last awaiting the first
+  hold     no deadlock, two locks never let go: task "owner" holds the
+           module-global asyncio lock table_lock across await
+           asyncio.sleep(3600); thread "keeper" holds the module-global
+           threading lock config_lock across time.sleep(3600). Nobody waits
+           for either
   later    says ready at once and idles (its loop wakes every 0.2 s) until
            the file LW_GO_FILE exists, then deadlocks as abba does: a
            deadlock that forms after a watcher's first look, using next to
@@ -474,6 +479,31 @@ async def later_main():
     await abba_main()
 
 
+# --- hold: a task and a thread that never let go of their locks ---
+
+def keep():
+    with config_lock:
+        kept.set()
+        time.sleep(3600)
+
+
+async def own():
+    async with table_lock:
+        await asyncio.sleep(3600)
+
+
+async def hold_main():
+    global table_lock, config_lock, kept
+
+    table_lock = asyncio.Lock()
+    config_lock = threading.Lock()
+    kept = threading.Event()
+    threading.Thread(target=keep, name="keeper", daemon=True).start()
+    owner = asyncio.create_task(own(), name="owner")
+    say_ready_when(lambda: kept.is_set() and blocked_in(owner, "own", "sleep"))
+    await owner
+
+
 MODES = {
     "store": lambda: asyncio.run(store_main()),
     "abba": lambda: asyncio.run(abba_main()),
@@ -486,6 +516,7 @@ MODES = {
     "native": native_main,
     "ring": lambda n=33: asyncio.run(ring_main(n)),
     "later": lambda: asyncio.run(later_main()),
+    "hold": lambda: asyncio.run(hold_main()),
 }
 
 

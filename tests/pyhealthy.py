@@ -23,6 +23,11 @@ asyncio modes run on the main thread alone.
   byhand       task "holder" takes the module-global asyncio lock lock with
                acquire() and holds it 1.5 s at a time (released in a finally);
                tasks "waiter-1" and "waiter-2" wait for it with "async with"
+  relock       locks held nearly all the time, let go and taken again in
+               a loop: task "renewer" takes the module-global asyncio lock
+               lease_lock for 0.4 s at a time, thread "flusher" the
+               module-global threading lock log_lock for 0.4 s at a time,
+               each at the same line every time round (no long hold)
   server-idle  an echo server on 127.0.0.1 (a free port) that nobody calls
   server-busy  the same echo server and 4 tasks "client-N" doing round trips
                as fast as they can; the handlers ("echo-N") count them under
@@ -303,12 +308,44 @@ async def server_main(seconds, busy):
     return 0 if round_trips > 0 else 1
 
 
+# --- relock: locks held most of the time, but let go every 0.4 s ---
+
+async def renew():
+    rounds["renewer"] = 0
+    while True:
+        async with lease_lock:
+            await asyncio.sleep(0.4)
+        rounds["renewer"] += 1
+
+
+def flush(deadline):
+    rounds["flusher"] = 0
+    while time.monotonic() < deadline:
+        with log_lock:
+            time.sleep(0.4)
+        rounds["flusher"] += 1
+
+
+async def relock_main(seconds):
+    global lease_lock, log_lock
+
+    lease_lock = asyncio.Lock()
+    log_lock = threading.Lock()
+    flusher = threading.Thread(target=flush, args=(time.monotonic() + seconds,),
+                               name="flusher")
+    flusher.start()
+    await run_tasks({"renewer": renew()}, seconds)
+    await asyncio.get_running_loop().run_in_executor(None, flusher.join)
+    return report("relock", seconds)
+
+
 MODES = {
     "rlock": rlock_main,
     "join": join_main,
     "ordered": lambda s: asyncio.run(ordered_main(s)),
     "idle": lambda s: asyncio.run(idle_main(s)),
     "byhand": lambda s: asyncio.run(byhand_main(s)),
+    "relock": lambda s: asyncio.run(relock_main(s)),
     "server-idle": lambda s: asyncio.run(server_main(s, busy=False)),
     "server-busy": lambda s: asyncio.run(server_main(s, busy=True)),
 }

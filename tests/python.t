@@ -260,6 +260,55 @@ test_threads_watch()
 	hang_stop "$THREADS_PID"
 }
 
+# A task and a thread that never let go (pyhang.py hold): one long_hold
+# each, naming the holder, the lock and the frame inside its `with`.
+test_long_hold()
+{
+	local dir
+
+	t_begin "-p --hold-threshold 2: a task's asyncio.Lock and a thread's threading.Lock held for good: a long_hold each"
+	py_start hold hold || { t_end; return; }
+	dir=$(lw_dir long-hold)
+	lw_run "$dir" --json --hold-threshold 2 --duration 6 -p "$HANG_PID"
+	hang_stop "$HANG_PID"
+	t_rc "$dir" 0
+	t_json_lines "$dir"
+	t_jq "two long_hold alerts and nothing else" "$dir" \
+		'(records | length == 2) and all(records[]; .kind == "long_hold")'
+	t_jq "task owner has held asyncio.Lock table_lock 2 s or more, taken in own()" "$dir" \
+		'any(records[]; .holds[0] | .holder.type == "task" and .holder.name == "owner" and
+		     .lock.type == "asyncio.Lock" and .lock.name == "table_lock" and
+		     .held_for_ms >= 2000 and .taken_at[0].function == "own")'
+	t_jq "thread keeper has held threading.Lock config_lock, taken in keep(); its stack now" "$dir" \
+		'any(records[]; .holds[0] | .holder.type == "thread" and .holder.name == "keeper" and
+		     .lock.type == "threading.Lock" and .lock.name == "config_lock" and
+		     .held_for_ms >= 2000 and .taken_at[0].function == "keep") and
+		 any(records[]; .threads[0].name == "keeper" and
+		     any(.threads[0].stack[]; .function == "keep" and .language == "python"))'
+	t_jq "each summary names its holder" "$dir" \
+		'[records[].summary] | any(startswith("task owner of pid")) and
+		 any(test("^thread [0-9]+ \\(keeper\\) of pid"))'
+	t_end
+}
+
+# Locks held nearly all the time but let go and taken again in a loop
+# (pyhealthy.py relock): never a long hold, though every look sees them held.
+test_relock()
+{
+	local dir
+
+	t_begin "true negative: locks let go and taken again every 0.4 s, at the same line: no long_hold"
+	HANG=$PY hang_start relock "$PYHEALTHY" relock 12 || { t_end; return; }
+	dir=$(lw_dir relock)
+	lw_run "$dir" --json --hold-threshold 2 --duration 8 -p "$HANG_PID"
+	hang_stop "$HANG_PID"
+	t_rc "$dir" 0
+	t_no_alert "$dir"
+	t_jq "it looked again and again and saw the locks held, taken anew each time" "$dir" \
+		'.[-1].python_looks >= 4 and .[-1].python_holds >= 4'
+	t_end
+}
+
 test_mixed()
 {
 	local dir
@@ -655,7 +704,7 @@ PY314=$IN_ROOT
 in_root py3.15 sid /usr/bin/python3.15 $SID_PKGS
 PY315=$IN_ROOT
 # shellcheck disable=SC2086
-NTESTS=$((20 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((22 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 4))
 tap_plan "$NTESTS"
 need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
@@ -671,6 +720,8 @@ test_orphan
 test_threads
 test_threads_watch
 test_mixed
+test_long_hold
+test_relock
 test_join
 test_rlock
 test_command

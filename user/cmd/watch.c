@@ -129,8 +129,7 @@ int cmd_watch(const struct env *env)
 	}
 	l.pipe = &pipe;
 	if (!sinks || !l.syms ||
-	    pipeline__init(&pipe, sinks, l.syms, env->wait_threshold,
-			   env->lock_order ? env->hold_threshold : 0) ||
+	    pipeline__init(&pipe, sinks, l.syms, env->wait_threshold, env->hold_threshold) ||
 	    add_sources(&l)) {
 		lw_err("out of memory");
 		goto out;

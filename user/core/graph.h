@@ -71,6 +71,8 @@ struct lw_hold_info {
 	uint64_t site; /* where it was taken: a return address (0: unknown) */
 	int site_is_pc; /* ... or the pc of a probe in the lock function (USDT) */
 	int read; /* held shared (an rwlock's reader) */
+	int frame; /* a Python hold: 1 + the index, among the holder's frames its
+		    * source describes, of the one inside `with` (0: none) */
 };
 
 /* One more holder of a lock held shared (an rwlock's readers). */

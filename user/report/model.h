@@ -161,6 +161,7 @@ struct lw_summary {
 	uint64_t max_rss_kb; /* lockwatch's own peak RSS */
 	uint64_t python_processes; /* CPython processes read */
 	uint64_t python_looks; /* reads of them */
+	uint64_t python_holds; /* locks their frames were seen holding (each time taken) */
 	uint64_t lock_acquires; /* --lock-order: locks the watched processes took */
 	uint64_t lock_orders; /* ... distinct lock orders among them */
 	uint64_t held_overflow; /* ... locks taken past a thread's LW_HELD_MAX: not kept */

@@ -350,6 +350,24 @@ static void add_hold(struct lw_report *r, struct lw_alert *a, const struct lw_lo
 	report__process(a, l->pid);
 }
 
+/* A Python hold, taken where the holder's frame inside `with` stands (as
+ * the re-check saw it): that frame is where it was taken. */
+static void taken_in_frame(struct lw_alert_hold *h, const struct lw_hold_info *hi,
+			   const struct lw_observation *o)
+{
+	const struct lw_frame *fr;
+
+	if (h->ntaken_at || hi->frame <= 0 || hi->frame > o->nframes ||
+	    !(h->taken_at = calloc(1, sizeof(*h->taken_at))))
+		return;
+	fr = &o->frames[hi->frame - 1];
+	*h->taken_at = *fr;
+	h->taken_at->function = fr->function ? strdup(fr->function) : NULL;
+	h->taken_at->file = fr->file ? strdup(fr->file) : NULL;
+	h->taken_at->module = fr->module ? strdup(fr->module) : NULL;
+	h->ntaken_at = 1;
+}
+
 /* A lock held too long: the hold, and the holder's stack now. */
 static void long_hold(struct lw_report *r, struct lw_alert *a, const struct lw_finding *f,
 		      uint64_t now_ns)
@@ -362,14 +380,18 @@ static void long_hold(struct lw_report *r, struct lw_alert *a, const struct lw_f
 
 	add_hold(r, a, l, l->holder, &l->hold, now_ns);
 	h = &a->holds[0];
+	taken_in_frame(&a->holds[0], &l->hold, &f->hold);
 	report__participant(&t->who, l->holder);
 	t->blocked_for_ms = h->held_for_ms;
 	stack__of(r->syms, l->holder, &f->hold, &st);
 	t->stack = st.frames;
 	t->nframes = st.n;
-	t->stack_err = st.err ? st.err : (!f->hold.has_sc ? -EBUSY : 0);
+	t->stack_err = st.err ? st.err : (!f->hold.has_sc && !st.n ? -EBUSY : 0);
 	report__pids(ps, sizeof(ps), a);
-	snprintf(who, sizeof(who), "thread %d (%s)", h->holder.tid, h->holder.name);
+	if (!strcmp(h->holder.type, "task"))
+		snprintf(who, sizeof(who), "task %s", h->holder.name);
+	else
+		snprintf(who, sizeof(who), "thread %d (%s)", h->holder.tid, h->holder.name);
 	if (l->nwaiters)
 		snprintf(by, sizeof(by), "; %d waiting for it", l->nwaiters);
 	snprintf(a->summary, sizeof(a->summary),

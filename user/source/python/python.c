@@ -15,6 +15,7 @@
 #include "core/graph.h"
 #include "report/model.h"
 #include "source/python/pyfind.h"
+#include "source/python/pyholds.h"
 #include "source/python/pylook.h"
 #include "source/python/pyname.h"
 #include "source/python/python.h"
@@ -35,6 +36,7 @@ struct pyproc {
 	char file[256]; /* the ELF that defines _PyRuntime */
 	int asyncio; /* 3.14+ task lists: 0 not described yet, 1 read, -1 refused */
 	struct lw_pylook look[2]; /* look[cur] is in the graph */
+	struct lw_pyholds holds; /* look[cur]'s holds, since first seen */
 	int cur;
 	int valid; /* look[cur] holds a read */
 	int fresh; /* look[cur] is this turn's, unused by a re-check */
@@ -50,6 +52,7 @@ struct lw_python_source {
 	int n;
 	int next; /* where the next turn starts looking for a due process */
 	uint64_t processes, looks;
+	uint64_t holds; /* of processes forgotten since: their holds seen */
 };
 
 static const struct lw_source_ops python_ops;
@@ -75,6 +78,7 @@ static void reset(struct pyproc *p)
 
 	pylook__free(&p->look[0]);
 	pylook__free(&p->look[1]);
+	pyholds__free(&p->holds);
 	pymem__free(p->m);
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
@@ -111,6 +115,7 @@ static void python_forget(struct lw_source *s, pid_t pid)
 
 	if (!p)
 		return;
+	ps->holds += p->holds.seen;
 	reset(p);
 	/* the last entry takes its place; the slot it leaves holds nothing */
 	*p = ps->py[--ps->n];
@@ -231,11 +236,13 @@ static int read_look(struct pyproc *p, struct lw_pylook *lk)
 	return err;
 }
 
-static void look(struct lw_python_source *ps, struct pyproc *p)
+static void look(struct lw_python_source *ps, struct pyproc *p, uint64_t now_ns)
 {
 	ps->looks++;
 	p->cur ^= 1; /* the graph of this turn is built after: nothing points here */
 	p->valid = !read_look(p, &p->look[p->cur]);
+	if (p->valid)
+		pyholds__update(&p->holds, &p->look[p->cur].snap, now_ns);
 	p->fresh = p->valid;
 	p->withdrawn = 0;
 	p->seen = NULL;
@@ -321,22 +328,32 @@ static int held_kind(struct lw_pymem *m, uint64_t lock)
 	}
 }
 
-/* Every participant of p's latest look, and every lock its frames hold,
- * into the graph (a dump's turn). */
+/* Every participant of p's latest look into the graph, waiting or not (a
+ * dump's turn). */
 static void put_all(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
+{
+	const struct lw_pylook *lk = &p->look[p->cur];
+
+	for (int i = 0; i < lk->snap.n; i++)
+		participant(ps, g, p, &lk->snap.p[i]);
+}
+
+/* Every lock the frames of p's latest look hold, held since first seen. */
+static void put_holds(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
 {
 	const struct lw_pylook *lk = &p->look[p->cur];
 	char key[LW_KEY_LEN];
 
 	for (int i = 0; i < lk->snap.n; i++) {
 		const struct lw_pyparticipant *pp = &lk->snap.p[i];
-		struct lw_participant *gp = participant(ps, g, p, pp);
+		struct lw_participant *gp = pp->nholds ? participant(ps, g, p, pp) : NULL;
 
 		for (int j = 0; gp && j < pp->nholds; j++) {
+			const struct lw_pyhold *h = pyholds__find(&p->holds, pp, j);
 			int kind = held_kind(p->m, pp->holds[j]);
 			struct lw_lock *l;
 
-			if (kind < 0)
+			if (kind < 0 || !h)
 				continue;
 			snprintf(key, sizeof(key), "anon:%d:0x%" PRIx64, p->pid, pp->holds[j]);
 			l = graph__lock(g, kind, key, p->pid, pp->holds[j]);
@@ -344,8 +361,11 @@ static void put_all(struct lw_python_source *ps, struct lw_graph *g, struct pypr
 				continue;
 			if (!l->name[0])
 				pyname__held(p->m, pp, j, l->name, sizeof(l->name));
-			if (!l->holder)
-				graph__hold(l, gp);
+			graph__held(g, l, gp,
+				    &(struct lw_hold_info){ .src = &ps->base,
+							    .rec = h,
+							    .since_ns = h->since_ns,
+							    .frame = pp->hold_frame[j] + 1 });
 		}
 	}
 }
@@ -394,7 +414,7 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 		}
 		if (p->state != PY_YES || (looked && !t->look_now) || !due(p, t->now_ns))
 			continue;
-		look(ps, p);
+		look(ps, p, t->now_ns);
 		if (!t->look_now) {
 			looked = 1;
 			ps->next = (ps->next + i + 1) % ps->n;
@@ -403,6 +423,7 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 	for (int i = 0; i < ps->n; i++)
 		if (ps->py[i].valid && !ps->py[i].withdrawn) {
 			put(ps, g, &ps->py[i]);
+			put_holds(ps, g, &ps->py[i]);
 			if (t->all)
 				put_all(ps, g, &ps->py[i]);
 		}
@@ -501,12 +522,43 @@ moved:
 	return 0;
 }
 
+/* A hold stands when this round's read finds its holder still holding the
+ * lock, standing still as it stood. */
+static int python_observe_hold(struct lw_source *s, const struct lw_lock *l,
+			       const struct lw_participant *holder, const struct lw_hold_info *h,
+			       unsigned int round, struct lw_observation *o)
+{
+	struct pyproc *p = find((struct lw_python_source *)s, l->pid);
+	const struct lw_pyhold *was = h->rec;
+	const struct lw_pyparticipant *pp;
+	const struct lw_pylook *lk;
+	int i;
+
+	(void)holder;
+	if (!p || !p->valid || !was)
+		return 0;
+	lk = seen_in(p, round);
+	i = lk ? pylook__find(lk, was->task, was->holder) : -1;
+	if (i < 0 || !pyholds__stands(was, pp = &lk->snap.p[i]))
+		return 0;
+	o->fingerprint = lw_hash_combine(was->lock, was->still);
+	if (!pp->task) {
+		o->has_sc = 1;
+		o->sc = pp->sc;
+	}
+	frames_of(p->m, pp, o);
+	return 1;
+}
+
 static void python_stats(struct lw_source *s, struct lw_summary *sum)
 {
 	struct lw_python_source *ps = (struct lw_python_source *)s;
 
 	sum->python_processes += ps->processes;
 	sum->python_looks += ps->looks;
+	sum->python_holds += ps->holds;
+	for (int i = 0; i < ps->n; i++)
+		sum->python_holds += ps->py[i].holds.seen;
 }
 
 /* The participant's frames as the last re-check's read saw them (a thread
@@ -531,6 +583,7 @@ static const struct lw_source_ops python_ops = {
 	.name = "python",
 	.contribute = python_contribute,
 	.observe = python_observe,
+	.observe_hold = python_observe_hold,
 	.describe = python_describe,
 	.watch = python_watch,
 	.forget = python_forget,
