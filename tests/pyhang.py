@@ -39,6 +39,14 @@ named below plus the main task of asyncio.run(), on the main thread alone.
            library's registry_visit(), which holds registry_mutex while it
            calls back into Python, into on_visit(), which takes cache_lock
            (the library is .output/tests/libregistry.so, or LW_REGISTRY_LIB)
+  gil      a deadlock through the GIL: thread "visitor" is inside the C
+           library's registry_visit(), which holds registry_mutex while it
+           calls back into Python; the callback sleeps 0.5 s (letting go of
+           the GIL) and then waits for the GIL again. Meanwhile thread
+           "locker" calls registry_lookup() through ctypes.PyDLL, which keeps
+           the GIL: it waits for registry_mutex holding the GIL (a C
+           extension that forgot to let go of it). The ready line comes
+           just before the last step: the deadlock forms 0.5 s later
   ring N   N tasks "ring-0" .. "ring-N-1" (N >= 2, default 33), each
            awaiting the next, the last awaiting the first
   hold     no deadlock, two locks never let go: task "owner" holds the
@@ -454,6 +462,46 @@ def native_main():
         t.join()
 
 
+# --- gil: a C library's mutex and the GIL, in opposite order ---
+
+def on_visit_sleepy(key, value):
+    """Called back by the library, which holds its registry_mutex."""
+    visiting.set()
+    time.sleep(0.5)  # lets go of the GIL; then needs it back
+
+
+def lock_holding_gil():
+    visiting.wait()
+    say_ready()
+    # PyDLL keeps the GIL across the call: this waits for registry_mutex
+    # (visit_sleepy() holds it) while holding the GIL.
+    registry_gil.registry_lookup(1)
+
+
+def visit_sleepy():
+    registry.registry_visit(on_visit_c)
+
+
+def gil_main():
+    global registry, registry_gil, visiting, on_visit_c
+
+    lib = os.environ.get("LW_REGISTRY_LIB") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", ".output", "tests",
+        "libregistry.so")
+    registry = ctypes.CDLL(lib)
+    registry.registry_visit.argtypes = [VISIT]
+    registry_gil = ctypes.PyDLL(lib)
+    registry_gil.registry_lookup.argtypes = [ctypes.c_int]
+    visiting = threading.Event()
+    on_visit_c = VISIT(on_visit_sleepy)
+    threads = [threading.Thread(target=visit_sleepy, name="visitor", daemon=True),
+               threading.Thread(target=lock_holding_gil, name="locker", daemon=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 # --- ring: N tasks, each awaiting the next ---
 
 async def ring_member(i):
@@ -514,6 +562,7 @@ MODES = {
     "join": join_main,
     "rlock": rlock_main,
     "native": native_main,
+    "gil": gil_main,
     "ring": lambda n=33: asyncio.run(ring_main(n)),
     "later": lambda: asyncio.run(later_main()),
     "hold": lambda: asyncio.run(hold_main()),

@@ -12,6 +12,7 @@
 #include <internal/pycore_code.h>
 #include <internal/pycore_dict.h>
 #include <internal/pycore_frame.h>
+#include <internal/pycore_gil.h>
 #include <internal/pycore_interp.h>
 #include <internal/pycore_moduleobject.h>
 #include <internal/pycore_runtime.h>
@@ -67,6 +68,16 @@ int main(void)
 	is(L->long_tagged, 0, "long_tagged");
 #endif
 	OFF(ts_next, PyThreadState, next);
+#if PY_MINOR_VERSION >= 12
+	OFF(interp_ceval_gil, PyInterpreterState, ceval.gil);
+	is(L->gil_runtime, 0, "gil_runtime");
+#else
+	OFF(gil_runtime, _PyRuntimeState, ceval.gil);
+	is(L->interp_ceval_gil, 0, "interp_ceval_gil");
+#endif
+	OFF(gil_last_holder, struct _gil_runtime_state, last_holder);
+	OFF(gil_locked, struct _gil_runtime_state, locked);
+	OFF(gil_cond, struct _gil_runtime_state, cond);
 #if PY_MINOR_VERSION >= 13
 	OFF(ts_current_frame, PyThreadState, current_frame);
 	is(L->ts_cframe, 0, "ts_cframe");
@@ -190,6 +201,10 @@ int main(void)
 	DBG(bytes_sval, bytes_object.ob_sval);
 	DBG(str_state, unicode_object.state);
 	DBG(str_ascii_size, unicode_object.asciiobject_size);
+	DBG(is_ceval_gil, interpreter_state.ceval_gil);
+	DBG(is_gil, interpreter_state.gil_runtime_state);
+	DBG(is_gil_locked, interpreter_state.gil_runtime_state_locked);
+	DBG(is_gil_holder, interpreter_state.gil_runtime_state_holder);
 #if PY_MINOR_VERSION >= 14
 	DBG(gen_size, gen_object.size);
 	DBG(gen_iframe, gen_object.gi_iframe);

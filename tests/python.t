@@ -260,15 +260,60 @@ test_threads_watch()
 	hang_stop "$THREADS_PID"
 }
 
-# A task and a thread that never let go (pyhang.py hold): one long_hold
-# each, naming the holder, the lock and the frame inside its `with`.
-test_long_hold()
+# A deadlock through the GIL (pyhang.py gil): thread visitor holds the C
+# library's registry_mutex and waits for the GIL, which thread locker holds
+# while it waits for registry_mutex (ctypes.PyDLL keeps the GIL).
+test_gil()
 {
 	local dir
 
-	t_begin "-p --hold-threshold 2: a task's asyncio.Lock and a thread's threading.Lock held for good: a long_hold each"
-	py_start hold hold || { t_end; return; }
-	dir=$(lw_dir long-hold)
+	t_begin "check: a C call that waits for a mutex holding the GIL, while the mutex's holder waits for the GIL"
+	py_start gil gil || { t_end; return; }
+	sleep 1 # the deadlock forms 0.5 s after the ready line
+	dir=$(lw_dir gil)
+	lw_check "$dir" --json "$HANG_PID"
+	hang_stop "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "thread/visitor:GIL:GIL:thread/locker" \
+		"thread/locker:mutex:registry_mutex:thread/visitor"
+	t_jq "locker's stack: registry_lookup under lock_holding_gil; visitor's: the callback's sleep" "$dir" \
+		'any(dl.threads[]; .name == "locker" and any(.stack[]; .function == "registry_lookup") and
+		     any(.stack[]; .function == "lock_holding_gil")) and
+		 any(dl.threads[]; .name == "visitor" and any(.stack[]; .function == "on_visit_sleepy"))'
+	t_end
+}
+
+# The GIL handed back and forth (pyhealthy.py rlock: four threads busy in
+# Python on two CPUs): checks see threads waiting for it, never a deadlock.
+test_gil_healthy()
+{
+	local dir i seen=0
+
+	t_begin "true negative: four busy threads hand the GIL back and forth: waits for it seen, no alert"
+	HANG=$PY hang_start gil-healthy "$PYHEALTHY" rlock 8 || { t_end; return; }
+	for i in 1 2 3 4 5 6; do
+		dir=$(lw_dir "gil-healthy-$i")
+		lw_check "$dir" --json "$HANG_PID"
+		t_rc "$dir" 0
+		t_no_alert "$dir"
+		jq -e -s '.[-1].blocked | any(.[]; .waits_for.type == "GIL" and .waits_for.holder != null)' \
+			"$dir/out" >/dev/null 2>&1 && seen=$((seen + 1))
+		sleep 0.2
+	done
+	hang_stop "$HANG_PID"
+	[ "$seen" -gt 0 ] || t_fail "no check saw a thread waiting for the GIL, held by another"
+	t_end
+}
+
+# A task and a thread that never let go (pyhang.py hold) under PYTHON: one
+# long_hold each, naming the holder, the lock and the frame inside its
+# `with`. Assertions only: the caller begins and ends the test.
+long_hold_of()
+{
+	local py=$1 dir
+
+	HANG=$py hang_start "hold-${py//\//_}" "$PYHANG" hold || return
+	dir=$(lw_dir "long-hold-${py//\//_}")
 	lw_run "$dir" --json --hold-threshold 2 --duration 6 -p "$HANG_PID"
 	hang_stop "$HANG_PID"
 	t_rc "$dir" 0
@@ -288,24 +333,36 @@ test_long_hold()
 	t_jq "each summary names its holder" "$dir" \
 		'[records[].summary] | any(startswith("task owner of pid")) and
 		 any(test("^thread [0-9]+ \\(keeper\\) of pid"))'
-	t_end
 }
 
 # Locks held nearly all the time but let go and taken again in a loop
-# (pyhealthy.py relock): never a long hold, though every look sees them held.
-test_relock()
+# (pyhealthy.py relock) under PYTHON: never a long hold, though every look
+# sees them held. Assertions only.
+relock_of()
 {
-	local dir
+	local py=$1 dir
 
-	t_begin "true negative: locks let go and taken again every 0.4 s, at the same line: no long_hold"
-	HANG=$PY hang_start relock "$PYHEALTHY" relock 12 || { t_end; return; }
-	dir=$(lw_dir relock)
+	HANG=$py hang_start "relock-${py//\//_}" "$PYHEALTHY" relock 12 || return
+	dir=$(lw_dir "relock-${py//\//_}")
 	lw_run "$dir" --json --hold-threshold 2 --duration 8 -p "$HANG_PID"
 	hang_stop "$HANG_PID"
 	t_rc "$dir" 0
 	t_no_alert "$dir"
 	t_jq "it looked again and again and saw the locks held, taken anew each time" "$dir" \
 		'.[-1].python_looks >= 4 and .[-1].python_holds >= 4'
+}
+
+test_long_hold()
+{
+	t_begin "-p --hold-threshold 2: a task's asyncio.Lock and a thread's threading.Lock held for good: a long_hold each"
+	long_hold_of "$PY"
+	t_end
+}
+
+test_relock()
+{
+	t_begin "true negative: locks let go and taken again every 0.4 s, at the same line: no long_hold"
+	relock_of "$PY"
 	t_end
 }
 
@@ -636,14 +693,16 @@ other_mode()
 	shift 2
 	dir=$(lw_dir "other-${py//\//_}-$mode")
 	py_start "other-$mode" "$mode" "$py" || return
+	[ "$mode" != gil ] || sleep 1 # it forms 0.5 s after the ready line
 	lw_check "$dir" --json "$HANG_PID"
 	t_rc "$dir" 1
 	t_pycycle "$dir" "$@"
 	hang_stop "$HANG_PID"
 }
 
-# Another CPython of a supported version (pyenv's 3.11.7, 3.12, 3.13): every
-# deadlock again, and the true negatives that hold or wait without end.
+# Another CPython of a supported version (pyenv's, trixie's, sid's): every
+# deadlock again (through the GIL too), the long holds, and the true
+# negatives that hold or wait without end or let go and take again.
 test_other_python()
 {
 	local py=$1 mode dir i
@@ -663,6 +722,10 @@ test_other_python()
 		"thread/MainThread:thread_exit:loader:thread/loader"
 	other_mode "$py" rlock "thread/tally:threading.RLock:config_lock:thread/configure" \
 		"thread/configure:threading.Lock:stats_lock:thread/tally"
+	other_mode "$py" gil "thread/visitor:GIL:GIL:thread/locker" \
+		"thread/locker:mutex:registry_mutex:thread/visitor"
+	long_hold_of "$py"
+	relock_of "$py"
 	for mode in byhand idle server-busy rlock join; do
 		HANG=$py hang_start "other-healthy-$mode" "$PYHEALTHY" "$mode" 4 || continue
 		for i in 1 2 3; do
@@ -704,7 +767,7 @@ PY314=$IN_ROOT
 in_root py3.15 sid /usr/bin/python3.15 $SID_PKGS
 PY315=$IN_ROOT
 # shellcheck disable=SC2086
-NTESTS=$((22 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((24 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 4))
 tap_plan "$NTESTS"
 need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
@@ -722,6 +785,8 @@ test_threads_watch
 test_mixed
 test_long_hold
 test_relock
+test_gil
+test_gil_healthy
 test_join
 test_rlock
 test_command

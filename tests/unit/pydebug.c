@@ -59,6 +59,10 @@ static void faithful(void)
 	w[d->bytes_sval] = L->bytes_sval;
 	w[d->str_state] = L->str_state;
 	w[d->str_ascii_size] = L->str_ascii_data;
+	w[d->is_ceval_gil] = L->interp_ceval_gil;
+	w[d->is_gil] = 70000; /* the interpreter's own GIL, far into it */
+	w[d->is_gil_locked] = 70000 + L->gil_locked;
+	w[d->is_gil_holder] = 70000 + L->gil_last_holder;
 }
 
 /* pylayout__describe of w: LW_PYDEBUG_*, why into why. */
@@ -97,7 +101,9 @@ int main(void)
 		   out.ts_current_frame == L->ts_current_frame && out.fr_code == L->fr_code &&
 		   out.co_qualname == L->co_qualname &&
 		   out.co_exceptiontable == L->co_exceptiontable && out.lock_lock == L->lock_lock &&
-		   out.task_coro == L->task_coro,
+		   out.task_coro == L->task_coro && out.gil_locked == L->gil_locked &&
+		   out.gil_last_holder == L->gil_last_holder &&
+		   out.interp_ceval_gil == L->interp_ceval_gil,
 	   "it gives 3.13's layout, described and hand-written offsets alike");
 	ok(describe(&out, why, d->nwords, 0) == LW_PYDEBUG_OK, "also without Py_Version");
 

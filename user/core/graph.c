@@ -58,6 +58,7 @@ static const char *const kind_names[LW_LOCK_NKINDS] = {
 	[LW_LOCK_THREADING_RLOCK] = "threading.RLock",
 	[LW_LOCK_TASK] = "task",
 	[LW_LOCK_EVENT_LOOP] = "event_loop",
+	[LW_LOCK_GIL] = "GIL",
 	[LW_LOCK_ASYNCIO_SEMAPHORE] = "asyncio.Semaphore",
 	[LW_LOCK_ASYNCIO_CONDITION] = "asyncio.Condition",
 	[LW_LOCK_ASYNCIO_EVENT] = "asyncio.Event",
@@ -359,8 +360,12 @@ struct lw_lock *graph__wait(struct lw_graph *g, struct lw_participant *p, enum l
 	struct lw_lock *old = p->wait.lock, *l;
 	struct lw_wait was = p->wait;
 
-	/* a bare futex word says less than anything else about the same wait */
-	if (old && (old->kind != LW_LOCK_FUTEX || kind == LW_LOCK_FUTEX)) {
+	/* a bare futex word says less than anything else about the same wait;
+	 * and a guess from a futex word's shape that names no holder less than
+	 * the GIL, which the interpreter itself says it is (its condition
+	 * variable's words can look like a join's or an rwlock's) */
+	if (old && (old->kind != LW_LOCK_FUTEX || kind == LW_LOCK_FUTEX) &&
+	    !(kind == LW_LOCK_GIL && !old->holder && old->nwaiters == 1)) {
 		if (kind == LW_LOCK_FUTEX && old->kind != LW_LOCK_FUTEX)
 			merge(&p->wait, w);
 		return NULL;

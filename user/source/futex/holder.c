@@ -68,15 +68,22 @@ int holder__resolve(const struct lw_futex_wait *w, struct lw_held *h)
 	if (tid <= 0 || tid >= LW_TID_MAX)
 		return 0;
 	gtid = lw_proc_global_tid(w->tgid, tid);
-	if ((w->flags & LW_WF_JOIN) && gtid == (pid_t)w->tid)
-		return 0; /* a thread cannot join itself: not a join */
+	if ((w->flags & LW_WF_JOIN) && gtid == (pid_t)w->tid) {
+		h->kind = LW_LOCK_FUTEX; /* a thread cannot join itself: not a join */
+		return 0;
+	}
 	if (gtid > 0 && lw_proc_has_thread(w->tgid, gtid)) {
 		h->holder_pid = w->tgid;
 		h->holder_tid = gtid;
 		return 0;
 	}
-	if (w->flags & LW_WF_JOIN)
-		return 0; /* joining a thread of another process is no join */
+	if (w->flags & LW_WF_JOIN) {
+		/* a word that names no thread of the process is no join (a
+		 * condition variable's sequence number, say): the kernel clears
+		 * a joined thread's TID word as it exits */
+		h->kind = LW_LOCK_FUTEX;
+		return 0;
+	}
 	if ((w->flags & LW_WF_SHARED) && strncmp(h->key, "anon:", 5) != 0) {
 		/* a shared lock held in another process that maps it too */
 		pid = lw_proc_tgid(tid);

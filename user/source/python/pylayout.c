@@ -13,6 +13,10 @@
 static const struct lw_pylayout py311 = {
 	.version = 0x030b,
 	.runtime_interp_head = 40,
+	.gil_runtime = 360, /* ceval.gil */
+	.gil_last_holder = 8,
+	.gil_locked = 16,
+	.gil_cond = 32,
 	.interp_threads_head = 16,
 	.interp_modules = 888,
 	.ts_next = 8,
@@ -97,6 +101,10 @@ static const struct lw_pylayout py311 = {
 static const struct lw_pylayout py312 = {
 	.version = 0x030c,
 	.runtime_interp_head = 40,
+	.interp_ceval_gil = 384,
+	.gil_last_holder = 8,
+	.gil_locked = 16,
+	.gil_cond = 32,
 	.interp_threads_head = 72,
 	.interp_modules = 944,
 	.ts_next = 8,
@@ -212,6 +220,10 @@ static const struct lw_pydebug_words debug313 = {
 	.bytes_sval = 66,
 	.str_state = 68,
 	.str_ascii_size = 70,
+	.is_ceval_gil = 14,
+	.is_gil = 15,
+	.is_gil_locked = 17,
+	.is_gil_holder = 18,
 };
 
 /* 3.13: the thread's frame without a cframe, f_executable and instr_ptr,
@@ -220,6 +232,10 @@ static const struct lw_pydebug_words debug313 = {
 static const struct lw_pylayout py313 = {
 	.version = 0x030d,
 	.runtime_interp_head = 632,
+	.interp_ceval_gil = 16,
+	.gil_last_holder = 8,
+	.gil_locked = 16,
+	.gil_cond = 32,
 	.interp_threads_head = 7344,
 	.interp_modules = 7656,
 	.ts_next = 8,
@@ -348,6 +364,10 @@ static const struct lw_pydebug_words debug314 = {
 	.gen_size = 83,
 	.gen_iframe = 85,
 	.gen_frame_state = 86,
+	.is_ceval_gil = 15,
+	.is_gil = 16,
+	.is_gil_locked = 18,
+	.is_gil_holder = 19,
 };
 
 /* 3.14: _PyStackRef in frames (tagged f_executable and locals, a stack
@@ -356,6 +376,10 @@ static const struct lw_pydebug_words debug314 = {
 static const struct lw_pylayout py314 = {
 	.version = 0x030e,
 	.runtime_interp_head = 808,
+	.interp_ceval_gil = 16,
+	.gil_last_holder = 8,
+	.gil_locked = 16,
+	.gil_cond = 32,
 	.interp_threads_head = 7344,
 	.interp_modules = 7688,
 	.ts_next = 8,
@@ -490,6 +514,10 @@ static const struct lw_pydebug_words debug315 = {
 	.gen_size = 99,
 	.gen_iframe = 101,
 	.gen_frame_state = 102,
+	.is_ceval_gil = 15,
+	.is_gil = 16,
+	.is_gil_locked = 18,
+	.is_gil_holder = 19,
 };
 
 /* 3.15: 3.14's, with new generator states (suspended 1-3, running 4), a
@@ -497,6 +525,10 @@ static const struct lw_pydebug_words debug315 = {
 static const struct lw_pylayout py315 = {
 	.version = 0x030f,
 	.runtime_interp_head = 936,
+	.interp_ceval_gil = 16,
+	.gil_last_holder = 8,
+	.gil_locked = 16,
+	.gil_cond = 32,
 	.interp_threads_head = 7336,
 	.interp_modules = 7592,
 	.ts_next = 8,
@@ -662,6 +694,16 @@ int pylayout__describe(const struct lw_pylayout *L, const uint64_t *w, size_t nw
 	bad |= take(w, d->rt_interp_head, big, &out->runtime_interp_head);
 	bad |= take(w, d->is_threads_head, big, &out->interp_threads_head);
 	bad |= take(w, d->is_modules, big, &out->interp_modules);
+	bad |= take(w, d->is_ceval_gil, big, &out->interp_ceval_gil);
+	if (d->is_gil) { /* where the GIL's fields are, in its struct */
+		uint64_t gil = w[d->is_gil], locked = w[d->is_gil_locked] - gil,
+			 holder = w[d->is_gil_holder] - gil;
+
+		bad |= w[d->is_gil_locked] < gil || w[d->is_gil_holder] < gil || locked >= 256 ||
+		       holder >= 256;
+		out->gil_locked = locked;
+		out->gil_last_holder = holder;
+	}
 	bad |= take(w, d->ts_next, w[d->ts_size], &out->ts_next);
 	bad |= take(w, d->ts_current_frame, w[d->ts_size], &out->ts_current_frame);
 	bad |= take(w, d->ts_thread_id, w[d->ts_size], &out->ts_thread_id);

@@ -34,12 +34,20 @@ struct lw_pydebug_words {
 	uint8_t tuple_item, list_item, dict_keys, dict_values;
 	uint8_t long_tag, long_digit, bytes_sval, str_state, str_ascii_size;
 	uint8_t gen_size, gen_iframe, gen_frame_state;
+	/* the interpreter's ceval.gil, its own _gil, and that GIL's fields */
+	uint8_t is_ceval_gil, is_gil, is_gil_locked, is_gil_holder;
 };
 
 struct lw_pylayout {
 	unsigned int version; /* (major << 8) | minor */
 	/* _PyRuntimeState, PyInterpreterState, PyThreadState, _PyCFrame */
 	uint16_t runtime_interp_head;
+	/* the GIL (struct _gil_runtime_state): 3.11 in the runtime at
+	 * gil_runtime, 3.12+ pointed to by the interpreter's ceval.gil; its
+	 * last holder (a PyThreadState), whether it is locked, and the condition
+	 * variable its waiters sleep on */
+	uint16_t gil_runtime, interp_ceval_gil;
+	uint16_t gil_last_holder, gil_locked, gil_cond;
 	uint16_t interp_threads_head, interp_modules;
 	uint16_t ts_next, ts_cframe, ts_thread_id, ts_native_thread_id;
 	uint16_t cframe_current_frame;

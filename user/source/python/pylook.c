@@ -276,6 +276,15 @@ static void thread_wait(struct ctx *c, const struct lw_pyparticipant *p, struct 
 	const struct lw_pypair *h;
 	uint64_t lock;
 
+	if (p->wait == PW_GIL) { /* held by the thread whose state holds it */
+		w->kind = LW_LOCK_GIL;
+		w->lock = p->wait_obj;
+		for (int i = 0; i < c->s->n && !c->s->p[i].task; i++)
+			if (c->s->gil_holder && c->s->p[i].addr == c->s->gil_holder &&
+			    &c->s->p[i] != p)
+				w->holder = &c->s->p[i];
+		return;
+	}
 	if (p->wait != PW_FUTEX)
 		return;
 	h = find(futex, nfutex, p->wait_obj);
@@ -542,7 +551,10 @@ uint64_t pylook__fingerprint(const struct lw_pyparticipant *p)
 				    (uint64_t)(uint32_t)p->frames[i].instr);
 	for (int i = 0; i < p->nholds; i++)
 		h = lw_hash_combine(h, p->holds[i]);
-	if (p->task)
+	/* a thread waiting for the GIL wakes every few ms to ask for it again,
+	 * on the condition variable's other word, with another value: that it
+	 * still waits for the GIL, in the same frames, is what stands still */
+	if (p->task || p->wait == PW_GIL)
 		return h;
 	h = lw_hash_combine(h, p->ctxsw);
 	h = lw_hash_combine(h, (uint64_t)p->sc.nr);

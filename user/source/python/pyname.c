@@ -106,6 +106,10 @@ static int hold_frame(const struct lw_pyparticipant *h, uint64_t lock)
 void pyname__lock(struct lw_pymem *m, const struct lw_pywait *w, char *buf, size_t len)
 {
 	buf[0] = '\0';
+	if (w->kind == LW_LOCK_GIL) {
+		snprintf(buf, len, "GIL"); /* not the runtime's symbol */
+		return;
+	}
 	if (w->kind == LW_LOCK_TASK || w->kind == LW_LOCK_EVENT_LOOP ||
 	    w->kind == LW_LOCK_THREAD_EXIT) {
 		/* what is awaited is a task or a thread: its name */

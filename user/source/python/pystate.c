@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 #include "sys/proc.h"
 #include "source/python/pystate.h"
 
+#define GIL_COND_SIZE 48 /* pthread_cond_t */
+#define GIL_AGAIN 20 /* re-reads of threads caught running, a look */
 #define FRAME_HEAD 80 /* up to localsplus: owner and stack depth within */
 
 /* The frames of the participant read last, from scratch into the
@@ -500,12 +503,33 @@ static int thread_name(struct lw_pymem *m, uint64_t key, uint64_t value, void *a
 	return 0;
 }
 
+/*
+ * Where thread p sits. A thread waiting for the GIL another holds wakes
+ * every few milliseconds to ask again and runs for microseconds: caught
+ * running, it is read again 100 us later (at most *again times a look).
+ */
+static int thread_syscall(const struct lw_pysnap *s, pid_t pid, struct lw_pyparticipant *p,
+			  int *again)
+{
+	int err = lw_proc_syscall(pid, p->tid, &p->sc);
+
+	while (!err && p->sc.nr != SYS_futex && s->gil_holder && s->gil_holder != p->addr &&
+	       *again > 0) {
+		--*again;
+		usleep(100);
+		err = lw_proc_syscall(pid, p->tid, &p->sc);
+		if (!err && p->sc.nr == SYS_futex)
+			break;
+	}
+	return err;
+}
+
 static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp, uint64_t modules)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	pid_t pid = pymem__pid(m);
 	uint64_t ts = pymem__ptr(m, interp + L->interp_threads_head), threading;
-	int bad = 0;
+	int bad = 0, again = GIL_AGAIN;
 
 	for (int k = 0; ts && k < LW_PY_MAX_THREADS; k++) {
 		uint64_t head[FRAME_HEAD / 8], f, tid = 0;
@@ -536,10 +560,14 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 			}
 			f = head[L->fr_previous / 8];
 		}
-		if (!lw_proc_syscall(pid, p->tid, &p->sc) &&
-		    !lw_proc_ctxsw(pid, p->tid, &p->ctxsw) && p->sc.nr == SYS_futex) {
-			p->wait = PW_FUTEX;
-			p->wait_obj = p->sc.args[0];
+		if (!thread_syscall(s, pid, p, &again) && !lw_proc_ctxsw(pid, p->tid, &p->ctxsw) &&
+		    p->sc.nr == SYS_futex) {
+			/* asleep on the GIL's condition variable: waiting for it */
+			int gil = s->gil && p->sc.args[0] >= s->gil + L->gil_cond &&
+				  p->sc.args[0] < s->gil + L->gil_cond + GIL_COND_SIZE;
+
+			p->wait = gil ? PW_GIL : PW_FUTEX;
+			p->wait_obj = gil ? s->gil : p->sc.args[0];
 		}
 		ts = pymem__ptr(m, ts + L->ts_next);
 	}
@@ -549,6 +577,20 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 			m, pymem__dict_get(m, pymem__ptr(m, threading + L->module_dict), "_active"),
 			thread_name, s);
 	return bad ? -EAGAIN : 0;
+}
+
+/* The GIL, and who holds it now: its last holder, while it is locked. */
+static void read_gil(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	int32_t locked;
+
+	s->gil = L->gil_runtime	     ? pymem__runtime(m) + L->gil_runtime :
+		 L->interp_ceval_gil ? pymem__ptr(m, interp + L->interp_ceval_gil) :
+				       0;
+	if (s->gil && !pymem__read(m, s->gil + L->gil_locked, &locked, sizeof(locked)) &&
+	    locked > 0)
+		s->gil_holder = pymem__ptr(m, s->gil + L->gil_last_holder);
 }
 
 /* The thread each task's loop runs on: loop._thread_id while it runs. */
@@ -582,12 +624,14 @@ int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
 	int err, err2;
 
 	s->n = s->ntasks = s->nthreads = s->nframes = 0;
+	s->gil = s->gil_holder = 0;
 	s->complete = 0;
 	pymem__reset(m);
 	interp = pymem__ptr(m, pymem__runtime(m) + L->runtime_interp_head);
 	modules = interp ? pymem__ptr(m, interp + L->interp_modules) : 0;
 	if (!modules)
 		return -EAGAIN; /* not initialized yet, or finalizing */
+	read_gil(m, s, interp);
 	err = read_threads(m, s, interp, modules);
 	if (err == -ENOMEM)
 		return err;

@@ -33,6 +33,7 @@ enum lw_pywait_kind {
 	PW_GATHER, /* awaits asyncio.gather(); wait_obj: the gathering future */
 	PW_FUTURE, /* awaits some other future */
 	PW_FUTEX, /* thread in futex(2); wait_obj: the futex word */
+	PW_GIL, /* thread waiting for the GIL; wait_obj: the GIL */
 };
 
 struct lw_pyframe {
@@ -74,6 +75,8 @@ struct lw_pysnap {
 	struct lw_pyframe scratch[LW_PY_FRAMES];
 	int ntasks, nthreads;
 	int complete; /* every task and thread was read whole */
+	uint64_t gil; /* the interpreter's GIL (0: unknown) */
+	uint64_t gil_holder; /* the PyThreadState holding it now (0: none, unknown) */
 };
 
 /* Read the process now into s (emptied first); 0 or -errno. */
