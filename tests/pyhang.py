@@ -438,15 +438,21 @@ def visit_all():
     registry.registry_visit(on_visit_c)
 
 
+def load_registry(kind):
+    """The C library (.output/tests/libregistry.so, or LW_REGISTRY_LIB) as
+    ctypes.CDLL (lets go of the GIL in its calls) or ctypes.PyDLL (keeps it)."""
+    lib = kind(os.environ.get("LW_REGISTRY_LIB") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", ".output", "tests",
+        "libregistry.so"))
+    lib.registry_lookup.argtypes = [ctypes.c_int]
+    lib.registry_visit.argtypes = [VISIT]
+    return lib
+
+
 def native_main():
     global registry, cache_lock, cache_held, visiting, on_visit_c
 
-    lib = os.environ.get("LW_REGISTRY_LIB") or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", ".output", "tests",
-        "libregistry.so")
-    registry = ctypes.CDLL(lib)
-    registry.registry_lookup.argtypes = [ctypes.c_int]
-    registry.registry_visit.argtypes = [VISIT]
+    registry = load_registry(ctypes.CDLL)
     cache_lock = threading.Lock()
     cache_held = threading.Event()
     visiting = threading.Event()
@@ -485,13 +491,8 @@ def visit_sleepy():
 def gil_main():
     global registry, registry_gil, visiting, on_visit_c
 
-    lib = os.environ.get("LW_REGISTRY_LIB") or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", ".output", "tests",
-        "libregistry.so")
-    registry = ctypes.CDLL(lib)
-    registry.registry_visit.argtypes = [VISIT]
-    registry_gil = ctypes.PyDLL(lib)
-    registry_gil.registry_lookup.argtypes = [ctypes.c_int]
+    registry = load_registry(ctypes.CDLL)
+    registry_gil = load_registry(ctypes.PyDLL)
     visiting = threading.Event()
     on_visit_c = VISIT(on_visit_sleepy)
     threads = [threading.Thread(target=visit_sleepy, name="visitor", daemon=True),
