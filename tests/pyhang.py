@@ -438,7 +438,7 @@ def visit_all():
     registry.registry_visit(on_visit_c)
 
 
-def load_registry(kind):
+def open_registry(kind):
     """The C library (.output/tests/libregistry.so, or LW_REGISTRY_LIB) as
     ctypes.CDLL (lets go of the GIL in its calls) or ctypes.PyDLL (keeps it)."""
     lib = kind(os.environ.get("LW_REGISTRY_LIB") or os.path.join(
@@ -452,7 +452,7 @@ def load_registry(kind):
 def native_main():
     global registry, cache_lock, cache_held, visiting, on_visit_c
 
-    registry = load_registry(ctypes.CDLL)
+    registry = open_registry(ctypes.CDLL)
     cache_lock = threading.Lock()
     cache_held = threading.Event()
     visiting = threading.Event()
@@ -491,8 +491,8 @@ def visit_sleepy():
 def gil_main():
     global registry, registry_gil, visiting, on_visit_c
 
-    registry = load_registry(ctypes.CDLL)
-    registry_gil = load_registry(ctypes.PyDLL)
+    registry = open_registry(ctypes.CDLL)
+    registry_gil = open_registry(ctypes.PyDLL)
     visiting = threading.Event()
     on_visit_c = VISIT(on_visit_sleepy)
     threads = [threading.Thread(target=visit_sleepy, name="visitor", daemon=True),
