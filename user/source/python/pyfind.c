@@ -98,17 +98,24 @@ static int candidate(const char *path, const char *exe)
 	return !strcmp(path, exe) || !strncmp(base, "libpython", 9);
 }
 
+/* The file of mapping m, as the process maps it: an fd, or -errno. */
+static int open_mapped(pid_t pid, const struct lw_mapping *m)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start,
+		 m->end);
+	return lw_open_file(path);
+}
+
 /* Try the file of mapping m (file offset 0): 0 when it is the runtime. */
 static int try_file(pid_t pid, const struct lw_mapping *m, struct lw_pyfound *f)
 {
 	uint64_t runtime, version, first_load, bias;
-	char path[96];
 	uint32_t hex;
 	int fd, err;
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start,
-		 m->end);
-	fd = lw_open_file(path);
+	fd = open_mapped(pid, m);
 	if (fd < 0)
 		return fd;
 	err = elf_syms(fd, &runtime, &version, &first_load);
@@ -199,16 +206,13 @@ int pyfind__asyncio(pid_t pid, const char *runtime_file, uint64_t *words)
 		return -errno;
 	while (ret && maps__next(maps, &m)) {
 		const char *base = strrchr(m.path, '/');
-		char path[96];
 		int fd;
 
 		base = base ? base + 1 : m.path;
 		if (m.offset || m.path[0] != '/' ||
 		    (strncmp(base, "_asyncio.", 9) && strcmp(m.path, runtime_file)))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
-			 m.start, m.end);
-		fd = lw_open_file(path);
+		fd = open_mapped(pid, &m);
 		if (fd < 0)
 			continue;
 		ret = asyncio_section(fd, words);
