@@ -81,6 +81,11 @@
 # the whole host), then lets the program open its window (LW_GO_FILE), which
 # it does 0.5 s later. So the attach, lockwatch's first look and the
 # interpreter's start-up stay out of the window, in both runs of a pair.
+# Watching samples the program's event loop every turn for stalls
+# (--stall-threshold): the line also gives those samples a second, how many
+# found the loop running a callback, and lockwatch's own CPU as a share of
+# one core (its cpu_ms over its duration); a loop_stall on this busy but
+# never stalled loop is a false positive and stops the script.
 set -eu
 set -o pipefail
 export LC_ALL=C
@@ -1127,8 +1132,8 @@ py_run_with()
 	bg_ended "$lw"
 	run_end
 	n=$(grep '^{' "$TMP/py_lw.out" | jq -s '[.[] | select(.kind == "deadlock" or
-		.kind == "orphaned_lock")] | length')
-	[ "$n" = 0 ] || die "false positive: lockwatch -p reported a deadlock in $PY_BUSY"
+		.kind == "orphaned_lock" or .kind == "loop_stall")] | length')
+	[ "$n" = 0 ] || die "false positive: lockwatch -p reported a deadlock or a stall in $PY_BUSY"
 	if [ "$st" != 0 ]; then
 		cat "$TMP/py_lw.err" >&2
 		die "lockwatch -p watching $PY_BUSY exited with status $st"
@@ -1137,6 +1142,9 @@ py_run_with()
 		die "no JSON summary from lockwatch -p watching $PY_BUSY"
 	[ -s "$TMP/summary" ] || die "no JSON summary from lockwatch -p watching $PY_BUSY"
 	jq -r '.waits / (.duration_ms / 1000)' "$TMP/summary" >"$TMP/rate"
+	# its own CPU (% of one core) and its event-loop samples a second
+	jq -r '"\(100 * .cpu_ms / .duration_ms) \(.loop_samples / (.duration_ms / 1000))
+		\(.loop_busy / (.duration_ms / 1000))"' "$TMP/summary" >>"$TMP/py_cpu"
 	echo "$BUSY_OPS"
 }
 
@@ -1152,10 +1160,16 @@ py_overhead()
 	fi
 	: >"$TMP/waits.python"
 	: >"$TMP/py_unquiet"
+	: >"$TMP/py_cpu"
 	pairs py_run_with py_run_without py_busy 1 python >"$TMP/ratios.python"
 	waits=$(stats <"$TMP/waits.python" | awk '{ print $1 }')
 	unquiet=$(wc -l <"$TMP/py_unquiet")
 	extra=$(printf ', lockwatch -p saw %.0f waits/s' "$waits")
+	extra="$extra, sampled its event loop $(awk '{ print $2 }' "$TMP/py_cpu" | stats |
+		awk '{ printf "%.1f", $1 }')/s (running a callback: $(awk '{ print $3 }' \
+		"$TMP/py_cpu" | stats | awk '{ printf "%.1f", $1 }')/s) for no loop_stall, lockwatch CPU $(
+		awk '{ print $1 }' "$TMP/py_cpu" | stats | awk '{ printf "%.2f%% [%.2f-%.2f]", $1, $2, $3 }') of
+		a core (target <= 1%)"
 	if [ "$unquiet" -gt 0 ]; then
 		extra="$extra, never quiet before the window in $unquiet runs"
 	fi

@@ -47,6 +47,28 @@ named below plus the main task of asyncio.run(), on the main thread alone.
            the GIL: it waits for registry_mutex holding the GIL (a C
            extension that forgot to let go of it). The ready line comes
            just before the last step: the deadlock forms 0.5 s later
+  pool     two work items of one ThreadPoolExecutor (threads "worker_0",
+           "worker_1") wait for each other's futures: wait_on_b() waits for
+           the future of wait_on_a(), which waits for the future of
+           wait_on_b(); the main thread waits for the first
+  queued   both workers of a ThreadPoolExecutor (threads "pool_0", "pool_1")
+           run nest(), which submits compute() to the same pool and waits
+           for its future, queued behind them: no worker is left to run it
+  threadsafe
+           a coroutine on the event loop's own thread (the main thread)
+           calls asyncio.run_coroutine_threadsafe(refresh(), loop).result():
+           refresh() can only run once the loop's thread returns
+  cross    a concurrent future and an asyncio one: task "fetcher" holds the
+           module-global asyncio lock cache_lock and awaits
+           loop.run_in_executor(pool, fill_cache); fill_cache(), on the
+           pool's thread "io_0", waits for
+           run_coroutine_threadsafe(refill(), loop);
+           refill() (it names its task "refill") waits for cache_lock
+  stall    a stalled event loop, no deadlock: task "cruncher" computes and
+           never awaits (says ready as it starts)
+  blocking a stalled event loop, no deadlock: task "fetcher" calls
+           time.sleep(3600), a blocking call, inside its coroutine (says
+           ready just before)
   ring N   N tasks "ring-0" .. "ring-N-1" (N >= 2, default 33), each
            awaiting the next, the last awaiting the first
   hold     no deadlock, two locks never let go: task "owner" holds the
@@ -71,6 +93,7 @@ Nothing goes to stdout: lockwatch shares it with the command it runs.
 """
 
 import asyncio
+import concurrent.futures
 import ctypes
 import os
 import sys
@@ -528,6 +551,139 @@ async def later_main():
     await abba_main()
 
 
+# --- pool: two work items wait for each other's futures ---
+
+pool_futures = {}
+pool_started = None
+
+
+def wait_on_b():
+    pool_started.wait()
+    return pool_futures["b"].result()
+
+
+def wait_on_a():
+    pool_started.wait()
+    return pool_futures["a"].result()
+
+
+def pool_main():
+    global pool_started
+
+    pool_started = threading.Event()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="worker")
+    pool_futures["a"] = pool.submit(wait_on_b)
+    # worker_0 runs wait_on_b(); once it does, worker_1 is started for the next
+    while not pool_futures["a"].running():
+        time.sleep(0.01)
+    pool_futures["b"] = pool.submit(wait_on_a)
+    pool_started.set()
+    wait_asleep(list(pool._threads))
+    say_ready()
+    pool_futures["a"].result()
+
+
+# --- queued: every worker waits for a future queued behind it ---
+
+nest_pool = None
+
+
+def compute():
+    return 42
+
+
+def nest():
+    return nest_pool.submit(compute).result()
+
+
+def queued_main():
+    global nest_pool
+
+    nest_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="pool")
+    outer = [nest_pool.submit(nest), nest_pool.submit(nest)]
+    while len(nest_pool._threads) < 2:
+        time.sleep(0.01)
+    wait_asleep(list(nest_pool._threads))
+    say_ready()
+    outer[0].result()
+
+
+# --- threadsafe: the loop's own thread waits for a coroutine on the loop ---
+
+async def refresh():
+    return 1
+
+
+def announce_blocked(thread):
+    wait_asleep([thread])
+    say_ready()
+
+
+async def threadsafe_main():
+    loop = asyncio.get_running_loop()
+    threading.Thread(target=announce_blocked, args=(threading.current_thread(),),
+                     name="announcer", daemon=True).start()
+    asyncio.run_coroutine_threadsafe(refresh(), loop).result()
+
+
+# --- cross: a concurrent future and an asyncio one wait for each other ---
+
+main_loop = None
+io_pool = None
+
+
+async def refill():
+    asyncio.current_task().set_name("refill")
+    async with cache_lock:
+        pass
+
+
+def fill_cache():
+    return asyncio.run_coroutine_threadsafe(refill(), main_loop).result()
+
+
+async def fetch():
+    async with cache_lock:
+        await main_loop.run_in_executor(io_pool, fill_cache)
+
+
+async def cross_main():
+    global cache_lock, main_loop, io_pool
+
+    cache_lock = asyncio.Lock()
+    main_loop = asyncio.get_running_loop()
+    io_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="io")
+    fetcher = asyncio.create_task(fetch(), name="fetcher")
+
+    def formed():
+        refills = [t for t in asyncio.all_tasks() if t.get_name() == "refill"]
+        if not refills or not blocked_in(refills[0], "refill", "__aenter__", "acquire"):
+            return False
+        wait_asleep(list(io_pool._threads))
+        return True
+
+    say_ready_when(formed)
+    await fetcher
+
+
+# --- stall, blocking: a coroutine that never gives the loop back ---
+
+async def crunch():
+    say_ready()
+    n = 0
+    while True:
+        n += sum(range(1000))
+
+
+async def fetch_blocking():
+    say_ready()
+    time.sleep(3600)
+
+
+async def stall_main(coro, name):
+    await asyncio.create_task(coro(), name=name)
+
+
 # --- hold: a task and a thread that never let go of their locks ---
 
 def keep():
@@ -564,6 +720,12 @@ MODES = {
     "rlock": rlock_main,
     "native": native_main,
     "gil": gil_main,
+    "pool": pool_main,
+    "queued": queued_main,
+    "threadsafe": lambda: asyncio.run(threadsafe_main()),
+    "cross": lambda: asyncio.run(cross_main()),
+    "stall": lambda: asyncio.run(stall_main(crunch, "cruncher")),
+    "blocking": lambda: asyncio.run(stall_main(fetch_blocking, "fetcher")),
     "ring": lambda n=33: asyncio.run(ring_main(n)),
     "later": lambda: asyncio.run(later_main()),
     "hold": lambda: asyncio.run(hold_main()),

@@ -28,6 +28,17 @@ asyncio modes run on the main thread alone.
                lease_lock for 0.4 s at a time, thread "flusher" the
                module-global threading lock log_lock for 0.4 s at a time,
                each at the same line every time round (no long hold)
+  futures      futures that complete, round after round: on a
+               ThreadPoolExecutor of 2 threads ("worker_0", "worker_1") the
+               main task runs slow() (0.3 s) and outer(), which submits
+               inner() to the same pool and waits for it: inner() is queued
+               behind slow(), busy but not stuck, and then runs; then a
+               worker runs via_loop(), which waits for the coroutine nap()
+               (an asyncio.sleep) sent to the main thread's loop with
+               run_coroutine_threadsafe(); the main task awaits both
+  chunks       a loop kept busy, never stalled: task "cruncher" computes in
+               steps of about 20 ms and gives the loop back after each
+               (await asyncio.sleep(0)); task "ticker" wakes every 10 ms
   server-idle  an echo server on 127.0.0.1 (a free port) that nobody calls
   server-busy  the same echo server and 4 tasks "client-N" doing round trips
                as fast as they can; the handlers ("echo-N") count them under
@@ -43,6 +54,7 @@ Nothing goes to stdout: lockwatch shares it with the command it runs.
 """
 
 import asyncio
+import concurrent.futures
 import random
 import sys
 import threading
@@ -339,6 +351,67 @@ async def relock_main(seconds):
     return report("relock", seconds)
 
 
+# --- futures: work items wait for futures that complete ---
+
+def slow():
+    time.sleep(0.3)
+
+
+def inner():
+    time.sleep(0.2)
+
+
+def outer(pool):
+    return pool.submit(inner).result()
+
+
+async def nap():
+    await asyncio.sleep(0.2)
+
+
+def via_loop(loop):
+    return asyncio.run_coroutine_threadsafe(nap(), loop).result()
+
+
+async def futures_main(seconds):
+    loop = asyncio.get_running_loop()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="worker")
+    deadline = time.monotonic() + seconds
+    rounds["main"] = 0
+    say_ready_soon()
+    while time.monotonic() < deadline:
+        await asyncio.gather(loop.run_in_executor(pool, slow),
+                             loop.run_in_executor(pool, outer, pool))
+        await loop.run_in_executor(pool, via_loop, loop)
+        rounds["main"] += 1
+    pool.shutdown()
+    return report("futures", seconds)
+
+
+# --- chunks: CPU-bound work that gives the loop back often ---
+
+async def crunch_chunks():
+    rounds["cruncher"] = 0
+    while True:
+        end = time.monotonic() + 0.02
+        while time.monotonic() < end:
+            sum(range(1000))
+        rounds["cruncher"] += 1
+        await asyncio.sleep(0)
+
+
+async def tick():
+    rounds["ticker"] = 0
+    while True:
+        await asyncio.sleep(0.01)
+        rounds["ticker"] += 1
+
+
+async def chunks_main(seconds):
+    await run_tasks({"cruncher": crunch_chunks(), "ticker": tick()}, seconds)
+    return report("chunks", seconds)
+
+
 MODES = {
     "rlock": rlock_main,
     "join": join_main,
@@ -346,6 +419,8 @@ MODES = {
     "idle": lambda s: asyncio.run(idle_main(s)),
     "byhand": lambda s: asyncio.run(byhand_main(s)),
     "relock": lambda s: asyncio.run(relock_main(s)),
+    "futures": lambda s: asyncio.run(futures_main(s)),
+    "chunks": lambda s: asyncio.run(chunks_main(s)),
     "server-idle": lambda s: asyncio.run(server_main(s, busy=False)),
     "server-busy": lambda s: asyncio.run(server_main(s, busy=True)),
 }

@@ -9,6 +9,7 @@
  */
 #define Py_BUILD_CORE 1
 #include <Python.h>
+#include <structmember.h> /* PyMemberDef, to 3.11 */
 #include <internal/pycore_code.h>
 #include <internal/pycore_dict.h>
 #include <internal/pycore_frame.h>
@@ -154,6 +155,11 @@ int main(void)
 	OFF(cfunc_self, PyCFunctionObject, m_self);
 	OFF(ml_name, PyMethodDef, ml_name);
 	OFF(func_name, PyFunctionObject, func_name);
+	OFF(func_qualname, PyFunctionObject, func_qualname);
+	OFF(func_closure, PyFunctionObject, func_closure);
+	OFF(cell_ref, PyCellObject, ob_ref);
+	OFF(descr_member, PyMemberDescrObject, d_member);
+	OFF(member_offset, PyMemberDef, offset);
 	OFF(descr_name, PyDescrObject, d_name);
 	OFF(tp_name, PyTypeObject, tp_name);
 	OFF(tp_basicsize, PyTypeObject, tp_basicsize);

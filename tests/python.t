@@ -7,7 +7,10 @@
 # asyncio lock left locked by a task that died, two threads on two
 # threading.Locks, a task holding a threading.Lock its own event loop's
 # thread then blocks on, a join while holding the joined thread's lock, and
-# an RLock taken by hand (its recorded owner) against a Lock. Each by `check` (JSON, and text for one), by -p on a
+# an RLock taken by hand (its recorded owner) against a Lock; futures: two
+# work items of a pool waiting for each other's, every worker waiting for
+# one queued behind it, run_coroutine_threadsafe().result() on the loop's
+# own thread, a worker and two tasks through a future and an asyncio lock. Each by `check` (JSON, and text for one), by -p on a
 # process already hung, and by watching a command. True negatives
 # (tests/pyhealthy.py) stay silent under watching and repeated checks. A
 # Python of another version is named as unsupported. The same deadlocks and
@@ -28,7 +31,7 @@ lw_require_built fakepy
 PY=${LW_PYTHON:-/usr/bin/python3.11}
 PYHANG=$LW_ROOT/tests/pyhang.py
 PYHEALTHY=$LW_ROOT/tests/pyhealthy.py
-HEALTHY_MODES="rlock join ordered idle byhand server-idle server-busy"
+HEALTHY_MODES="rlock join ordered idle byhand futures chunks server-idle server-busy"
 [ -x "$PY" ] || tap_bail "$PY is missing (scripts/install-deps.sh installs python3.11)"
 
 # The cycles of pyhang.py's modes, as t_pycycle takes them.
@@ -258,6 +261,161 @@ test_threads_watch()
 	t_within "$dir" 10
 	t_end
 	hang_stop "$THREADS_PID"
+}
+
+# Futures that can only complete through each other (pyhang.py pool,
+# queued, threadsafe, cross), as t_pycycle takes them.
+POOL_EDGES="thread/worker_0:future:wait_on_a:thread/worker_1
+	thread/worker_1:future:wait_on_b:thread/worker_0"
+QUEUED_EDGES="thread/pool_0:future:compute:thread/pool_1
+	thread/pool_1:future:compute:thread/pool_0"
+THREADSAFE_EDGES="thread/MainThread:future:refresh:thread/MainThread"
+CROSS_EDGES="thread/io_0:future:refill:task/refill
+	task/refill:asyncio.Lock:cache_lock:task/fetcher
+	task/fetcher:future:fill_cache:thread/io_0"
+
+# check: two work items of a pool wait for each other's futures; -p the same
+test_pool()
+{
+	local dir
+
+	dir=$(lw_dir pool)
+	t_begin "check: two work items of a ThreadPoolExecutor wait for each other's futures"
+	py_start pool pool || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $POOL_EDGES
+	t_pyframe "$dir" worker_0 wait_on_b "$(py_line wait_on_b '.result()')"
+	t_pyframe "$dir" worker_1 wait_on_a "$(py_line wait_on_a '.result()')"
+	t_jq "the headline says futures" "$dir" \
+		'dl.summary | test("^2 threads of pid [0-9]+ \\(python[0-9.]*\\) wait for each other.s futures$")'
+	t_jq "the main thread waits for wait_on_b's future, held by worker_0, outside the cycle" "$dir" \
+		'(dl.cycle[] | select(.waiter.name == "worker_0") | .waiter.tid) as $w0 |
+		 any(.[] | select(.kind == "summary") | .blocked[]; .waits_for.type == "future" and
+			.waits_for.name == "wait_on_b" and .waits_for.holder.tid == $w0 and
+			any(.waiters[]; .name == "MainThread"))'
+	t_end
+	dir=$(lw_dir pool-p)
+	t_begin "-p PID on the pool: the cycle again, within seconds"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$HANG_PID"
+	t_rc "$dir" 1
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $POOL_EDGES
+	t_within "$dir" 10
+	t_end
+	hang_stop "$HANG_PID"
+}
+
+# check: every worker waits for a future queued behind it (the all-of
+# proof: the pool has its most threads, each stuck)
+test_queued()
+{
+	local dir
+
+	dir=$(lw_dir queued)
+	t_begin "check: both workers of a pool wait for futures queued behind them"
+	py_start queued queued || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $QUEUED_EDGES
+	t_pyframe "$dir" pool_0 nest "$(py_line nest '.result()')"
+	t_pyframe "$dir" pool_1 nest "$(py_line nest '.result()')"
+	t_end
+	hang_stop "$HANG_PID"
+}
+
+# check: run_coroutine_threadsafe(...).result() on the loop's own thread;
+# and a concurrent future and an asyncio one through an asyncio lock
+test_threadsafe()
+{
+	local dir
+
+	dir=$(lw_dir threadsafe)
+	t_begin "check: run_coroutine_threadsafe().result() on the event loop's own thread"
+	py_start threadsafe threadsafe || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "$THREADSAFE_EDGES"
+	t_pyframe "$dir" MainThread threadsafe_main "$(py_line threadsafe_main '.result()')"
+	t_jq "the headline: a future only it can complete" "$dir" \
+		'dl.summary | test("MainThread\\) of pid [0-9]+ .* waits for future refresh, which only it can complete$")'
+	t_end
+	hang_stop "$HANG_PID"
+	dir=$(lw_dir cross)
+	t_begin "check: a worker waits for a coroutine, which waits for a lock held by a task awaiting the worker"
+	py_start cross cross || return
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	# shellcheck disable=SC2086
+	t_pycycle "$dir" $CROSS_EDGES
+	t_pyframe "$dir" io_0 fill_cache "$(py_line fill_cache '.result()')"
+	t_end
+	hang_stop "$HANG_PID"
+}
+
+# -p on a loop stalled by a coroutine (pyhang.py stall: CPU-bound; blocking:
+# time.sleep inside it): one loop_stall, once per stall, naming the task,
+# the loop's thread and where it runs; a threshold of its own; none at 0.
+# stall_of PYTHON MODE TASK FUNCTION TEXT [NATIVE]
+stall_of()
+{
+	local py=$1 mode=$2 task=$3 fn=$4 line dir
+
+	line=$(py_line "$fn" "$5")
+	dir=$(lw_dir "stall-$mode-${py//\//_}")
+	py_start "stall-$mode" "$mode" "$py" || return
+	lw_run "$dir" --json --duration 3.5 -p "$HANG_PID"
+	t_rc "$dir" 0
+	t_json_lines "$dir"
+	t_jq "$mode: exactly one alert, a loop_stall, once for the whole stall" "$dir" \
+		'records | length == 1 and .[0].kind == "loop_stall"'
+	t_jq "$mode: the loop is held by task $task, on the main thread, for 1 s or a little more" "$dir" \
+		'records[0] as $a | $a.holds[0] as $h | $h.lock.type == "event_loop" and
+		 $h.holder.type == "task" and $h.holder.name == $t and $h.holder.tid == $pid and
+		 $h.held_for_ms >= 1000 and $h.held_for_ms < 2000 and
+		 $a.threads[0].name == "MainThread" and $a.threads[0].tid == $pid and
+		 $a.threads[0].blocked_for_ms == $h.held_for_ms' \
+		--arg t "$task" --argjson pid "$HANG_PID"
+	t_jq "$mode: the thread's stack now: $fn at pyhang.py:$line, inside Handle._run" "$dir" \
+		'records[0].threads[0].stack as $s |
+		 any($s[]; .language == "python" and .function == $f and
+			(.file | endswith("/pyhang.py")) and .line == $l) and
+		 any($s[]; .language == "python" and .function == "Handle._run")' \
+		--arg f "$fn" --argjson l "$line"
+	[ -z "${6:-}" ] || t_jq "$mode: the native frame it sits in: $6" "$dir" \
+		'any(records[0].threads[0].stack[]; .function == $n)' --arg n "$6"
+	t_jq "$mode: the headline" "$dir" \
+		'records[0].summary | test("^the event loop of thread [0-9]+ [(]MainThread[)] of pid [0-9]+ [(][^)]*[)] has not returned to its selector for 1[.][0-9]{3} s, in a step of task " + $t + "$")' \
+		--arg t "$task"
+	hang_stop "$HANG_PID"
+}
+
+test_stall()
+{
+	local dir
+
+	t_begin "-p on a stalled event loop: one loop_stall naming the task and where it runs"
+	stall_of "$PY" stall cruncher crunch 'n += sum'
+	stall_of "$PY" blocking fetcher fetch_blocking 'time.sleep(3600)' clock_nanosleep
+	t_end
+	t_begin "--stall-threshold: its own threshold, and 0 reports none while sampling"
+	py_start stall-threshold stall || return
+	dir=$(lw_dir stall-threshold)
+	lw_run "$dir" --json --duration 4 --stall-threshold 2.5 -p "$HANG_PID"
+	t_rc "$dir" 0
+	t_jq "one loop_stall, after 2.5 s" "$dir" \
+		'records | length == 1 and .[0].kind == "loop_stall" and .[0].holds[0].held_for_ms >= 2500'
+	dir=$(lw_dir stall-none)
+	lw_run "$dir" --json --duration 2.5 --stall-threshold 0 -p "$HANG_PID"
+	t_rc "$dir" 0
+	t_no_alert "$dir"
+	t_jq "the loop was sampled, running a callback each time" "$dir" \
+		'summary.python_loops == 1 and summary.loop_samples >= 10 and
+		 summary.loop_busy == summary.loop_samples'
+	hang_stop "$HANG_PID"
+	t_end
 }
 
 # A deadlock through the GIL (pyhang.py gil): thread visitor holds the C
@@ -567,6 +725,10 @@ blocked_of()
 			(.waits_for.name | test("^joiner-[1-4]$")) and
 			any(.waiters[]; .name == "MainThread"))'
 		;;
+	futures)
+		echo 'any(summary.blocked[]; .waits_for.type == "future" and
+			.waits_for.name == "inner" and any(.waiters[]; .name | test("^worker_[01]$")))'
+		;;
 	byhand)
 		echo 'any(summary.blocked[]; .waits_for.type == "asyncio.Lock" and
 			.waits_for.name == "lock" and .waits_for.holder == null and
@@ -602,6 +764,11 @@ test_healthy()
 	lw_reap "$dir"
 	t_rc "$dir" 0
 	t_no_alert "$dir"
+	case $mode in chunks | server-busy)
+		t_jq "its busy loop was sampled, found running callbacks, never stalled" "$dir" \
+			'summary.python_loops >= 1 and summary.loop_busy >= 10'
+		;;
+	esac
 	t_end
 }
 
@@ -726,9 +893,24 @@ test_other_python()
 		"thread/configure:threading.Lock:stats_lock:thread/tally"
 	other_mode "$py" gil "thread/visitor:GIL:GIL:thread/locker" \
 		"thread/locker:mutex:registry_mutex:thread/visitor"
+	# shellcheck disable=SC2086
+	other_mode "$py" pool $POOL_EDGES
+	# shellcheck disable=SC2086
+	other_mode "$py" queued $QUEUED_EDGES
+	other_mode "$py" threadsafe "$THREADSAFE_EDGES"
+	# shellcheck disable=SC2086
+	other_mode "$py" cross $CROSS_EDGES
+	stall_of "$py" stall cruncher crunch 'n += sum'
+	stall_of "$py" blocking fetcher fetch_blocking 'time.sleep(3600)' clock_nanosleep
+	dir=$(lw_dir "other-chunks-${py//\//_}")
+	LW_TIMEOUT=60 lw_run "$dir" --json --duration 30 -- "$py" "$PYHEALTHY" chunks 4
+	t_rc "$dir" 0
+	t_no_alert "$dir"
+	t_jq "chunks: its busy loop was sampled, found running callbacks, never stalled" "$dir" \
+		'summary.python_loops >= 1 and summary.loop_busy >= 10'
 	long_hold_of "$py"
 	relock_of "$py"
-	for mode in byhand idle server-busy rlock join; do
+	for mode in byhand idle server-busy rlock join futures; do
 		HANG=$py hang_start "other-healthy-$mode" "$PYHEALTHY" "$mode" 4 || continue
 		for i in 1 2 3; do
 			dir=$(lw_dir "other-healthy-$mode-$i")
@@ -769,7 +951,7 @@ PY314=$IN_ROOT
 in_root py3.15 sid /usr/bin/python3.15 $SID_PKGS
 PY315=$IN_ROOT
 # shellcheck disable=SC2086
-NTESTS=$((24 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((31 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 4))
 tap_plan "$NTESTS"
 need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
@@ -791,6 +973,10 @@ test_gil
 test_gil_healthy
 test_join
 test_rlock
+test_pool
+test_queued
+test_threadsafe
+test_stall
 test_command
 test_later
 test_native

@@ -170,7 +170,7 @@ static void test_orphan(void)
 
 static void test_long_wait(void)
 {
-	struct lw_detect *dl = detect__new(2 * NS, 0);
+	struct lw_detect *dl = detect__new(2 * NS, 0, 0);
 	struct lw_participant *a, *b, *h;
 	struct lw_finding *f;
 	int n;
@@ -356,7 +356,7 @@ int main(void)
 {
 	tap_begin();
 	g = graph__new();
-	d = detect__new(0, 0);
+	d = detect__new(0, 0, 0);
 	if (!ok(g && d, "a graph and the detectors"))
 		return done();
 	test_once();

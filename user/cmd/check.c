@@ -57,7 +57,7 @@ int cmd_check_turn(const struct env *env, struct lw_pipeline *p, struct lw_sink 
 
 	if (status)
 		return status;
-	if (!sinks || !syms || pipeline__init(p, sinks, syms, env->wait_threshold, 0) ||
+	if (!sinks || !syms || pipeline__init(p, sinks, syms, env->wait_threshold, 0, 0) ||
 	    add_sources(p)) {
 		lw_err("out of memory");
 		return LW_EXIT_INTERNAL;

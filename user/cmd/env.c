@@ -52,6 +52,11 @@ static const char usage[] =
 	"      --hold-threshold SEC report a lock held longer than SEC, waited for or not\n"
 	"                           (long_hold; default 30, 0: never): a Python lock of\n"
 	"                           a watched process; with --lock-order, any lock\n"
+	"      --stall-threshold SEC\n"
+	"                           report an asyncio event loop of a watched Python\n"
+	"                           process that has run one callback (a coroutine's\n"
+	"                           step) for SEC without going back to its selector\n"
+	"                           (loop_stall; default 1, 0: never)\n"
 	"      --lock-fn [BINARY:]ACQUIRE,RELEASE[,TRY][@ARG]\n"
 	"                           with --lock-order: the program's own lock functions,\n"
 	"                           the lock's address their argument ARG (1-6, default\n"
@@ -95,6 +100,7 @@ enum {
 	OPT_NO_SYSFS,
 	OPT_LOCK_ORDER,
 	OPT_HOLD_THRESHOLD,
+	OPT_STALL_THRESHOLD,
 	OPT_LOCK_FN,
 };
 
@@ -122,6 +128,7 @@ static const struct option options[] = {
 	{ "no-sysfs", no_argument, NULL, OPT_NO_SYSFS },
 	{ "lock-order", no_argument, NULL, OPT_LOCK_ORDER },
 	{ "hold-threshold", required_argument, NULL, OPT_HOLD_THRESHOLD },
+	{ "stall-threshold", required_argument, NULL, OPT_STALL_THRESHOLD },
 	{ "lock-fn", required_argument, NULL, OPT_LOCK_FN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -205,6 +212,7 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 	env->ringbuf_size = 0; /* the default, once --lock-order is known */
 	env->wait_threshold = 30;
 	env->hold_threshold = 30;
+	env->stall_threshold = 1;
 	env->sysfs = -1;
 	env->command = "watch";
 	if (argc > 1 &&
@@ -267,6 +275,10 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 		case OPT_HOLD_THRESHOLD:
 			if (parse_seconds(optarg, &env->hold_threshold))
 				return *exit_status = bad("hold threshold", optarg);
+			break;
+		case OPT_STALL_THRESHOLD:
+			if (parse_seconds(optarg, &env->stall_threshold))
+				return *exit_status = bad("stall threshold", optarg);
 			break;
 		case OPT_LOCK_FN:
 			if (env->nlock_fns == LW_LOCK_FNS_MAX) {

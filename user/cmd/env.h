@@ -20,6 +20,7 @@ struct env {
 	double wait_threshold; /* seconds before a long_wait alert; 0: never */
 	int lock_order; /* --lock-order: uprobe lock sites */
 	double hold_threshold; /* seconds before a long_hold alert; 0: never */
+	double stall_threshold; /* seconds before a loop_stall alert; 0: never */
 	struct lw_lock_fn lock_fns[LW_LOCK_FNS_MAX]; /* --lock-fn */
 	int nlock_fns;
 	int exit_on_deadlock;

@@ -129,7 +129,8 @@ int cmd_watch(const struct env *env)
 	}
 	l.pipe = &pipe;
 	if (!sinks || !l.syms ||
-	    pipeline__init(&pipe, sinks, l.syms, env->wait_threshold, env->hold_threshold) ||
+	    pipeline__init(&pipe, sinks, l.syms, env->wait_threshold, env->hold_threshold,
+			   env->stall_threshold) ||
 	    add_sources(&l)) {
 		lw_err("out of memory");
 		goto out;

@@ -88,7 +88,7 @@ static int observe_holds(const struct lw_finding *f, struct lw_observation *o)
 
 	for (int i = 0; i <= f->n; i++)
 		memset(&o[i], 0, sizeof(o[i]));
-	if (f->kind == LW_FINDING_LONG_HOLD)
+	if (f->kind == LW_FINDING_LONG_HOLD || f->kind == LW_FINDING_LOOP_STALL)
 		return observe_hold(f->lock, f->lock->holder, &f->lock->hold, &o[f->n]);
 	/* locks gone with their holder, nobody waiting: each still names it */
 	for (int i = 0; i < f->nlocks && ok; i++) {

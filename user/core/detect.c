@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The detectors (see detect.h): one rule each for cycles, orphaned locks,
- * long waits, long holds and lock-order inversions, whatever the sources of
+ * long waits, long holds, stalled event loops and lock-order inversions,
+ * whatever the sources of
  * the waits, holds and orders; candidates that were not reported before go
  * to the confirmation driver, at most LW_CONFIRMS_PER_TURN a turn.
  */
@@ -17,6 +18,7 @@
 struct lw_detect {
 	uint64_t wait_threshold_ns;
 	uint64_t hold_threshold_ns;
+	uint64_t stall_threshold_ns;
 	struct lw_seen *seen;
 	struct lw_finding *cand; /* this run's candidates */
 	int ncand, cap;
@@ -80,7 +82,8 @@ static uint64_t orders_sig(struct lw_order_edge *const *e, int n)
 	return sig;
 }
 
-struct lw_detect *detect__new(uint64_t wait_threshold_ns, uint64_t hold_threshold_ns)
+struct lw_detect *detect__new(uint64_t wait_threshold_ns, uint64_t hold_threshold_ns,
+			      uint64_t stall_threshold_ns)
 {
 	struct lw_detect *d = calloc(1, sizeof(*d));
 
@@ -88,6 +91,7 @@ struct lw_detect *detect__new(uint64_t wait_threshold_ns, uint64_t hold_threshol
 		return NULL;
 	d->wait_threshold_ns = wait_threshold_ns;
 	d->hold_threshold_ns = hold_threshold_ns;
+	d->stall_threshold_ns = stall_threshold_ns;
 	d->seen = seen__new();
 	if (!d->seen) {
 		free(d);
@@ -382,20 +386,22 @@ static int per_hang(struct lw_detect *d)
 	return err;
 }
 
-/* Locks held past the hold threshold, waited for or not. */
-static int per_hold(struct lw_detect *d)
+/* Locks held past the hold threshold, waited for or not; event loops held
+ * by one callback past the stall threshold (a stall is one hold: reported
+ * once). */
+static int per_hold(struct lw_detect *d, enum lw_finding_kind kind, uint64_t threshold_ns)
 {
 	const struct lw_turn *t = d->t;
 
-	for (int i = 0; d->hold_threshold_ns && i < graph__nall_locks(d->g); i++) {
+	for (int i = 0; threshold_ns && i < graph__nall_locks(d->g); i++) {
 		struct lw_lock *l = graph__lock_at(d->g, i);
 
 		if (!l->hold.src || !l->holder || !l->hold.since_ns ||
-		    t->now_ns < l->hold.since_ns ||
-		    t->now_ns - l->hold.since_ns < d->hold_threshold_ns ||
+		    (l->kind == LW_LOCK_EVENT_LOOP) != (kind == LW_FINDING_LOOP_STALL) ||
+		    t->now_ns < l->hold.since_ns || t->now_ns - l->hold.since_ns < threshold_ns ||
 		    seen__has(d->seen, hold_sig(l)))
 			continue;
-		if (!add_candidate(d, LW_FINDING_LONG_HOLD, NULL, 0, l, hold_sig(l)))
+		if (!add_candidate(d, kind, NULL, 0, l, hold_sig(l)))
 			return -ENOMEM;
 	}
 	return 0;
@@ -496,7 +502,9 @@ int detect__run(struct lw_detect *d, struct lw_graph *g, const struct lw_turn *t
 	if (!err)
 		err = per_exit(d);
 	if (!err)
-		err = per_hold(d);
+		err = per_hold(d, LW_FINDING_LONG_HOLD, d->hold_threshold_ns);
+	if (!err)
+		err = per_hold(d, LW_FINDING_LOOP_STALL, d->stall_threshold_ns);
 	if (!err)
 		err = per_order(d);
 	if (!err)
@@ -506,7 +514,8 @@ int detect__run(struct lw_detect *d, struct lw_graph *g, const struct lw_turn *t
 	/*
 	 * Deadlocks first, then orphans, then long waits (a deadlock's waiters
 	 * get no long wait on top), then locks gone with their holder, long
-	 * holds and inversions: candidates were found in that order. Within
+	 * holds, stalled loops and inversions: candidates were found in that
+	 * order. Within
 	 * each kind the run starts where the last one stopped, so candidates
 	 * that keep failing to confirm cannot crowd out one that would.
 	 */

@@ -3,7 +3,9 @@
  * The detectors, on the one graph: a cycle of waits is a deadlock (a
  * participant waiting for a lock it holds itself, a cycle of one); the
  * waiters of a lock whose holder is provably gone are an orphaned lock; the
- * waiters of a native lock past --wait-threshold are a long wait. Each
+ * waiters of a native lock past --wait-threshold are a long wait; a lock
+ * held past --hold-threshold a long hold, an event loop held by one
+ * callback past --stall-threshold a stalled loop. Each
  * finding is reported once (one dedup), and only once the confirmation
  * driver has seen every wait in it stand still, as the graph says, twice
  * and a few ms apart: each wait is re-checked by the source that saw it.
@@ -20,6 +22,7 @@ enum lw_finding_kind {
 	LW_FINDING_ORPHANED_LOCK,
 	LW_FINDING_LONG_WAIT,
 	LW_FINDING_LONG_HOLD, /* a lock held past --hold-threshold, waiters or not */
+	LW_FINDING_LOOP_STALL, /* an event loop held by one callback past --stall-threshold */
 	LW_FINDING_LOCK_ORDER, /* a cycle of lock orders: an inversion */
 	LW_FINDING_HANG, /* every thread of a process waits, for good, with no cycle */
 };
@@ -33,7 +36,7 @@ struct lw_finding {
 	 * a hang: every thread of the process */
 	struct lw_participant **waiters;
 	struct lw_observation *obs; /* each waiter as confirmed */
-	struct lw_lock *lock; /* orphaned lock, long wait, long hold: the lock */
+	struct lw_lock *lock; /* orphaned lock, long wait, long hold, stall: the lock */
 	struct lw_observation hold; /* the lock's hold as confirmed (hold.src's) */
 	/* an orphan nobody waits for yet: every lock one thread exited with */
 	int nlocks;
@@ -52,8 +55,9 @@ struct lw_finding {
 
 struct lw_detect;
 
-/* long_wait and long_hold past these; 0: never. */
-struct lw_detect *detect__new(uint64_t wait_threshold_ns, uint64_t hold_threshold_ns);
+/* long_wait, long_hold and loop_stall past these; 0: never. */
+struct lw_detect *detect__new(uint64_t wait_threshold_ns, uint64_t hold_threshold_ns,
+			      uint64_t stall_threshold_ns);
 void detect__free(struct lw_detect *d);
 
 /*

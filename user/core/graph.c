@@ -59,6 +59,7 @@ static const char *const kind_names[LW_LOCK_NKINDS] = {
 	[LW_LOCK_TASK] = "task",
 	[LW_LOCK_EVENT_LOOP] = "event_loop",
 	[LW_LOCK_GIL] = "GIL",
+	[LW_LOCK_FUTURE] = "future",
 	[LW_LOCK_ASYNCIO_SEMAPHORE] = "asyncio.Semaphore",
 	[LW_LOCK_ASYNCIO_CONDITION] = "asyncio.Condition",
 	[LW_LOCK_ASYNCIO_EVENT] = "asyncio.Event",

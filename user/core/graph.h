@@ -47,6 +47,7 @@ enum lw_lock_kind {
 	LW_LOCK_TASK, /* an awaited task, until it finishes */
 	LW_LOCK_EVENT_LOOP, /* the thread a task's event loop runs on */
 	LW_LOCK_GIL, /* a CPython interpreter's global lock */
+	LW_LOCK_FUTURE, /* a future, until who runs it completes it */
 	/* no holder to name: waits, never in a cycle */
 	LW_LOCK_ASYNCIO_SEMAPHORE,
 	LW_LOCK_ASYNCIO_CONDITION,

@@ -49,6 +49,10 @@ struct lw_observation {
 	 * innermost first (owned; observation__free()) */
 	struct lw_frame *frames;
 	int nframes;
+	/* a stalled event loop's: the task whose step runs (addr 0: none, a
+	 * plain callback) */
+	char task[64];
+	uint64_t task_addr;
 };
 
 /* Frees what an observation owns (core/confirm.c). */

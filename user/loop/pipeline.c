@@ -7,12 +7,13 @@
 #include "sys/log.h"
 
 int pipeline__init(struct lw_pipeline *p, struct lw_sink *sinks, struct lw_syms_cache *syms,
-		   double wait_threshold, double hold_threshold)
+		   double wait_threshold, double hold_threshold, double stall_threshold)
 {
 	memset(p, 0, sizeof(*p));
 	p->sinks = sinks;
 	p->graph = graph__new();
-	p->detect = detect__new((uint64_t)(wait_threshold * 1e9), (uint64_t)(hold_threshold * 1e9));
+	p->detect = detect__new((uint64_t)(wait_threshold * 1e9), (uint64_t)(hold_threshold * 1e9),
+				(uint64_t)(stall_threshold * 1e9));
 	p->report = report__new(syms);
 	if (!p->graph || !p->detect || !p->report) {
 		pipeline__destroy(p);

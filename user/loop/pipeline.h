@@ -36,10 +36,10 @@ struct lw_pipeline {
 	int ngone;
 };
 
-/* 0 or -ENOMEM. wait_threshold, hold_threshold: seconds before a long_wait,
- * a long_hold; 0: never. */
+/* 0 or -ENOMEM. wait_threshold, hold_threshold, stall_threshold: seconds
+ * before a long_wait, a long_hold, a loop_stall; 0: never. */
 int pipeline__init(struct lw_pipeline *p, struct lw_sink *sinks, struct lw_syms_cache *syms,
-		   double wait_threshold, double hold_threshold);
+		   double wait_threshold, double hold_threshold, double stall_threshold);
 /* The pipeline owns s from now on; -ENOSPC when it has LW_SOURCES_MAX. */
 int pipeline__add_source(struct lw_pipeline *p, struct lw_source *s);
 /* Every source hears of a process to watch (or that called execve), and of

@@ -104,7 +104,7 @@ static void hold(struct lw_report *r, struct lw_alert *a, const struct lw_lock *
 	/* a thread "holds" its exit, a task its end: what a join or an
 	 * await waits for, not a lock it took */
 	if (h->pid != pid || a->nholds == a->room || l->kind == LW_LOCK_THREAD_EXIT ||
-	    l->kind == LW_LOCK_TASK || l->kind == LW_LOCK_EVENT_LOOP)
+	    l->kind == LW_LOCK_TASK || l->kind == LW_LOCK_EVENT_LOOP || l->kind == LW_LOCK_FUTURE)
 		return;
 	ah = &a->holds[a->nholds++];
 	report__participant(&ah->holder, h);

@@ -21,6 +21,7 @@ enum lw_alert_kind {
 	LW_ALERT_LONG_HOLD, /* "long_hold": a lock held past --hold-threshold */
 	LW_ALERT_LOCK_ORDER, /* "lock_order": locks taken in a cycle of orders */
 	LW_ALERT_HANG, /* "hang": every thread of a process waits, for good, with no cycle */
+	LW_ALERT_LOOP_STALL, /* "loop_stall": an event loop running one callback too long */
 	/* not an alert: `lockwatch dump PID`'s record of one process (every
 	 * thread and task in threads, their waits, every hold seen) */
 	LW_ALERT_DUMP, /* "dump" */
@@ -131,6 +132,8 @@ static inline const char *lw_alert_kind_name(enum lw_alert_kind k)
 		return "lock_order";
 	case LW_ALERT_HANG:
 		return "hang";
+	case LW_ALERT_LOOP_STALL:
+		return "loop_stall";
 	case LW_ALERT_DUMP:
 		return "dump";
 	}
@@ -162,6 +165,8 @@ struct lw_summary {
 	uint64_t python_processes; /* CPython processes read */
 	uint64_t python_looks; /* reads of them */
 	uint64_t python_holds; /* locks their frames were seen holding (each time taken) */
+	uint64_t python_loops; /* their asyncio event loops sampled for stalls */
+	uint64_t loop_samples, loop_busy; /* samples; of them, a loop running a callback */
 	uint64_t lock_acquires; /* --lock-order: locks the watched processes took */
 	uint64_t lock_orders; /* ... distinct lock orders among them */
 	uint64_t held_overflow; /* ... locks taken past a thread's LW_HELD_MAX: not kept */

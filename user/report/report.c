@@ -209,16 +209,17 @@ void report__pids(char *buf, size_t len, const struct lw_alert *a)
 static void summarize_deadlock(struct lw_alert *a)
 {
 	const struct lw_alert_lock *l = &a->locks[a->waits[0].lock];
-	int ntasks = 0, nthreads = 0, nawaits = 0, loop = 0;
+	int ntasks = 0, nthreads = 0, nawaits = 0, nfutures = 0, loop = 0;
 	const char *what = plural(a->locks[0].type);
 	char w[LW_NAME_LEN + 32], ps[256];
 
 	report__pids(ps, sizeof(ps), a);
 	if (a->nwaits == 1) {
 		who(w, sizeof(w), &a->waits[0].waiter);
-		snprintf(a->summary, sizeof(a->summary),
-			 "%s of %s waits for %s %s, which it holds itself", w, ps, l->type,
-			 l->name[0] ? l->name : l->key);
+		snprintf(a->summary, sizeof(a->summary), "%s of %s waits for %s %s, which %s", w,
+			 ps, l->type, l->name[0] ? l->name : l->key,
+			 /* its own pool's, or its own loop's */
+			 !strcmp(l->type, "future") ? "only it can complete" : "it holds itself");
 		return;
 	}
 	for (int i = 0; i < a->nwaits; i++) {
@@ -229,6 +230,7 @@ static void summarize_deadlock(struct lw_alert *a)
 		else
 			nthreads++;
 		nawaits += !strcmp(type, "task");
+		nfutures += !strcmp(type, "future");
 		loop |= !strcmp(type, "event_loop");
 	}
 	for (int i = 0; i < a->nlocks; i++)
@@ -237,6 +239,9 @@ static void summarize_deadlock(struct lw_alert *a)
 	if (nawaits == a->nwaits)
 		snprintf(a->summary, sizeof(a->summary), "%d tasks of %s await each other",
 			 a->nwaits, ps);
+	else if (nfutures == a->nwaits && !ntasks)
+		snprintf(a->summary, sizeof(a->summary),
+			 "%d threads of %s wait for each other's futures", a->nwaits, ps);
 	else if (ntasks && nthreads && loop)
 		snprintf(a->summary, sizeof(a->summary),
 			 "%d task%s and %d thread%s of %s wait for each other: a task holds a lock "
@@ -401,6 +406,41 @@ static void long_hold(struct lw_report *r, struct lw_alert *a, const struct lw_f
 		 h->held_for_ms / 1000, h->held_for_ms % 1000, by);
 }
 
+/* An event loop that ran one callback too long: the loop held by the task
+ * whose step runs (or by its thread, for a plain callback), and the
+ * thread's stack now. */
+static void loop_stall(struct lw_report *r, struct lw_alert *a, const struct lw_finding *f,
+		       uint64_t now_ns)
+{
+	const struct lw_lock *l = f->lock;
+	struct lw_alert_thread *t = &a->threads[a->nthreads++];
+	struct lw_alert_hold *h;
+	struct lw_stack st;
+	char ps[256], task[96] = "";
+
+	add_hold(r, a, l, l->holder, &l->hold, now_ns);
+	h = &a->holds[0];
+	if (f->hold.task_addr) {
+		h->holder.type = "task";
+		h->holder.addr = f->hold.task_addr;
+		snprintf(h->holder.name, sizeof(h->holder.name), "%s", f->hold.task);
+		snprintf(task, sizeof(task), ", in a step of task %s", f->hold.task);
+	}
+	report__participant(&t->who, l->holder);
+	t->blocked_for_ms = h->held_for_ms;
+	t->blocked_at_least = 1; /* it was running before it was sampled */
+	stack__of(r->syms, l->holder, &f->hold, &st);
+	t->stack = st.frames;
+	t->nframes = st.n;
+	t->stack_err = st.err ? st.err : (!f->hold.has_sc && !st.n ? -EBUSY : 0);
+	report__pids(ps, sizeof(ps), a);
+	snprintf(
+		a->summary, sizeof(a->summary),
+		"the event loop of thread %d (%s) of %s has not returned to its selector for %" PRIu64
+		".%03" PRIu64 " s%s",
+		t->who.tid, t->who.name, ps, h->held_for_ms / 1000, h->held_for_ms % 1000, task);
+}
+
 /* Locks a thread exited with, nobody waiting yet. */
 static void gone_with(struct lw_report *r, struct lw_alert *a, const struct lw_finding *f,
 		      uint64_t now_ns)
@@ -452,6 +492,7 @@ struct lw_alert *report__alert(struct lw_report *r, const struct lw_finding *f, 
 		[LW_FINDING_LONG_HOLD] = LW_ALERT_LONG_HOLD,
 		[LW_FINDING_LOCK_ORDER] = LW_ALERT_LOCK_ORDER,
 		[LW_FINDING_HANG] = LW_ALERT_HANG,
+		[LW_FINDING_LOOP_STALL] = LW_ALERT_LOOP_STALL,
 	};
 	struct lw_alert *a = alert__new(kinds[f->kind], f->n + f->nlocks + f->norders + 2);
 
@@ -481,6 +522,9 @@ struct lw_alert *report__alert(struct lw_report *r, const struct lw_finding *f, 
 		break;
 	case LW_FINDING_HANG:
 		summarize_hang(a);
+		break;
+	case LW_FINDING_LOOP_STALL:
+		loop_stall(r, a, f, now_ns);
 		break;
 	}
 	return a;

@@ -179,7 +179,7 @@ static void text_thread(FILE *f, const struct lw_alert_thread *t, int ref_pid, i
 
 	fputs("\n  ", f);
 	text_participant(f, &t->who, ref_pid);
-	if (holding) /* a long hold: the holder's stack now */
+	if (holding) /* a long hold, a stalled loop: the stack now */
 		fputs(", now:\n", f);
 	else if (t->blocked_at_least && !t->blocked_for_ms) /* since when: unknown */
 		fputs(", blocked:\n", f);
@@ -331,12 +331,14 @@ static void text_alert(struct lw_sink *s, const struct lw_alert *a)
 				  &a->locks[a->waits[i].lock] :
 				  NULL,
 			  ref_pid);
-	for (i = 0; i < a->nholds; i++)
+	/* a stalled loop's hold is its headline */
+	for (i = 0; i < a->nholds && a->kind != LW_ALERT_LOOP_STALL; i++)
 		text_hold(f, a, &a->holds[i], ref_pid);
 	for (i = 0; i < a->norders; i++)
 		text_order(f, a, &a->orders[i]);
 	for (i = 0; i < a->nthreads; i++)
-		text_thread(f, &a->threads[i], ref_pid, a->kind == LW_ALERT_LONG_HOLD);
+		text_thread(f, &a->threads[i], ref_pid,
+			    a->kind == LW_ALERT_LONG_HOLD || a->kind == LW_ALERT_LOOP_STALL);
 	/* a blank line keeps one alert's block apart from the next */
 	fputc('\n', f);
 	fflush(f);

@@ -69,6 +69,11 @@ static const struct lw_pylayout py311 = {
 	.cfunc_self = 24,
 	.ml_name = 0,
 	.func_name = 32,
+	.func_qualname = 40,
+	.func_closure = 72,
+	.cell_ref = 16,
+	.descr_member = 40,
+	.member_offset = 16,
 	.descr_name = 24,
 	.tp_name = 24,
 	.tp_basicsize = 32,
@@ -94,6 +99,15 @@ static const struct lw_pylayout py311 = {
 	.lock_lock = 16,
 	.rlock_owner = 24,
 	.rlock_count = 32,
+	/* Modules/_collectionsmodule.c */
+	.deque_left = 24,
+	.deque_leftindex = 40,
+	.deque_state = 56,
+	/* Modules/selectmodule.c */
+	.epoll_fd = 16,
+	/* Modules/_queuemodule.c */
+	.sq_list = 32,
+	.sq_list_pos = 40,
 };
 
 /* 3.12: cframe's frame first, frames start with f_code, shim frames on the
@@ -157,6 +171,11 @@ static const struct lw_pylayout py312 = {
 	.cfunc_self = 24,
 	.ml_name = 0,
 	.func_name = 32,
+	.func_qualname = 40,
+	.func_closure = 72,
+	.cell_ref = 16,
+	.descr_member = 40,
+	.member_offset = 16,
 	.descr_name = 24,
 	.tp_name = 24,
 	.tp_basicsize = 32,
@@ -181,6 +200,15 @@ static const struct lw_pylayout py312 = {
 	.lock_lock = 16,
 	.rlock_owner = 24,
 	.rlock_count = 32,
+	/* Modules/_collectionsmodule.c */
+	.deque_left = 24,
+	.deque_leftindex = 40,
+	.deque_state = 56,
+	/* Modules/selectmodule.c */
+	.epoll_fd = 16,
+	/* Modules/_queuemodule.c */
+	.sq_list = 32,
+	.sq_list_pos = 40,
 };
 
 /* 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h) */
@@ -287,6 +315,11 @@ static const struct lw_pylayout py313 = {
 	.cfunc_self = 24,
 	.ml_name = 0,
 	.func_name = 32,
+	.func_qualname = 40,
+	.func_closure = 72,
+	.cell_ref = 16,
+	.descr_member = 40,
+	.member_offset = 16,
 	.descr_name = 24,
 	.tp_name = 24,
 	.tp_basicsize = 32,
@@ -322,6 +355,14 @@ static const struct lw_pylayout py313 = {
 	.fr_size = 80,
 	.co_size = 208,
 	.tp_size = 416,
+	/* Modules/_collectionsmodule.c */
+	.deque_left = 24,
+	.deque_leftindex = 40,
+	.deque_state = 56,
+	/* Modules/selectmodule.c */
+	.epoll_fd = 16,
+	/* Modules/_queuemodule.c */
+	.sq_ring = 24,
 };
 
 /* 3.14's _Py_DebugOffsets (Include/internal/pycore_debug_offsets.h) */
@@ -434,6 +475,11 @@ static const struct lw_pylayout py314 = {
 	.cfunc_self = 24,
 	.ml_name = 0,
 	.func_name = 32,
+	.func_qualname = 40,
+	.func_closure = 72,
+	.cell_ref = 16,
+	.descr_member = 40,
+	.member_offset = 16,
 	.descr_name = 24,
 	.tp_name = 24,
 	.tp_basicsize = 32,
@@ -472,6 +518,14 @@ static const struct lw_pylayout py314 = {
 	.tp_size = 416,
 	.gen_size = 160,
 	.task_size = 168,
+	/* Modules/_collectionsmodule.c */
+	.deque_left = 24,
+	.deque_leftindex = 40,
+	.deque_state = 56,
+	/* Modules/selectmodule.c */
+	.epoll_fd = 16,
+	/* Modules/_queuemodule.c */
+	.sq_ring = 24,
 };
 
 /* 3.15's _Py_DebugOffsets (Include/internal/pycore_debug_offsets.h) */
@@ -585,6 +639,11 @@ static const struct lw_pylayout py315 = {
 	.cfunc_self = 24,
 	.ml_name = 0,
 	.func_name = 32,
+	.func_qualname = 40,
+	.func_closure = 72,
+	.cell_ref = 16,
+	.descr_member = 40,
+	.member_offset = 16,
 	.descr_name = 24,
 	.tp_name = 24,
 	.tp_basicsize = 32,
@@ -623,6 +682,14 @@ static const struct lw_pylayout py315 = {
 	.tp_size = 424,
 	.gen_size = 160,
 	.task_size = 168,
+	/* Modules/_collectionsmodule.c */
+	.deque_left = 24,
+	.deque_leftindex = 40,
+	.deque_state = 56,
+	/* Modules/selectmodule.c */
+	.epoll_fd = 16,
+	/* Modules/_queuemodule.c */
+	.sq_ring = 24,
 };
 
 static const struct lw_pylayout *const layouts[] = { &py311, &py312, &py313, &py314, &py315 };

@@ -77,7 +77,9 @@ struct lw_pylayout {
 	uint16_t weakref_object;
 	uint16_t method_func, method_self; /* bound Python method */
 	uint16_t cfunc_ml, cfunc_self, ml_name; /* bound builtin method */
-	uint16_t func_name;
+	uint16_t func_name, func_qualname, func_closure;
+	uint16_t cell_ref; /* PyCellObject.ob_ref */
+	uint16_t descr_member, member_offset; /* a __slots__ member's offset in its object */
 	uint16_t descr_name; /* PyDescrObject.d_name */
 	uint16_t tp_name, tp_flags, tp_base, tp_dictoffset, tp_dict, ht_cached_keys;
 	uint64_t tpflags_managed_dict;
@@ -119,6 +121,15 @@ struct lw_pylayout {
 	uint16_t task_size;
 	uint16_t task_node, ts_asyncio_tasks;
 	uint32_t is_asyncio_tasks;
+	/* Modules/_collectionsmodule.c: a deque's first block and index in it
+	 * (its length at var_size); a block's items follow one link word */
+	uint16_t deque_left, deque_leftindex;
+	uint16_t deque_state; /* counts every move of its ends */
+	uint16_t epoll_fd; /* Modules/selectmodule.c: a select.epoll's fd (an int) */
+	/* Modules/_queuemodule.c: a SimpleQueue's items - a list and the index
+	 * of its first (to 3.12), or a ring buffer (3.13: put, get, items,
+	 * capacity, count) at sq_ring */
+	uint16_t sq_list, sq_list_pos, sq_ring;
 };
 
 /* The layout of version (major << 8 | minor), or NULL: unsupported. */

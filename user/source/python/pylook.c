@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "source/python/pyfuture.h"
 #include "source/python/pylook.h"
 #include "source/python/pyname.h"
 #include "sys/hash.h"
@@ -35,6 +36,8 @@ struct ctx {
 	struct lw_pylook *lk;
 	struct lw_pymem *m;
 	const struct lw_pysnap *s;
+	struct lw_pyfutures *fut;
+	int *queued; /* per participant: 1 + the executor whose queue holds what it waits for */
 };
 
 static int by_key(const void *a, const void *b)
@@ -266,6 +269,41 @@ static uint64_t parked_for(struct ctx *c, uint64_t word, enum lw_pykind *kind)
 	return !pymem__read(c->m, mutex, &bits, 1) && (bits & 1) /* _Py_LOCKED */ ? obj : 0;
 }
 
+/* The thread that runs event loop `loop` (NULL: none is). */
+static const struct lw_pyparticipant *loop_thread(const struct ctx *c, uint64_t loop)
+{
+	for (int i = 0; i < c->s->n; i++)
+		if (c->s->p[i].task && c->s->p[i].loop == loop && c->s->p[i].tid)
+			return thread_of(c->s, c->s->p[i].tid);
+	return NULL;
+}
+
+/* p waits for future fut (a concurrent one, or an asyncio one chained to
+ * one), held by who can complete it: the worker running it, the task it is
+ * chained from, the thread of the loop that will start it; one queued in an
+ * executor is held by its workers only when they are all stuck (stuck()).
+ * 0, or -1 when it is done or not one the look knows. */
+static int future_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw_pywait *w,
+		       uint64_t fut, int asyncio)
+{
+	struct lw_pyfuture f;
+
+	if (!c->fut || pyfut__find(c->m, c->fut, fut, asyncio, &f))
+		return -1;
+	w->kind = LW_LOCK_FUTURE;
+	w->lock = fut;
+	w->runs = f.runs;
+	if (f.worker >= 0)
+		w->holder = &c->s->p[f.worker];
+	else if (f.task)
+		w->holder = live_task(c, f.task);
+	else if (f.pool >= 0)
+		c->queued[p - c->s->p] = f.pool + 1;
+	else if (f.loop)
+		w->holder = loop_thread(c, f.loop);
+	return 0;
+}
+
 /* A thread's wait: a threading lock, found by its semaphore's futex word
  * (or the wait entry it parked with), a lock taken by hand, a join. */
 static void thread_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw_pywait *w,
@@ -287,6 +325,10 @@ static void thread_wait(struct ctx *c, const struct lw_pyparticipant *p, struct 
 	}
 	if (p->wait != PW_FUTEX)
 		return;
+	if ((lock = pyfut__waited(c->m, p))) {
+		future_wait(c, p, w, lock, 0);
+		return;
+	}
 	h = find(futex, nfutex, p->wait_obj);
 	if (!h && (lock = parked_for(c, p->wait_obj, &kind))) {
 		h = find(hold, nhold, lock);
@@ -317,7 +359,8 @@ static void task_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw
 	if (p->state)
 		return;
 	if (tw && tw->lock &&
-	    (tw->kind == LW_LOCK_THREADING_LOCK || tw->kind == LW_LOCK_THREADING_RLOCK)) {
+	    (tw->kind == LW_LOCK_THREADING_LOCK || tw->kind == LW_LOCK_THREADING_RLOCK ||
+	     tw->kind == LW_LOCK_FUTURE)) {
 		/* its loop's thread is stuck inside another task */
 		w->kind = LW_LOCK_EVENT_LOOP;
 		w->lock = p->loop;
@@ -331,10 +374,68 @@ static void task_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw
 		w->kind = LW_LOCK_TASK;
 		w->lock = p->wait_obj;
 		w->holder = live_task(c, p->wait_obj);
+	} else if (p->wait == PW_FUTURE) {
+		future_wait(c, p, w, p->wait_obj, 1);
 	} else if (p->wait >= PW_ASEM && p->wait <= PW_AQUEUE) {
 		w->kind = owned_by_nobody[p->wait];
 		w->lock = p->wait_obj;
 	}
+}
+
+/*
+ * Futures queued in an executor are held by its workers when every one of
+ * them waits for good and the executor may start no more: the greatest set
+ * of participants each of which waits for one in the set, or for a future
+ * queued in an executor whose workers are all in it (an all-of proof, from
+ * one look). Each such future is held by the worker after its waiter, so
+ * the workers' waits close a cycle.
+ */
+static void stuck(struct ctx *c)
+{
+	const struct lw_pysnap *s = c->s;
+	struct lw_pywait *w = c->lk->waits;
+	int changed = 1, any = 0;
+	char *in;
+
+	for (int i = 0; i < s->n; i++)
+		any |= c->queued[i];
+	if (!any || !(in = calloc(s->n, 1)))
+		return;
+	for (int i = 0; i < s->n; i++)
+		in[i] = w[i].lock && (w[i].holder || c->queued[i]);
+	while (changed) {
+		changed = 0;
+		for (int i = 0; i < s->n; i++) {
+			const struct lw_pypool *pool;
+			int ok;
+
+			if (!in[i])
+				continue;
+			if (!c->queued[i]) {
+				ok = in[w[i].holder - s->p];
+			} else {
+				pool = pyfut__pool(c->fut, c->queued[i] - 1);
+				ok = pool->full;
+				for (int j = 0; ok && j < pool->nworkers; j++)
+					ok = in[pool->workers[j]];
+			}
+			if (!ok)
+				in[i] = 0, changed = 1;
+		}
+	}
+	for (int i = 0; i < s->n; i++) {
+		const struct lw_pypool *pool;
+		int k = 0;
+
+		if (!c->queued[i] || !in[i])
+			continue;
+		pool = pyfut__pool(c->fut, c->queued[i] - 1);
+		for (int j = 0; j < pool->nworkers; j++)
+			if (pool->workers[j] == i)
+				k = (j + 1) % pool->nworkers;
+		w[i].holder = &s->p[pool->workers[k]];
+	}
+	free(in);
 }
 
 /* Every participant's one wait, into lk->waits. */
@@ -348,7 +449,9 @@ static int waits(struct ctx *c)
 	free(lk->waits);
 	lk->waits = calloc(s->n + 1, sizeof(*lk->waits));
 	nhold = holders(c, &hold, &futex, &nfutex);
-	if (!lk->waits || nhold < 0 || index_tasks(c)) {
+	c->queued = calloc(s->n + 1, sizeof(*c->queued));
+	if (!lk->waits || nhold < 0 || !c->queued || index_tasks(c) ||
+	    pyfut__read(c->m, s, &c->fut)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -361,9 +464,13 @@ static int waits(struct ctx *c)
 	for (int i = 0; i < s->n; i++)
 		if (s->p[i].task)
 			task_wait(c, &s->p[i], &lk->waits[i], hold, nhold);
+	stuck(c);
 out:
 	free(hold);
 	free(futex);
+	free(c->queued);
+	pyfut__free(c->fut);
+	c->fut = NULL;
 	return err;
 }
 

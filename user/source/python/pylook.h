@@ -3,7 +3,8 @@
  * One look at a CPython process: its participants (pystate.h), what each
  * waits for in the graph's terms (an asyncio.Lock and the one task whose
  * frames hold it, a threading.Lock found by the futex word its semaphore
- * sleeps on, an awaited task, a joined thread, a loop's blocked thread...),
+ * sleeps on, an awaited task, a joined thread, a loop's blocked thread, a
+ * future and who can complete it...),
  * which asyncio locks no live task can release, and the names the code uses
  * for the locks waited for. The source (python.c) puts it into the graph.
  */
@@ -23,6 +24,7 @@ struct lw_pywait {
 	const struct lw_pyparticipant *holder; /* NULL: no live holder known */
 	int gone; /* an asyncio.Lock no live task can release: proven */
 	const char *name; /* the lock as the code names it; "" unknown */
+	uint64_t runs; /* a future: what it will run (a callable, a coroutine) */
 };
 
 struct lw_pypair;

@@ -170,6 +170,14 @@ int pymem__read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+int pymem__read_now(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
+{
+	if (!addr || addr < 4096 || addr + len < addr)
+		return -EFAULT;
+	m->reads++;
+	return lw_proc_read(m->pid, addr, buf, len);
+}
+
 uint64_t pymem__ptr(struct lw_pymem *m, uint64_t addr)
 {
 	uint64_t v;
@@ -527,6 +535,44 @@ uint64_t pymem__attr(struct lw_pymem *m, uint64_t obj, const char *name)
 	struct lookup l = { name, 0 };
 
 	return pymem__attr_items(m, obj, match, &l) == 1 ? l.value : 0;
+}
+
+uint64_t pymem__slot(struct lw_pymem *m, uint64_t obj, const char *name)
+{
+	const struct lw_pylayout *L = m->L;
+	uint64_t type = pymem__ptr(m, obj + L->ob_type);
+	char kind[24];
+	int64_t off;
+
+	/* the member descriptor in the class (or a base) that defines it */
+	for (int depth = 0; type && depth < 8; depth++, type = pymem__ptr(m, type + L->tp_base)) {
+		uint64_t d = pymem__dict_get(m, pymem__ptr(m, type + L->tp_dict), name);
+
+		if (!d)
+			continue;
+		pymem__type_name(m, d, kind, sizeof(kind));
+		if (strcmp(kind, "member_descriptor") ||
+		    pymem__read(m, pymem__ptr(m, d + L->descr_member) + L->member_offset, &off,
+				sizeof(off)) ||
+		    off < 16 || off >= 4096 || off % 8)
+			return 0;
+		return pymem__ptr(m, obj + off);
+	}
+	return 0;
+}
+
+uint64_t pymem__local(struct lw_pymem *m, uint64_t frame, uint64_t code, const char *name)
+{
+	const struct lw_pycode *c = pymem__code(m, code);
+	uint64_t names = pymem__ptr(m, code + m->L->co_localsplusnames);
+	char local[64];
+
+	for (int i = 0; c && i < c->nlocalsplus && i < 256; i++)
+		if (!pymem__str(m, pymem__ptr(m, names + m->L->tuple_item + i * 8), local,
+				sizeof(local)) &&
+		    !strcmp(local, name))
+			return pymem__ref(m, frame + m->L->fr_localsplus + i * 8);
+	return 0;
 }
 
 int pymem__set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max)

@@ -76,6 +76,8 @@ uint64_t pymem__reads(const struct lw_pymem *m);
 
 /* 0 or -errno */
 int pymem__read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len);
+/* The same, past the look's page cache: memory as it is now (between looks) */
+int pymem__read_now(struct lw_pymem *m, uint64_t addr, void *buf, size_t len);
 /* the pointer at addr, or 0 */
 uint64_t pymem__ptr(struct lw_pymem *m, uint64_t addr);
 /* A frame's reference (f_executable, a local, a stack slot) at addr, or the
@@ -101,6 +103,11 @@ int pymem__attr_items(struct lw_pymem *m, uint64_t obj, lw_pyitem_fn fn, void *a
 /* dict[key] and obj.key (instance dict only); 0 when absent or unreadable */
 uint64_t pymem__dict_get(struct lw_pymem *m, uint64_t dict, const char *key);
 uint64_t pymem__attr(struct lw_pymem *m, uint64_t obj, const char *name);
+/* obj.name where the class declares it in __slots__ (or a base does); 0
+ * when absent or unreadable */
+uint64_t pymem__slot(struct lw_pymem *m, uint64_t obj, const char *name);
+/* The local `name` of the frame at `frame` running `code`; 0: none */
+uint64_t pymem__local(struct lw_pymem *m, uint64_t frame, uint64_t code, const char *name);
 /* Every non-NULL key of a set, into out (at most max); how many, or -1. */
 int pymem__set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max);
 

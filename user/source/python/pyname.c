@@ -103,9 +103,49 @@ static int hold_frame(const struct lw_pyparticipant *h, uint64_t lock)
 	return -1;
 }
 
+/* What a future will run, by its qualified name: a function, a method's,
+ * a coroutine's; a builtin's name; else the callable's type. */
+static void runs_name(struct lw_pymem *m, uint64_t obj, char *buf, size_t len)
+{
+	const struct lw_pylayout *L = pymem__layout(m);
+	const struct lw_pycode *c;
+	char name[64];
+
+	switch (pymem__kind(m, obj)) {
+	case PK_METHOD:
+		obj = pymem__ptr(m, obj + L->method_func);
+		if (pymem__kind(m, obj) != PK_FUNC)
+			break;
+		/* fall through */
+	case PK_FUNC:
+		pymem__str(m, pymem__ptr(m, obj + L->func_qualname), buf, len);
+		return;
+	case PK_CORO:
+		c = pymem__code(m, pymem__ref(m, obj + L->gen_iframe + L->fr_code));
+		if (c)
+			snprintf(buf, len, "%s", c->qualname);
+		return;
+	case PK_CFUNC:
+		if (!pymem__read(m, pymem__ptr(m, pymem__ptr(m, obj + L->cfunc_ml) + L->ml_name),
+				 name, sizeof(name))) {
+			name[sizeof(name) - 1] = '\0';
+			snprintf(buf, len, "%s", name);
+		}
+		return;
+	default:
+		break;
+	}
+	if (obj)
+		pymem__type_name(m, obj, buf, len);
+}
+
 void pyname__lock(struct lw_pymem *m, const struct lw_pywait *w, char *buf, size_t len)
 {
 	buf[0] = '\0';
+	if (w->kind == LW_LOCK_FUTURE) {
+		runs_name(m, w->runs, buf, len);
+		return;
+	}
 	if (w->kind == LW_LOCK_GIL) {
 		snprintf(buf, len, "GIL"); /* not the runtime's symbol */
 		return;

@@ -3,7 +3,8 @@
  * The names a Python program's code uses for its locks, read from the frames
  * that wait for them or hold them: a local (`cache_lock`), an attribute of
  * a local (`Store._lock` through self), a global of the frame's module; an
- * awaited task, a joined thread or a loop's thread by its own name.
+ * awaited task, a joined thread or a loop's thread by its own name; a future
+ * by what it will run.
  */
 #ifndef LW_PYNAME_H
 #define LW_PYNAME_H

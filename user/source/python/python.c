@@ -18,6 +18,7 @@
 #include "source/python/pyholds.h"
 #include "source/python/pylook.h"
 #include "source/python/pyname.h"
+#include "source/python/pystall.h"
 #include "source/python/python.h"
 #include "sys/clock.h"
 #include "sys/hash.h"
@@ -27,16 +28,24 @@
 #define PY_MAX 64 /* Python processes read while watching */
 #define DUE_IDLE_NS (1000 * 1000000ull)
 #define DUE_ANY_NS (10000 * 1000000ull)
+#define EARLY_LOOKS 10 /* looked at every second while no event loop is known */
 #define READ_TRIES 3 /* a process not readable now is tried again, 10 ms apart */
+/* a process with no Python runtime mapped yet (a command just started: its
+ * libpython comes with the dynamic loader) is looked for again, this often */
+#define OPEN_TRIES 10
+#define OPEN_AGAIN_NS (200 * 1000000ull)
 
 struct pyproc {
 	pid_t pid;
 	enum { PY_UNKNOWN, PY_YES, PY_NO } state;
+	int open_tries; /* looked for its runtime this many times */
+	uint64_t open_again_ns; /* not before this */
 	struct lw_pymem *m;
 	char file[256]; /* the ELF that defines _PyRuntime */
 	int asyncio; /* 3.14+ task lists: 0 not described yet, 1 read, -1 refused */
 	struct lw_pylook look[2]; /* look[cur] is in the graph */
 	struct lw_pyholds holds; /* look[cur]'s holds, since first seen */
+	struct lw_pystalls stalls; /* its event loops, sampled every turn */
 	int cur;
 	int valid; /* look[cur] holds a read */
 	int fresh; /* look[cur] is this turn's, unused by a re-check */
@@ -44,6 +53,7 @@ struct pyproc {
 	unsigned int round; /* the re-check round of `seen` */
 	const struct lw_pylook *seen; /* what that round saw; NULL: unreadable */
 	uint64_t last_ns, last_cpu;
+	int looks; /* taken so far */
 };
 
 struct lw_python_source {
@@ -53,6 +63,7 @@ struct lw_python_source {
 	int next; /* where the next turn starts looking for a due process */
 	uint64_t processes, looks;
 	uint64_t holds; /* of processes forgotten since: their holds seen */
+	uint64_t loops, loop_samples, loop_busy; /* ... their loops, sampled */
 };
 
 static const struct lw_source_ops python_ops;
@@ -116,6 +127,9 @@ static void python_forget(struct lw_source *s, pid_t pid)
 	if (!p)
 		return;
 	ps->holds += p->holds.seen;
+	ps->loops += p->stalls.loops;
+	ps->loop_samples += p->stalls.samples;
+	ps->loop_busy += p->stalls.busy;
 	reset(p);
 	/* the last entry takes its place; the slot it leaves holds nothing */
 	*p = ps->py[--ps->n];
@@ -156,7 +170,7 @@ static int described(pid_t pid, struct lw_pyfound *f, const struct lw_pylayout *
 }
 
 /* Is it a CPython we can read? Says once when it is one we cannot. */
-static void open_py(struct pyproc *p)
+static void open_py(struct pyproc *p, uint64_t now_ns)
 {
 	const struct lw_pylayout *L;
 	struct lw_pylayout layout;
@@ -165,6 +179,11 @@ static void open_py(struct pyproc *p)
 	int err = pyfind__runtime(p->pid, &f);
 
 	p->state = PY_NO;
+	if (err == -ENOENT && ++p->open_tries < OPEN_TRIES) {
+		p->state = PY_UNKNOWN; /* not yet, maybe */
+		p->open_again_ns = now_ns + OPEN_AGAIN_NS;
+		return;
+	}
 	if (err) {
 		if (err != -ENOENT)
 			lw_debug("pid %d: cannot look for a Python runtime: %s", p->pid,
@@ -239,10 +258,14 @@ static int read_look(struct pyproc *p, struct lw_pylook *lk)
 static void look(struct lw_python_source *ps, struct pyproc *p, uint64_t now_ns)
 {
 	ps->looks++;
+	p->looks++;
 	p->cur ^= 1; /* the graph of this turn is built after: nothing points here */
 	p->valid = !read_look(p, &p->look[p->cur]);
-	if (p->valid)
+	if (p->valid) {
 		pyholds__update(&p->holds, &p->look[p->cur].snap, now_ns);
+		pystall__update(&p->stalls, p->m, &p->look[p->cur].snap);
+		pymem__trim(p->m);
+	}
 	p->fresh = p->valid;
 	p->withdrawn = 0;
 	p->seen = NULL;
@@ -272,9 +295,12 @@ static int due(struct pyproc *p, uint64_t now_ns)
 	cpu = cpu_ns(p->pid);
 	/* it ran no code since the last look: nothing new to see. Otherwise
 	 * look after a second when it was mostly idle (a hung event loop
-	 * sleeps), and every ten seconds anyway. */
+	 * sleeps), and every ten seconds anyway; every second while none of
+	 * its event loops is known, for its first looks (a busy loop can
+	 * stall: it is sampled every turn once known). */
 	due = !p->last_ns ||
-	      (cpu != p->last_cpu && (cpu - p->last_cpu < since / 2 || since >= DUE_ANY_NS));
+	      (cpu != p->last_cpu && (cpu - p->last_cpu < since / 2 || since >= DUE_ANY_NS ||
+				      (!p->stalls.n && p->looks < EARLY_LOOKS)));
 	if (due) {
 		p->last_ns = now_ns;
 		p->last_cpu = cpu;
@@ -306,6 +332,7 @@ static void key_of(const struct lw_pywait *w, pid_t pid, char *key, size_t len)
 	const char *kind = w->kind == LW_LOCK_TASK	  ? "task" :
 			   w->kind == LW_LOCK_EVENT_LOOP  ? "loop" :
 			   w->kind == LW_LOCK_THREAD_EXIT ? "thread" :
+			   w->kind == LW_LOCK_FUTURE	  ? "future" :
 							    "anon";
 
 	snprintf(key, len, "%s:%d:0x%" PRIx64, kind, pid, w->lock);
@@ -370,6 +397,41 @@ static void put_holds(struct lw_python_source *ps, struct lw_graph *g, struct py
 	}
 }
 
+/* The thread tid of look lk, or NULL. */
+static const struct lw_pyparticipant *look_thread(const struct lw_pylook *lk, pid_t tid)
+{
+	for (int i = 0; i < lk->snap.n && !lk->snap.p[i].task; i++)
+		if (lk->snap.p[i].tid == tid)
+			return &lk->snap.p[i];
+	return NULL;
+}
+
+/* Each event loop of p that runs one callback now: held by its thread
+ * since it was first seen doing so (a stall, once long enough). */
+static void put_stalls(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
+{
+	char key[LW_KEY_LEN];
+
+	for (int i = 0; i < p->stalls.n; i++) {
+		const struct lw_pystall *st = &p->stalls.v[i];
+		const struct lw_pyparticipant *pp = look_thread(&p->look[p->cur], st->tid);
+		struct lw_participant *gp;
+		struct lw_lock *l;
+
+		if (!st->since_ns || !pp || !(gp = participant(ps, g, p, pp)))
+			continue;
+		snprintf(key, sizeof(key), "loop:%d:0x%" PRIx64, p->pid, st->loop);
+		l = graph__lock(g, LW_LOCK_EVENT_LOOP, key, p->pid, st->loop);
+		if (!l)
+			continue;
+		if (!l->name[0])
+			snprintf(l->name, sizeof(l->name), "%s", pp->name);
+		graph__held(g, l, gp,
+			    &(struct lw_hold_info){
+				    .src = &ps->base, .rec = st, .since_ns = st->since_ns });
+	}
+}
+
 /* The waits of p's latest look into the graph. */
 static void put(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
 {
@@ -408,8 +470,8 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 		struct pyproc *p = &ps->py[(ps->next + i) % ps->n];
 
 		p->fresh = 0;
-		if (p->state == PY_UNKNOWN) {
-			open_py(p);
+		if (p->state == PY_UNKNOWN && t->now_ns >= p->open_again_ns) {
+			open_py(p, t->now_ns);
 			ps->processes += p->state == PY_YES;
 		}
 		if (p->state != PY_YES || (looked && !t->look_now) || !due(p, t->now_ns))
@@ -421,9 +483,13 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 		}
 	}
 	for (int i = 0; i < ps->n; i++)
+		if (ps->py[i].state == PY_YES && ps->py[i].stalls.n)
+			pystall__sample(&ps->py[i].stalls, ps->py[i].m, t->now_ns);
+	for (int i = 0; i < ps->n; i++)
 		if (ps->py[i].valid && !ps->py[i].withdrawn) {
 			put(ps, g, &ps->py[i]);
 			put_holds(ps, g, &ps->py[i]);
+			put_stalls(ps, g, &ps->py[i]);
 			if (t->all)
 				put_all(ps, g, &ps->py[i]);
 		}
@@ -522,6 +588,41 @@ moved:
 	return 0;
 }
 
+/* A stall stands when its loop is still in the callback it was in, and
+ * this round's read finds its thread inside a callback (Handle._run): the
+ * thread's frames, and the task whose step runs. */
+static int observe_stall(struct pyproc *p, const struct lw_pystall *st, unsigned int round,
+			 struct lw_observation *o)
+{
+	const struct lw_pyparticipant *pp;
+	const struct lw_pylook *lk;
+	int in_callback = 0;
+
+	if (!pystall__stands(p->m, st) || !(lk = seen_in(p, round)) ||
+	    !(pp = look_thread(lk, st->tid)) || !pystall__stands(p->m, st))
+		return 0;
+	for (int i = 0; i < pp->nframes; i++) {
+		const struct lw_pycode *c = pymem__code(p->m, pp->frames[i].code);
+
+		in_callback |= c && !strcmp(c->qualname, "Handle._run");
+	}
+	if (!in_callback)
+		return 0;
+	for (int i = 0; i < lk->snap.n; i++)
+		if (lk->snap.p[i].task && lk->snap.p[i].state == -1 &&
+		    lk->snap.p[i].loop == st->loop) {
+			snprintf(o->task, sizeof(o->task), "%s", lk->snap.p[i].name);
+			o->task_addr = lk->snap.p[i].addr;
+		}
+	o->fingerprint = lw_hash_combine(lw_hash_combine(st->loop, st->count), st->since_ns);
+	if (pp->sc.nr >= 0) {
+		o->has_sc = 1;
+		o->sc = pp->sc;
+	}
+	frames_of(p->m, pp, o);
+	return 1;
+}
+
 /* A hold stands when this round's read finds its holder still holding the
  * lock, standing still as it stood. */
 static int python_observe_hold(struct lw_source *s, const struct lw_lock *l,
@@ -535,6 +636,8 @@ static int python_observe_hold(struct lw_source *s, const struct lw_lock *l,
 	int i;
 
 	(void)holder;
+	if (p && p->valid && l->kind == LW_LOCK_EVENT_LOOP)
+		return observe_stall(p, h->rec, round, o);
 	if (!p || !p->valid || !was)
 		return 0;
 	lk = seen_in(p, round);
@@ -557,8 +660,15 @@ static void python_stats(struct lw_source *s, struct lw_summary *sum)
 	sum->python_processes += ps->processes;
 	sum->python_looks += ps->looks;
 	sum->python_holds += ps->holds;
-	for (int i = 0; i < ps->n; i++)
+	sum->python_loops += ps->loops;
+	sum->loop_samples += ps->loop_samples;
+	sum->loop_busy += ps->loop_busy;
+	for (int i = 0; i < ps->n; i++) {
 		sum->python_holds += ps->py[i].holds.seen;
+		sum->python_loops += ps->py[i].stalls.loops;
+		sum->loop_samples += ps->py[i].stalls.samples;
+		sum->loop_busy += ps->py[i].stalls.busy;
+	}
 }
 
 /* The participant's frames as the last re-check's read saw them (a thread
