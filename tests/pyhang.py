@@ -4,8 +4,9 @@
 
     pyhang.py MODE [N]
 
-Every mode hangs until it is killed.  The asyncio modes run only the tasks
-named below plus the main task of asyncio.run(), on the main thread alone.
+Every mode but order-tasks and order-threads hangs until it is killed.  The
+asyncio modes run only the tasks named below plus the main task of
+asyncio.run(), on the main thread alone.
 
   store    the locked-method-calls-locked-method trap: task "rebuilder" runs
            Store.rebuild(), which holds the store's self._lock (an
@@ -69,6 +70,16 @@ named below plus the main task of asyncio.run(), on the main thread alone.
   blocking a stalled event loop, no deadlock: task "fetcher" calls
            time.sleep(3600), a blocking call, inside its coroutine (says
            ready just before)
+  order-tasks
+           a lock-order inversion that does not hang (yet), then exits:
+           task "ab-first" holds the module-global asyncio locks lock_a and
+           then lock_b (nested) for 1.5 s; once it is done, task "ba-later"
+           holds lock_b and then lock_a for 1.5 s; task "ticker" wakes every
+           50 ms throughout (a loop that runs, as a server's does)
+  order-threads
+           the same with threading locks and threads "ab-first" and
+           "ba-later", one after the other, the main thread joining each
+           with a 50 ms timeout
   ring N   N tasks "ring-0" .. "ring-N-1" (N >= 2, default 33), each
            awaiting the next, the last awaiting the first
   hold     no deadlock, two locks never let go: task "owner" holds the
@@ -684,6 +695,62 @@ async def stall_main(coro, name):
     await asyncio.create_task(coro(), name=name)
 
 
+# --- order-tasks, order-threads: an inversion, one order after the other ---
+
+async def hold_ab_async():
+    async with lock_a:
+        async with lock_b:
+            await asyncio.sleep(1.5)
+
+
+async def hold_ba_async():
+    async with lock_b:
+        async with lock_a:
+            await asyncio.sleep(1.5)
+
+
+async def tick_on():
+    while True:
+        await asyncio.sleep(0.05)
+
+
+async def order_tasks_main():
+    global lock_a, lock_b
+
+    lock_a = asyncio.Lock()
+    lock_b = asyncio.Lock()
+    ticker = asyncio.create_task(tick_on(), name="ticker")
+    say_ready()
+    await asyncio.create_task(hold_ab_async(), name="ab-first")
+    await asyncio.create_task(hold_ba_async(), name="ba-later")
+    ticker.cancel()
+
+
+def hold_ab():
+    with lock_a:
+        with lock_b:
+            time.sleep(1.5)
+
+
+def hold_ba():
+    with lock_b:
+        with lock_a:
+            time.sleep(1.5)
+
+
+def order_threads_main():
+    global lock_a, lock_b
+
+    lock_a = threading.Lock()
+    lock_b = threading.Lock()
+    say_ready()
+    for target, name in ((hold_ab, "ab-first"), (hold_ba, "ba-later")):
+        t = threading.Thread(target=target, name=name)
+        t.start()
+        while t.is_alive():
+            t.join(0.05)
+
+
 # --- hold: a task and a thread that never let go of their locks ---
 
 def keep():
@@ -724,6 +791,8 @@ MODES = {
     "queued": queued_main,
     "threadsafe": lambda: asyncio.run(threadsafe_main()),
     "cross": lambda: asyncio.run(cross_main()),
+    "order-tasks": lambda: asyncio.run(order_tasks_main()),
+    "order-threads": order_threads_main,
     "stall": lambda: asyncio.run(stall_main(crunch, "cruncher")),
     "blocking": lambda: asyncio.run(stall_main(fetch_blocking, "fetcher")),
     "ring": lambda n=33: asyncio.run(ring_main(n)),

@@ -15,7 +15,10 @@ asyncio modes run on the main thread alone.
                joins them (not holding it), batch after batch
   ordered      tasks "worker-N" (20) take the module-global asyncio locks
                lock_a then lock_b, always in that order, with random idle gaps
-               between and inside
+               between and inside; task "nester" takes them in the same order
+               and holds both 0.5 s at a time; thread "thread-nester" takes
+               the module-global threading locks tlock_a then tlock_b and holds
+               both 0.5 s at a time, 0.1 s apart
   idle         tasks waiting for something that does not come (yet):
                "cond-waiter" in Condition.wait(), "queue-getter" in
                Queue.get(), "event-waiter" in Event.wait(), "sleeper" in
@@ -67,6 +70,8 @@ shared = None           # rlock
 work_lock = None        # join
 lock_a = None           # ordered
 lock_b = None           # ordered
+tlock_a = None          # ordered
+tlock_b = None          # ordered
 cond = None             # idle
 queue = None            # idle
 event = None            # idle
@@ -183,13 +188,40 @@ async def ordered_work(name):
             await idle_gap()
 
 
+async def nest_work():
+    rounds["nester"] = 0
+    while True:
+        async with lock_a:
+            async with lock_b:
+                await asyncio.sleep(0.5)
+        rounds["nester"] += 1
+        await asyncio.sleep(0.1)
+
+
+def thread_nest_work(deadline):
+    rounds["thread-nester"] = 0
+    while time.monotonic() < deadline:
+        with tlock_a:
+            with tlock_b:
+                time.sleep(0.5)
+        rounds["thread-nester"] += 1
+        time.sleep(0.1)
+
+
 async def ordered_main(seconds):
-    global lock_a, lock_b
+    global lock_a, lock_b, tlock_a, tlock_b
 
     lock_a = asyncio.Lock()
     lock_b = asyncio.Lock()
-    await run_tasks({f"worker-{i}": ordered_work(f"worker-{i}")
-                     for i in range(1, 21)}, seconds)
+    tlock_a = threading.Lock()
+    tlock_b = threading.Lock()
+    nester = threading.Thread(target=thread_nest_work, args=(time.monotonic() + seconds,),
+                              name="thread-nester")
+    nester.start()
+    coros = {f"worker-{i}": ordered_work(f"worker-{i}") for i in range(1, 21)}
+    coros["nester"] = nest_work()
+    await run_tasks(coros, seconds)
+    await asyncio.get_running_loop().run_in_executor(None, nester.join)
     return report("ordered", seconds)
 
 

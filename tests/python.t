@@ -10,8 +10,10 @@
 # an RLock taken by hand (its recorded owner) against a Lock; futures: two
 # work items of a pool waiting for each other's, every worker waiting for
 # one queued behind it, run_coroutine_threadsafe().result() on the loop's
-# own thread, a worker and two tasks through a future and an asyncio lock. Each by `check` (JSON, and text for one), by -p on a
-# process already hung, and by watching a command. True negatives
+# own thread, a worker and two tasks through a future and an asyncio lock;
+# stalled event loops (loop_stall) and Python lock orders (lock_order).
+# Each by `check` (JSON, and text for one), by -p on a process already hung,
+# and by watching a command. True negatives
 # (tests/pyhealthy.py) stay silent under watching and repeated checks. A
 # Python of another version is named as unsupported. The same deadlocks and
 # true negatives are run under pyenv's 3.12, Debian trixie's 3.13 and sid's
@@ -418,6 +420,51 @@ test_stall()
 	t_end
 }
 
+# Watching pyhang.py order-KIND under PYTHON: its tasks (threads) take
+# lock_a and lock_b nested, in one order and then, once done, in the other:
+# never at once, so nothing hangs, but it is a lock_order (exit 1, as for
+# native orders), each order with who took it and where, from the looks.
+# order_of PYTHON tasks|threads
+order_of()
+{
+	local py=$1 kind=$2 dir type=thread ltype=threading.Lock fn=hold_ab
+
+	if [ "$kind" = tasks ]; then
+		type=task ltype=asyncio.Lock fn=hold_ab_async
+	fi
+	dir=$(lw_dir "order-$kind-${py//\//_}")
+	LW_TIMEOUT=60 lw_run "$dir" --json --duration 30 -- "$py" "$PYHANG" "order-$kind"
+	t_rc "$dir" 1
+	t_json_lines "$dir"
+	t_jq "order-$kind: exactly one alert, a lock_order of the two orders" "$dir" \
+		'records | length == 1 and .[0].kind == "lock_order" and (.[0].orders | length) == 2'
+	t_jq "order-$kind: lock_a then lock_b by $type ab-first, lock_b then lock_a by $type ba-later" "$dir" \
+		'records[0].orders as $o |
+		 any($o[]; .held.name == "lock_a" and .taken.name == "lock_b" and
+			.thread.type == $ty and .thread.name == "ab-first") and
+		 any($o[]; .held.name == "lock_b" and .taken.name == "lock_a" and
+			.thread.type == $ty and .thread.name == "ba-later") and
+		 all($o[]; .held.type == $lt and .taken.type == $lt)' \
+		--arg ty "$type" --arg lt "$ltype"
+	t_jq "order-$kind: where ab-first took both: $fn in pyhang.py" "$dir" \
+		'any(records[0].orders[]; .thread.name == "ab-first" and
+			all(.held_at[0], .taken_at[0]; .language == "python" and .function == $f and
+				(.file | endswith("/pyhang.py")) and .line > 0))' --arg f "$fn"
+	t_jq "order-$kind: the summary counts the 2 orders seen" "$dir" 'summary.python_orders == 2'
+	t_jq "order-$kind: the headline" "$dir" \
+		'records[0].summary | test("^2 locks of pid [0-9]+ [(][^)]*[)] are taken in a cycle of orders: ")'
+}
+
+test_py_orders()
+{
+	t_begin "watching: tasks take two asyncio locks nested in opposite orders, never at once: lock_order"
+	order_of "$PY" tasks
+	t_end
+	t_begin "watching: threads take two threading locks nested in opposite orders, never at once: lock_order"
+	order_of "$PY" threads
+	t_end
+}
+
 # A deadlock through the GIL (pyhang.py gil): thread visitor holds the C
 # library's registry_mutex and waits for the GIL, which thread locker holds
 # while it waits for registry_mutex (ctypes.PyDLL keeps the GIL).
@@ -764,9 +811,14 @@ test_healthy()
 	lw_reap "$dir"
 	t_rc "$dir" 0
 	t_no_alert "$dir"
-	case $mode in chunks | server-busy)
+	case $mode in
+	chunks | server-busy)
 		t_jq "its busy loop was sampled, found running callbacks, never stalled" "$dir" \
 			'summary.python_loops >= 1 and summary.loop_busy >= 10'
+		;;
+	ordered)
+		t_jq "its nested locks were seen, in their one order each: asyncio's, threading's" \
+			"$dir" 'summary.python_orders == 2'
 		;;
 	esac
 	t_end
@@ -908,6 +960,8 @@ test_other_python()
 	t_no_alert "$dir"
 	t_jq "chunks: its busy loop was sampled, found running callbacks, never stalled" "$dir" \
 		'summary.python_loops >= 1 and summary.loop_busy >= 10'
+	order_of "$py" tasks
+	order_of "$py" threads
 	long_hold_of "$py"
 	relock_of "$py"
 	for mode in byhand idle server-busy rlock join futures; do
@@ -951,7 +1005,7 @@ PY314=$IN_ROOT
 in_root py3.15 sid /usr/bin/python3.15 $SID_PKGS
 PY315=$IN_ROOT
 # shellcheck disable=SC2086
-NTESTS=$((31 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((33 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 4))
 tap_plan "$NTESTS"
 need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
@@ -977,6 +1031,7 @@ test_pool
 test_queued
 test_threadsafe
 test_stall
+test_py_orders
 test_command
 test_later
 test_native

@@ -53,6 +53,14 @@ struct lw_order *order__new(void)
 	return o;
 }
 
+static void free_stack(struct lw_order_stack *s)
+{
+	if (s->frames)
+		lw_frames_free(s->frames, s->n);
+	free(s->frames);
+	free(s);
+}
+
 void order__free(struct lw_order *o)
 {
 	if (!o)
@@ -69,6 +77,7 @@ void order__free(struct lw_order *o)
 			struct lw_order_lock *l = o->locks[i];
 
 			o->locks[i] = l->hnext;
+			free(l->name);
 			free(l);
 		}
 	for (uint32_t i = 0; o->stacks && i < o->ssize; i++)
@@ -76,7 +85,7 @@ void order__free(struct lw_order *o)
 			struct lw_order_stack *s = o->stacks[i];
 
 			o->stacks[i] = s->hnext;
-			free(s);
+			free_stack(s);
 		}
 	free(o->locks);
 	free(o->edges);
@@ -165,6 +174,10 @@ static const struct lw_order_stack *stack_ref(struct lw_order *o, const struct l
 	if (!k)
 		return NULL;
 	*k = c;
+	if (s->frames && !(k->frames = lw_frames_dup(s->frames, c.n))) {
+		free(k);
+		return NULL;
+	}
 	k->refs = 1;
 	k->hnext = o->stacks[h];
 	o->stacks[h] = k;
@@ -183,7 +196,7 @@ static void stack_unref(struct lw_order *o, const struct lw_order_stack *s)
 	for (pp = &o->stacks[stack_hash(s) & (o->ssize - 1)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == s) {
 			*pp = s->hnext;
-			free((void *)s);
+			free_stack((struct lw_order_stack *)s);
 			o->nstacks--;
 			return;
 		}
@@ -326,6 +339,7 @@ void order__forget(struct lw_order *o, pid_t pid)
 				continue;
 			}
 			*pp = l->hnext;
+			free(l->name);
 			free(l);
 			o->nlocks--;
 		}

@@ -18,17 +18,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "lockwatch.h"
+#include "sys/syms.h"
 
 #define LW_ORDER_FRAMES 16 /* where a lock was taken: pcs kept */
 
 struct lw_source;
 
 /* Where a lock was taken: its lock call and the callers. The orders taken on
- * one path share one (the graph keeps each distinct stack once). */
+ * one path share one (the graph keeps each distinct stack once). A source
+ * that resolves its own frames (the CPython reader's) gives them too, and a
+ * hash of each as its pc. */
 struct lw_order_stack {
 	uint64_t pcs[LW_ORDER_FRAMES];
 	int n;
 	int from_call; /* pcs[0] is a return address (else a probe's pc) */
+	struct lw_frame *frames; /* NULL, or n resolved frames (the graph's copy owns them) */
 	uint32_t refs; /* the graph's */
 	struct lw_order_stack *hnext;
 };
@@ -39,6 +43,11 @@ struct lw_order_lock {
 	uint64_t addr;
 	uint32_t gen;
 	unsigned int kind; /* LW_HOLD_RWLOCK, LW_HOLD_CUSTOM, or 0: a mutex */
+	/* a lock of a source that knows it better (a Python lock): its kind in
+	 * the wait-for graph's terms (enum lw_lock_kind), and its name as the
+	 * code spells it (owned); 0 and NULL otherwise */
+	int graph_kind;
+	char *name;
 	struct lw_order_edge *out; /* orders from it */
 	struct lw_order_lock *hnext;
 	uint32_t mark; /* the search's */
@@ -53,6 +62,7 @@ struct lw_order_edge {
 	/* who took it first, and where */
 	pid_t tid;
 	char comm[LW_COMM_LEN + 1];
+	uint64_t task; /* a Python task took it: its Task object (comm: its name) */
 	/* where a was taken (the callers as the stack stood when b was
 	 * taken), and where b was */
 	const struct lw_order_stack *held_at, *taken_at;

@@ -167,6 +167,7 @@ struct lw_summary {
 	uint64_t python_holds; /* locks their frames were seen holding (each time taken) */
 	uint64_t python_loops; /* their asyncio event loops sampled for stalls */
 	uint64_t loop_samples, loop_busy; /* samples; of them, a loop running a callback */
+	uint64_t python_orders; /* distinct orders of their locks, one held inside another */
 	uint64_t lock_acquires; /* --lock-order: locks the watched processes took */
 	uint64_t lock_orders; /* ... distinct lock orders among them */
 	uint64_t held_overflow; /* ... locks taken past a thread's LW_HELD_MAX: not kept */

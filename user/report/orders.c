@@ -15,6 +15,8 @@
 
 static enum lw_lock_kind kind_of(const struct lw_order_lock *l)
 {
+	if (l->graph_kind)
+		return l->graph_kind;
 	if (l->kind & LW_HOLD_RWLOCK)
 		return LW_LOCK_RWLOCK;
 	if (l->kind & LW_HOLD_CUSTOM)
@@ -29,6 +31,8 @@ static int add_lock(struct lw_syms_cache *syms, struct lw_alert *a, const struct
 	struct lw_lock l = { .kind = kind_of(ol), .pid = ol->pid, .addr = ol->addr };
 
 	snprintf(l.key, sizeof(l.key), "anon:%d:0x%" PRIx64, ol->pid, ol->addr);
+	if (ol->name)
+		snprintf(l.name, sizeof(l.name), "%s", ol->name);
 	for (int i = 0; i < a->nlocks; i++)
 		if (!strcmp(a->locks[i].key, l.key))
 			return i;
@@ -72,12 +76,27 @@ static void summarize(struct lw_alert *a)
 			off += snprintf(s + off, len - off, " then ");
 		if (off < len)
 			off += lock_words(s + off, len - off, a, o->taken, o->taken_as);
-		if (off < len)
+		if (off < len && !strcmp(o->thread.type, "task"))
+			off += snprintf(s + off, len - off, " (task %s)", o->thread.name);
+		else if (off < len)
 			off += snprintf(s + off, len - off, " (thread %d (%s))", o->thread.tid,
 					o->thread.name);
 	}
 	if (off < len)
-		snprintf(s + off, len - off, ": threads that take them at once can deadlock");
+		snprintf(s + off, len - off, ": %s that take them at once can deadlock",
+			 a->norders && !strcmp(a->orders[0].thread.type, "task") ? "tasks" :
+										   "threads");
+}
+
+/* Where an order's lock was taken: the source's own frames (a Python
+ * lock's), or its pcs symbolized. */
+static int frames_at(struct lw_syms_cache *syms, pid_t pid, const struct lw_order_stack *s,
+		     struct lw_frame **out)
+{
+	if (!s->frames)
+		return stack__pcs(syms, pid, s->pcs, s->n, s->from_call, out);
+	*out = lw_frames_dup(s->frames, s->n);
+	return *out ? s->n : 0;
 }
 
 void report__orders(struct lw_syms_cache *syms, struct lw_alert *a, const struct lw_finding *f)
@@ -86,16 +105,15 @@ void report__orders(struct lw_syms_cache *syms, struct lw_alert *a, const struct
 		const struct lw_order_edge *e = f->orders[i];
 		struct lw_alert_order *o = &a->orders[a->norders++];
 
-		o->thread.type = "thread";
+		o->thread.type = e->task ? "task" : "thread";
 		o->thread.pid = e->a->pid;
 		o->thread.tid = e->tid;
+		o->thread.addr = e->task;
 		snprintf(o->thread.name, sizeof(o->thread.name), "%s", e->comm);
 		if (e->taken_at)
-			o->ntaken_at = stack__pcs(syms, e->a->pid, e->taken_at->pcs, e->taken_at->n,
-						  e->taken_at->from_call, &o->taken_at);
+			o->ntaken_at = frames_at(syms, e->a->pid, e->taken_at, &o->taken_at);
 		if (e->held_at)
-			o->nheld_at = stack__pcs(syms, e->a->pid, e->held_at->pcs, e->held_at->n,
-						 e->held_at->from_call, &o->held_at);
+			o->nheld_at = frames_at(syms, e->a->pid, e->held_at, &o->held_at);
 		o->held_as = mode(e->a, e->modes & LW_ORDER_A_READ);
 		o->taken_as = mode(e->b, e->modes & LW_ORDER_B_READ);
 		o->held = add_lock(syms, a, e->a, o->held_at, o->nheld_at);

@@ -675,3 +675,30 @@ void lw_frames_free(struct lw_frame *frames, int n)
 		frames[i].file = NULL;
 	}
 }
+
+static char *dup_or_null(const char *s, int *bad)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	*bad |= s && !d;
+	return d;
+}
+
+struct lw_frame *lw_frames_dup(const struct lw_frame *frames, int n)
+{
+	struct lw_frame *v = calloc(n > 0 ? n : 1, sizeof(*v));
+	int bad = 0;
+
+	for (int i = 0; v && i < n; i++) {
+		v[i] = frames[i];
+		v[i].function = dup_or_null(frames[i].function, &bad);
+		v[i].module = dup_or_null(frames[i].module, &bad);
+		v[i].file = dup_or_null(frames[i].file, &bad);
+	}
+	if (v && bad) {
+		lw_frames_free(v, n);
+		free(v);
+		v = NULL;
+	}
+	return v;
+}

@@ -68,6 +68,9 @@ int syms__frame(struct lw_syms *s, uint64_t pc, int activation, struct lw_frame 
 int syms__data_name(struct lw_syms *s, uint64_t addr, char *buf, size_t len);
 
 void lw_frames_free(struct lw_frame *frames, int n);
+/* A copy of n frames, strings and all (calloc'ed, at least one); NULL when
+ * out of memory. */
+struct lw_frame *lw_frames_dup(const struct lw_frame *frames, int n);
 
 struct lw_syms_cache *syms_cache__new(void);
 /* The cached lw_syms of pid, opened on first use; NULL and errno on failure. */

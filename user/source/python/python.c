@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/graph.h"
+#include "core/order.h"
 #include "report/model.h"
 #include "source/python/pyfind.h"
 #include "source/python/pyholds.h"
@@ -54,6 +55,7 @@ struct pyproc {
 	const struct lw_pylook *seen; /* what that round saw; NULL: unreadable */
 	uint64_t last_ns, last_cpu;
 	int looks; /* taken so far */
+	uint64_t orders; /* lock orders seen (distinct, while it lived) */
 };
 
 struct lw_python_source {
@@ -64,6 +66,7 @@ struct lw_python_source {
 	uint64_t processes, looks;
 	uint64_t holds; /* of processes forgotten since: their holds seen */
 	uint64_t loops, loop_samples, loop_busy; /* ... their loops, sampled */
+	uint64_t orders_seen; /* ... their lock orders */
 };
 
 static const struct lw_source_ops python_ops;
@@ -130,6 +133,7 @@ static void python_forget(struct lw_source *s, pid_t pid)
 	ps->loops += p->stalls.loops;
 	ps->loop_samples += p->stalls.samples;
 	ps->loop_busy += p->stalls.busy;
+	ps->orders_seen += p->orders;
 	reset(p);
 	/* the last entry takes its place; the slot it leaves holds nothing */
 	*p = ps->py[--ps->n];
@@ -432,6 +436,133 @@ static void put_stalls(struct lw_python_source *ps, struct lw_graph *g, struct p
 	}
 }
 
+/* A Python lock's kind in the order graph: the exclusive ones (holders of
+ * a semaphore do not exclude each other); 0: none. */
+static int order_kind(struct lw_pymem *m, uint64_t lock)
+{
+	switch (pymem__kind(m, lock)) {
+	case PK_ALOCK:
+		return LW_LOCK_ASYNCIO_LOCK;
+	case PK_TLOCK:
+		return LW_LOCK_THREADING_LOCK;
+	case PK_RLOCK:
+		return LW_LOCK_THREADING_RLOCK;
+	default:
+		return 0;
+	}
+}
+
+/* Where pp's frame k and its callers stand, resolved (frames point into the
+ * code cache; the order graph copies them), into st. */
+static void order_stack(struct lw_pymem *m, const struct lw_pyparticipant *pp, int k,
+			struct lw_order_stack *st, struct lw_frame *fr)
+{
+	memset(st, 0, sizeof(*st));
+	st->frames = fr;
+	for (int i = k; i >= 0 && i < pp->nframes && st->n < LW_ORDER_FRAMES; i++) {
+		const struct lw_pycode *c = pymem__code(m, pp->frames[i].code);
+		int line;
+
+		if (!c)
+			continue;
+		line = pycode__line(c, pp->frames[i].instr);
+		fr[st->n] = (struct lw_frame){ .python = 1,
+					       .function = (char *)c->qualname,
+					       .file = (char *)c->filename,
+					       .line = line };
+		st->pcs[st->n++] = lw_hash_combine(lw_hash_str(c->filename),
+						   lw_hash_combine(lw_hash_str(c->qualname), line));
+	}
+}
+
+/* Whether pp took its hold i before its hold j: one in an outer frame (a
+ * greater index), or lower on the same frame's stack (recorded first). */
+static int taken_before(const struct lw_pyparticipant *pp, int i, int j)
+{
+	return pp->hold_frame[i] > pp->hold_frame[j] ||
+	       (pp->hold_frame[i] == pp->hold_frame[j] && i < j);
+}
+
+/* One order: pp held its hold a when it took its hold b. */
+static void put_order(struct lw_python_source *ps, struct lw_order *o, struct pyproc *p,
+		      const struct lw_pyparticipant *pp, int a, int b)
+{
+	struct lw_order_edge info = { .src = &ps->base,
+				      .tid = pp->tid,
+				      .task = pp->task ? pp->addr : 0 };
+	struct lw_frame held_fr[LW_ORDER_FRAMES], taken_fr[LW_ORDER_FRAMES];
+	struct lw_order_stack held, taken;
+	struct lw_order_edge *e;
+	uint64_t gates[LW_GATES_MAX];
+	int added, n = 0;
+	char name[LW_NAME_LEN];
+
+	memcpy(info.comm, pp->name, strnlen(pp->name, LW_COMM_LEN)); /* cut like a comm */
+	/* gates: the other locks held since before both */
+	for (int k = 0; k < pp->nholds; k++)
+		if (k != a && k != b && taken_before(pp, k, a) && order_kind(p->m, pp->holds[k]) &&
+		    info.ngates < LW_GATES_MAX)
+			info.gates[info.ngates++] = pp->holds[k];
+	order_stack(p->m, pp, pp->hold_frame[a], &held, held_fr);
+	order_stack(p->m, pp, pp->hold_frame[b], &taken, taken_fr);
+	e = order__add(o, &info, &held, &taken, p->pid, pp->holds[a], 0, pp->holds[b], 0, &added);
+	if (!e)
+		return;
+	p->orders += added;
+	for (int k = 0; k < 2; k++) {
+		struct lw_order_lock *l = k ? e->b : e->a;
+		int h = k ? b : a;
+
+		if (l->name)
+			continue;
+		l->graph_kind = order_kind(p->m, pp->holds[h]);
+		pyname__held(p->m, pp, h, name, sizeof(name));
+		l->name = name[0] ? strdup(name) : NULL;
+	}
+	if (added)
+		return;
+	/* seen again: only the gates held both times still gate it */
+	for (int k = 0; k < e->ngates; k++)
+		for (int j = 0; j < info.ngates; j++)
+			if (e->gates[k] == info.gates[j])
+				gates[n++] = e->gates[k];
+	if (n < e->ngates)
+		order__narrow(o, p->pid, pp->holds[a], 0, pp->holds[b], 0, 0, gates, n);
+}
+
+/* The locks each participant of p's new look holds one inside another, as
+ * orders into the order graph (history: kept while the process lives). */
+static void put_orders(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
+{
+	const struct lw_pylook *lk = &p->look[p->cur];
+
+	for (int i = 0; i < lk->snap.n; i++) {
+		const struct lw_pyparticipant *pp = &lk->snap.p[i];
+
+		for (int a = 0; pp->nholds > 1 && a < pp->nholds; a++)
+			for (int b = 0; b < pp->nholds; b++)
+				if (a != b && pp->holds[a] != pp->holds[b] &&
+				    taken_before(pp, a, b) && order_kind(p->m, pp->holds[a]) &&
+				    order_kind(p->m, pp->holds[b]))
+					put_order(ps, graph__order(g), p, pp, a, b);
+	}
+}
+
+/* An order stands while both its locks are still locks of their kinds. */
+static int python_order_stands(struct lw_source *s, const struct lw_order_edge *e)
+{
+	struct pyproc *p = find((struct lw_python_source *)s, e->a->pid);
+	int ok;
+
+	if (!p || p->state != PY_YES)
+		return 0;
+	pymem__reset(p->m); /* memory as it is now */
+	ok = order_kind(p->m, e->a->addr) == e->a->graph_kind &&
+	     order_kind(p->m, e->b->addr) == e->b->graph_kind;
+	pymem__trim(p->m);
+	return ok;
+}
+
 /* The waits of p's latest look into the graph. */
 static void put(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
 {
@@ -477,6 +608,8 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 		if (p->state != PY_YES || (looked && !t->look_now) || !due(p, t->now_ns))
 			continue;
 		look(ps, p, t->now_ns);
+		if (p->valid)
+			put_orders(ps, g, p);
 		if (!t->look_now) {
 			looked = 1;
 			ps->next = (ps->next + i + 1) % ps->n;
@@ -663,7 +796,9 @@ static void python_stats(struct lw_source *s, struct lw_summary *sum)
 	sum->python_loops += ps->loops;
 	sum->loop_samples += ps->loop_samples;
 	sum->loop_busy += ps->loop_busy;
+	sum->python_orders += ps->orders_seen;
 	for (int i = 0; i < ps->n; i++) {
+		sum->python_orders += ps->py[i].orders;
 		sum->python_holds += ps->py[i].holds.seen;
 		sum->python_loops += ps->py[i].stalls.loops;
 		sum->loop_samples += ps->py[i].stalls.samples;
@@ -694,6 +829,7 @@ static const struct lw_source_ops python_ops = {
 	.contribute = python_contribute,
 	.observe = python_observe,
 	.observe_hold = python_observe_hold,
+	.order_stands = python_order_stands,
 	.describe = python_describe,
 	.watch = python_watch,
 	.forget = python_forget,
