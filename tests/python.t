@@ -104,6 +104,20 @@ t_pycycle()
 		'all(dl.cycle[]; (.waits_for.key | length > 0) and (.waits_for.addr | test("^0x")))'
 }
 
+# t_attach_cycle DIR PID EDGE...: `lockwatch -p PID` on a process already
+# hung reports the cycle of EDGEs (as t_pycycle takes them) within seconds,
+# exit 1.
+t_attach_cycle()
+{
+	local dir=$1 pid=$2
+
+	shift 2
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$pid"
+	t_rc "$dir" 1
+	t_pycycle "$dir" "$@"
+	t_within "$dir" 10
+}
+
 # t_within DIR SECS: the captured run took less than SECS seconds.
 t_within()
 {
@@ -181,11 +195,8 @@ test_abba_attach()
 
 	dir=$(lw_dir abba-p)
 	t_begin "-p PID on the hung asyncio process: reported within seconds, exit 1"
-	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$ABBA_PID"
-	t_rc "$dir" 1
 	# shellcheck disable=SC2086
-	t_pycycle "$dir" $ABBA_EDGES
-	t_within "$dir" 10
+	t_attach_cycle "$dir" "$ABBA_PID" $ABBA_EDGES
 	t_jq "summary: one deadlock" "$dir" 'summary.deadlocks == 1'
 	[ -d "/proc/$ABBA_PID" ] && [ "$(proc_state "$ABBA_PID")" = S ] ||
 		t_fail "the watched process is no longer asleep as it was"
@@ -256,11 +267,8 @@ test_threads_watch()
 
 	dir=$(lw_dir threads-p)
 	t_begin "-p PID on the threads: the cycle again, within seconds"
-	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$THREADS_PID"
-	t_rc "$dir" 1
 	# shellcheck disable=SC2086
-	t_pycycle "$dir" $THREADS_EDGES
-	t_within "$dir" 10
+	t_attach_cycle "$dir" "$THREADS_PID" $THREADS_EDGES
 	t_end
 	hang_stop "$THREADS_PID"
 }
@@ -300,11 +308,8 @@ test_pool()
 	t_end
 	dir=$(lw_dir pool-p)
 	t_begin "-p PID on the pool: the cycle again, within seconds"
-	lw_run "$dir" --json --exit-on-deadlock --duration 30 -p "$HANG_PID"
-	t_rc "$dir" 1
 	# shellcheck disable=SC2086
-	t_pycycle "$dir" $POOL_EDGES
-	t_within "$dir" 10
+	t_attach_cycle "$dir" "$HANG_PID" $POOL_EDGES
 	t_end
 	hang_stop "$HANG_PID"
 }
@@ -391,6 +396,13 @@ stall_of()
 	t_jq "$mode: the headline" "$dir" \
 		'records[0].summary | test("^the event loop of thread [0-9]+ [(]MainThread[)] of pid [0-9]+ [(][^)]*[)] has not returned to its selector for 1[.][0-9]{3} s, in a step of task " + $t + "$")' \
 		--arg t "$task"
+	dir=$(lw_dir "stall-$mode-check-${py//\//_}")
+	lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 0
+	t_jq "$mode: check samples the loop until it has stalled 1 s: one loop_stall, task $task" "$dir" \
+		'records | length == 1 and .[0].kind == "loop_stall" and
+		 .[0].holds[0].holder.name == $t and .[0].holds[0].held_for_ms >= 1000' --arg t "$task"
+	t_within "$dir" 3
 	hang_stop "$HANG_PID"
 }
 
@@ -776,6 +788,9 @@ blocked_of()
 		echo 'any(summary.blocked[]; .waits_for.type == "future" and
 			.waits_for.name == "inner" and any(.waiters[]; .name | test("^worker_[01]$")))'
 		;;
+	chunks)
+		echo 'summary.loop_samples >= 2 and summary.loop_busy >= 1'
+		;;
 	byhand)
 		echo 'any(summary.blocked[]; .waits_for.type == "asyncio.Lock" and
 			.waits_for.name == "lock" and .waits_for.holder == null and
@@ -801,6 +816,8 @@ test_healthy()
 		lw_check "$cdir" --json "$(cut -d' ' -f2 "$ready")"
 		t_rc "$cdir" 0
 		t_no_alert "$cdir"
+		# a busy loop is sampled again 50 ms later, not for a second
+		[ "$mode" != chunks ] || t_within "$cdir" 1
 		want=$(blocked_of "$mode")
 		[ -z "$want" ] || ! jq -e -s "$JQ_DEFS $want" "$cdir/out" >/dev/null 2>&1 ||
 			seen=1
@@ -819,6 +836,11 @@ test_healthy()
 	ordered)
 		t_jq "its nested locks were seen, in their one order each: asyncio's, threading's" \
 			"$dir" 'summary.python_orders == 2'
+		;;
+	idle)
+		t_jq "its loop, asleep in a long asyncio.sleep, was sampled, mostly in its selector" \
+			"$dir" 'summary.python_loops >= 1 and summary.loop_samples >= 10 and
+				summary.loop_busy * 2 < summary.loop_samples'
 		;;
 	esac
 	t_end

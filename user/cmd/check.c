@@ -4,7 +4,8 @@
  * futex source reads what every thread is blocked in from /proc (following
  * locks the process shares with others), the CPython source reads the
  * interpreter at once - then the verdict, and what every blocked
- * participant waits for.
+ * participant waits for. An event loop found running a callback is sampled
+ * on until it goes on, or until it has stalled past --stall-threshold.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 #include "sys/proc.h"
 
 #define BLOCKED_MAX 64
+#define STALL_MARGIN_NS (500 * 1000000ull) /* to confirm a stall, past its threshold */
+#define STALL_SAMPLE_MS 50 /* a loop that may be stalling is sampled again this soon */
 
 int cmd_check_targets(const struct env *env)
 {
@@ -57,7 +60,9 @@ int cmd_check_turn(const struct env *env, struct lw_pipeline *p, struct lw_sink 
 
 	if (status)
 		return status;
-	if (!sinks || !syms || pipeline__init(p, sinks, syms, env->wait_threshold, 0, 0) ||
+	if (!sinks || !syms ||
+	    pipeline__init(p, sinks, syms, env->wait_threshold, 0,
+			   strcmp(env->command, "check") ? 0 : env->stall_threshold) ||
 	    add_sources(p)) {
 		lw_err("out of memory");
 		return LW_EXIT_INTERNAL;
@@ -73,6 +78,23 @@ int cmd_check_turn(const struct env *env, struct lw_pipeline *p, struct lw_sink 
 		return LW_EXIT_INTERNAL;
 	}
 	return 0;
+}
+
+/* More turns, STALL_SAMPLE_MS apart, while a source saw something still in
+ * the making (an event loop that may be stalling), until it settles, an
+ * alert comes, or the stall threshold (and a margin to confirm) passed. */
+static void turn_on(const struct env *env, struct lw_pipeline *p, struct lw_turn *t, uint64_t start)
+{
+	uint64_t until = start + (uint64_t)(env->stall_threshold * 1e9) + STALL_MARGIN_NS;
+
+	t->look_now = 0;
+	while (env->stall_threshold > 0 && !p->alerts && pipeline__unsettled(p) &&
+	       lw_now_ns() < until) {
+		lw_sleep_ms(STALL_SAMPLE_MS);
+		t->now_ns = lw_now_ns();
+		if (pipeline__turn(p, t))
+			break;
+	}
 }
 
 int cmd_check(const struct env *env)
@@ -91,6 +113,7 @@ int cmd_check(const struct env *env)
 	status = cmd_check_turn(env, &p, sinks, syms, &t);
 	if (status)
 		goto out;
+	turn_on(env, &p, &t, start);
 	pipeline__stats(&p, &sum);
 	sum.blocked = blocked;
 	sum.nblocked = report__blocked(p.report, p.graph, blocked, BLOCKED_MAX);

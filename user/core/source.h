@@ -102,6 +102,10 @@ struct lw_source_ops {
 	void (*forget)(struct lw_source *s, pid_t pid);
 	/* Milliseconds until the source wants its next turn, or -1 (optional). */
 	int (*next_turn_ms)(struct lw_source *s);
+	/* Whether something the source saw is still in the making and more
+	 * turns will tell (an event loop that may be stalling), for `check`,
+	 * which otherwise takes one turn (optional). */
+	int (*unsettled)(struct lw_source *s);
 	/* Its counters into the run's summary (optional). */
 	void (*stats)(struct lw_source *s, struct lw_summary *sum);
 	void (*destroy)(struct lw_source *s);

@@ -98,6 +98,14 @@ int pipeline__turn(struct lw_pipeline *p, const struct lw_turn *t)
 	return 0;
 }
 
+int pipeline__unsettled(struct lw_pipeline *p)
+{
+	for (int i = 0; i < p->nsources; i++)
+		if (p->sources[i]->ops->unsettled && p->sources[i]->ops->unsettled(p->sources[i]))
+			return 1;
+	return 0;
+}
+
 int pipeline__next_turn_ms(struct lw_pipeline *p)
 {
 	int ms = detect__pending(p->detect) ? 0 : -1;

@@ -51,6 +51,9 @@ int pipeline__turn(struct lw_pipeline *p, const struct lw_turn *t);
 /* Milliseconds until some source (or a finding left unconfirmed for lack
  * of time) wants another turn; -1: no wish. */
 int pipeline__next_turn_ms(struct lw_pipeline *p);
+/* Whether a source saw something still in the making (source.h's
+ * unsettled). */
+int pipeline__unsettled(struct lw_pipeline *p);
 /* The counters of the run so far into sum: alerts, and each source's. */
 void pipeline__stats(struct lw_pipeline *p, struct lw_summary *sum);
 void pipeline__destroy(struct lw_pipeline *p);

@@ -103,14 +103,27 @@ void pystall__sample(struct lw_pystalls *st, struct lw_pymem *m, uint64_t now_ns
 		int out = out_of_selector(m, l, &count);
 
 		st->samples++;
+		l->samples++;
 		st->busy += out == 1;
 		if (out <= 0) {
 			l->since_ns = 0;
+			l->run = 0;
 		} else if (!l->since_ns || count != l->count) {
 			l->since_ns = now_ns; /* a callback now, maybe another one */
 			l->count = count;
+			l->run = 1;
+		} else {
+			l->run++;
 		}
 	}
+}
+
+int pystall__suspect(const struct lw_pystalls *st)
+{
+	for (int i = 0; i < st->n; i++)
+		if (st->v[i].since_ns && (st->v[i].run > 1 || st->v[i].samples == 1))
+			return 1;
+	return 0;
 }
 
 int pystall__stands(struct lw_pymem *m, const struct lw_pystall *l)

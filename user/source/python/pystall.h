@@ -24,6 +24,8 @@ struct lw_pystall {
 	int epfd; /* its selector's epoll fd; -1: another selector */
 	uint64_t count; /* the deque's count of moves when last sampled */
 	uint64_t since_ns; /* one callback running since (lower bound); 0: none */
+	int run; /* samples that found that callback running */
+	uint64_t samples; /* samples of this loop */
 	int kept; /* still one of the last look's loops */
 };
 
@@ -38,6 +40,9 @@ struct lw_pystalls {
 void pystall__update(struct lw_pystalls *st, struct lw_pymem *m, const struct lw_pysnap *s);
 /* Sample every loop now. */
 void pystall__sample(struct lw_pystalls *st, struct lw_pymem *m, uint64_t now_ns);
+/* Whether a loop may be stalling: seen in the same callback on its last
+ * samples, or sampled once, in a callback (one more sample will tell). */
+int pystall__suspect(const struct lw_pystalls *st);
 /* Whether loop l is still in the callback it was in when sampled last. */
 int pystall__stands(struct lw_pymem *m, const struct lw_pystall *l);
 

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/graph.h"
-#include "core/order.h"
 #include "report/model.h"
 #include "source/python/pyfind.h"
 #include "source/python/pyholds.h"
 #include "source/python/pylook.h"
 #include "source/python/pyname.h"
+#include "source/python/pyorders.h"
 #include "source/python/pystall.h"
 #include "source/python/python.h"
 #include "sys/clock.h"
@@ -436,131 +436,12 @@ static void put_stalls(struct lw_python_source *ps, struct lw_graph *g, struct p
 	}
 }
 
-/* A Python lock's kind in the order graph: the exclusive ones (holders of
- * a semaphore do not exclude each other); 0: none. */
-static int order_kind(struct lw_pymem *m, uint64_t lock)
-{
-	switch (pymem__kind(m, lock)) {
-	case PK_ALOCK:
-		return LW_LOCK_ASYNCIO_LOCK;
-	case PK_TLOCK:
-		return LW_LOCK_THREADING_LOCK;
-	case PK_RLOCK:
-		return LW_LOCK_THREADING_RLOCK;
-	default:
-		return 0;
-	}
-}
-
-/* Where pp's frame k and its callers stand, resolved (frames point into the
- * code cache; the order graph copies them), into st. */
-static void order_stack(struct lw_pymem *m, const struct lw_pyparticipant *pp, int k,
-			struct lw_order_stack *st, struct lw_frame *fr)
-{
-	memset(st, 0, sizeof(*st));
-	st->frames = fr;
-	for (int i = k; i >= 0 && i < pp->nframes && st->n < LW_ORDER_FRAMES; i++) {
-		const struct lw_pycode *c = pymem__code(m, pp->frames[i].code);
-		int line;
-
-		if (!c)
-			continue;
-		line = pycode__line(c, pp->frames[i].instr);
-		fr[st->n] = (struct lw_frame){ .python = 1,
-					       .function = (char *)c->qualname,
-					       .file = (char *)c->filename,
-					       .line = line };
-		st->pcs[st->n++] = lw_hash_combine(lw_hash_str(c->filename),
-						   lw_hash_combine(lw_hash_str(c->qualname), line));
-	}
-}
-
-/* Whether pp took its hold i before its hold j: one in an outer frame (a
- * greater index), or lower on the same frame's stack (recorded first). */
-static int taken_before(const struct lw_pyparticipant *pp, int i, int j)
-{
-	return pp->hold_frame[i] > pp->hold_frame[j] ||
-	       (pp->hold_frame[i] == pp->hold_frame[j] && i < j);
-}
-
-/* One order: pp held its hold a when it took its hold b. */
-static void put_order(struct lw_python_source *ps, struct lw_order *o, struct pyproc *p,
-		      const struct lw_pyparticipant *pp, int a, int b)
-{
-	struct lw_order_edge info = { .src = &ps->base,
-				      .tid = pp->tid,
-				      .task = pp->task ? pp->addr : 0 };
-	struct lw_frame held_fr[LW_ORDER_FRAMES], taken_fr[LW_ORDER_FRAMES];
-	struct lw_order_stack held, taken;
-	struct lw_order_edge *e;
-	uint64_t gates[LW_GATES_MAX];
-	int added, n = 0;
-	char name[LW_NAME_LEN];
-
-	memcpy(info.comm, pp->name, strnlen(pp->name, LW_COMM_LEN)); /* cut like a comm */
-	/* gates: the other locks held since before both */
-	for (int k = 0; k < pp->nholds; k++)
-		if (k != a && k != b && taken_before(pp, k, a) && order_kind(p->m, pp->holds[k]) &&
-		    info.ngates < LW_GATES_MAX)
-			info.gates[info.ngates++] = pp->holds[k];
-	order_stack(p->m, pp, pp->hold_frame[a], &held, held_fr);
-	order_stack(p->m, pp, pp->hold_frame[b], &taken, taken_fr);
-	e = order__add(o, &info, &held, &taken, p->pid, pp->holds[a], 0, pp->holds[b], 0, &added);
-	if (!e)
-		return;
-	p->orders += added;
-	for (int k = 0; k < 2; k++) {
-		struct lw_order_lock *l = k ? e->b : e->a;
-		int h = k ? b : a;
-
-		if (l->name)
-			continue;
-		l->graph_kind = order_kind(p->m, pp->holds[h]);
-		pyname__held(p->m, pp, h, name, sizeof(name));
-		l->name = name[0] ? strdup(name) : NULL;
-	}
-	if (added)
-		return;
-	/* seen again: only the gates held both times still gate it */
-	for (int k = 0; k < e->ngates; k++)
-		for (int j = 0; j < info.ngates; j++)
-			if (e->gates[k] == info.gates[j])
-				gates[n++] = e->gates[k];
-	if (n < e->ngates)
-		order__narrow(o, p->pid, pp->holds[a], 0, pp->holds[b], 0, 0, gates, n);
-}
-
-/* The locks each participant of p's new look holds one inside another, as
- * orders into the order graph (history: kept while the process lives). */
-static void put_orders(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
-{
-	const struct lw_pylook *lk = &p->look[p->cur];
-
-	for (int i = 0; i < lk->snap.n; i++) {
-		const struct lw_pyparticipant *pp = &lk->snap.p[i];
-
-		for (int a = 0; pp->nholds > 1 && a < pp->nholds; a++)
-			for (int b = 0; b < pp->nholds; b++)
-				if (a != b && pp->holds[a] != pp->holds[b] &&
-				    taken_before(pp, a, b) && order_kind(p->m, pp->holds[a]) &&
-				    order_kind(p->m, pp->holds[b]))
-					put_order(ps, graph__order(g), p, pp, a, b);
-	}
-}
-
 /* An order stands while both its locks are still locks of their kinds. */
 static int python_order_stands(struct lw_source *s, const struct lw_order_edge *e)
 {
 	struct pyproc *p = find((struct lw_python_source *)s, e->a->pid);
-	int ok;
 
-	if (!p || p->state != PY_YES)
-		return 0;
-	pymem__reset(p->m); /* memory as it is now */
-	ok = order_kind(p->m, e->a->addr) == e->a->graph_kind &&
-	     order_kind(p->m, e->b->addr) == e->b->graph_kind;
-	pymem__trim(p->m);
-	return ok;
+	return p && p->state == PY_YES && pyorders__stand(p->m, e);
 }
 
 /* The waits of p's latest look into the graph. */
@@ -609,7 +490,7 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 			continue;
 		look(ps, p, t->now_ns);
 		if (p->valid)
-			put_orders(ps, g, p);
+			p->orders += pyorders__put(graph__order(g), s, p->m, &p->look[p->cur]);
 		if (!t->look_now) {
 			looked = 1;
 			ps->next = (ps->next + i + 1) % ps->n;
@@ -824,12 +705,25 @@ static void python_describe(struct lw_source *s, const struct lw_participant *gp
 		frames_of(p->m, &lk->snap.p[i], o);
 }
 
+/* While a loop may be stalling: `check` samples it until it goes on or the
+ * stall threshold passes. */
+static int python_unsettled(struct lw_source *s)
+{
+	struct lw_python_source *ps = (struct lw_python_source *)s;
+
+	for (int i = 0; i < ps->n; i++)
+		if (ps->py[i].state == PY_YES && pystall__suspect(&ps->py[i].stalls))
+			return 1;
+	return 0;
+}
+
 static const struct lw_source_ops python_ops = {
 	.name = "python",
 	.contribute = python_contribute,
 	.observe = python_observe,
 	.observe_hold = python_observe_hold,
 	.order_stands = python_order_stands,
+	.unsettled = python_unsettled,
 	.describe = python_describe,
 	.watch = python_watch,
 	.forget = python_forget,
