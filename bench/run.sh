@@ -84,7 +84,8 @@
 # Watching samples the program's event loop every turn for stalls
 # (--stall-threshold): the line also gives those samples a second, how many
 # found the loop running a callback, and lockwatch's own CPU as a share of
-# one core (its cpu_ms over its duration); a loop_stall on this busy but
+# one core (its cpu_ms over its duration: its attach and first look
+# included, which weigh on runs this short); a loop_stall on this busy but
 # never stalled loop is a false positive and stops the script.
 set -eu
 set -o pipefail
@@ -1143,8 +1144,9 @@ py_run_with()
 	[ -s "$TMP/summary" ] || die "no JSON summary from lockwatch -p watching $PY_BUSY"
 	jq -r '.waits / (.duration_ms / 1000)' "$TMP/summary" >"$TMP/rate"
 	# its own CPU (% of one core) and its event-loop samples a second
-	jq -r '"\(100 * .cpu_ms / .duration_ms) \(.loop_samples / (.duration_ms / 1000))
-		\(.loop_busy / (.duration_ms / 1000))"' "$TMP/summary" >>"$TMP/py_cpu"
+	jq -r '[100 * .cpu_ms / .duration_ms, .loop_samples / (.duration_ms / 1000),
+		.loop_busy / (.duration_ms / 1000)] | map(tostring) | join(" ")' \
+		"$TMP/summary" >>"$TMP/py_cpu"
 	echo "$BUSY_OPS"
 }
 
@@ -1168,8 +1170,7 @@ py_overhead()
 	extra="$extra, sampled its event loop $(awk '{ print $2 }' "$TMP/py_cpu" | stats |
 		awk '{ printf "%.1f", $1 }')/s (running a callback: $(awk '{ print $3 }' \
 		"$TMP/py_cpu" | stats | awk '{ printf "%.1f", $1 }')/s) for no loop_stall, lockwatch CPU $(
-		awk '{ print $1 }' "$TMP/py_cpu" | stats | awk '{ printf "%.2f%% [%.2f-%.2f]", $1, $2, $3 }') of
-		a core (target <= 1%)"
+		awk '{ print $1 }' "$TMP/py_cpu" | stats | awk '{ printf "%.2f%% [%.2f-%.2f]", $1, $2, $3 }') of a core over its whole run, attach and first look included (target <= 1%)"
 	if [ "$unquiet" -gt 0 ]; then
 		extra="$extra, never quiet before the window in $unquiet runs"
 	fi

@@ -7,6 +7,7 @@
  * on the way is reported as `check` reports it, before the dump.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cmd/cmd.h"
 #include "loop/pipeline.h"
@@ -14,8 +15,6 @@
 #include "sys/log.h"
 #include "sys/proc.h"
 
-/* The round the dump's Python frames are read in: after every re-check. */
-#define DUMP_ROUND 0xfffffff0u
 #define DUMP_THREADS 4096
 
 int cmd_dump(const struct env *env)
@@ -28,6 +27,7 @@ int cmd_dump(const struct env *env)
 	struct lw_summary sum = {};
 	uint64_t start = lw_now_ns();
 	pid_t pid = env->pids[0];
+	struct lw_observation *obs = NULL;
 	struct lw_alert *d = NULL;
 	int status, n;
 
@@ -39,7 +39,9 @@ int cmd_dump(const struct env *env)
 	n = lw_proc_tids(pid, tids, DUMP_THREADS);
 	for (int i = 0; i < n; i++)
 		graph__thread(p.graph, pid, tids[i]);
-	d = report__dump(p.report, p.graph, pid, DUMP_ROUND, lw_now_ns());
+	d = pipeline__observe_all(&p, pid, &obs) ?
+		    NULL :
+		    report__dump(p.report, p.graph, pid, obs, lw_now_ns());
 	if (!d) {
 		lw_err("out of memory");
 		goto out;
@@ -52,6 +54,9 @@ int cmd_dump(const struct env *env)
 		sinks__summary(sinks, &sum);
 	status = sum.deadlocks ? LW_EXIT_DEADLOCK : LW_EXIT_OK;
 out:
+	for (int i = 0; obs && i < graph__nparticipants(p.graph); i++)
+		observation__free(&obs[i]);
+	free(obs);
 	alert__free(d);
 	pipeline__destroy(&p);
 	syms_cache__free(syms);

@@ -17,6 +17,11 @@
 
 static unsigned int round_no;
 
+unsigned int confirm__round(void)
+{
+	return ++round_no;
+}
+
 void observation__free(struct lw_observation *o)
 {
 	lw_frames_free(o->frames, o->nframes);

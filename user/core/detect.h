@@ -72,6 +72,10 @@ int detect__run(struct lw_detect *d, struct lw_graph *g, const struct lw_turn *t
 unsigned int detect__standing(const struct lw_detect *d);
 int detect__pending(const struct lw_detect *d);
 
+/* A round of re-checks of its own (sources read anew in it), for what is
+ * observed outside a confirmation: a dump's participants. (core/confirm.c) */
+unsigned int confirm__round(void);
+
 /* Every wait of f seen twice, LW_CONFIRM_GAP_MS apart, standing still as
  * the graph says: 1, with f->obs filled; else 0. (core/confirm.c) */
 int confirm__finding(struct lw_finding *f);

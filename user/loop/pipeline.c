@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* One turn of sources -> graph -> detectors -> reports -> sinks (pipeline.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/order.h"
 #include "loop/pipeline.h"
 #include "sys/log.h"
+#include "sys/proc.h"
 
 int pipeline__init(struct lw_pipeline *p, struct lw_sink *sinks, struct lw_syms_cache *syms,
 		   double wait_threshold, double hold_threshold, double stall_threshold)
@@ -95,6 +97,28 @@ int pipeline__turn(struct lw_pipeline *p, const struct lw_turn *t)
 			p->sinks,
 			report__graph(p->report, p->graph, detect__standing(p->detect), t->now_ns),
 			t->now_ns);
+	return 0;
+}
+
+int pipeline__observe_all(struct lw_pipeline *p, pid_t pid, struct lw_observation **out)
+{
+	int n = graph__nparticipants(p->graph);
+	unsigned int round = confirm__round();
+	struct lw_observation *o = calloc(n + 1, sizeof(*o));
+
+	*out = o;
+	if (!o)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const struct lw_participant *q = graph__participant(p->graph, i);
+
+		if (q->pid != pid)
+			continue;
+		if (q->type == LW_PARTICIPANT_THREAD && !lw_proc_syscall(pid, q->tid, &o[i].sc))
+			o[i].has_sc = 1;
+		if (q->shown_by && q->shown_by->ops->describe)
+			q->shown_by->ops->describe(q->shown_by, q, round, &o[i]);
+	}
 	return 0;
 }
 

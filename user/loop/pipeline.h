@@ -54,6 +54,14 @@ int pipeline__next_turn_ms(struct lw_pipeline *p);
 /* Whether a source saw something still in the making (source.h's
  * unsettled). */
 int pipeline__unsettled(struct lw_pipeline *p);
+/*
+ * Where every participant of pid in the turn's graph is now, as the sources
+ * show it (a thread's syscall, a Python participant's frames), read in a
+ * round of its own (a dump's): into *out, one observation per participant
+ * of the graph, in its order (others' empty); observation__free() each and
+ * free(*out). 0 or -ENOMEM.
+ */
+int pipeline__observe_all(struct lw_pipeline *p, pid_t pid, struct lw_observation **out);
 /* The counters of the run so far into sum: alerts, and each source's. */
 void pipeline__stats(struct lw_pipeline *p, struct lw_summary *sum);
 void pipeline__destroy(struct lw_pipeline *p);

@@ -12,7 +12,6 @@
 #include <sys/syscall.h>
 #include "core/source.h"
 #include "report/report.h"
-#include "sys/proc.h"
 
 /* threads (in TID order) before tasks (in address order) */
 static int dump_order(const void *x, const void *y)
@@ -60,20 +59,16 @@ static const char *state_of(const struct lw_participant *p, const struct lw_obse
 	}
 }
 
-/* One participant: who, state, stack, and its wait. */
+/* One participant as o saw it: who, state, stack, and its wait. */
 static void one(struct lw_report *r, struct lw_alert *a, const struct lw_participant *p,
-		unsigned int round, uint64_t now_ns)
+		const struct lw_observation *seen, uint64_t now_ns)
 {
 	struct lw_alert_thread *t = &a->threads[a->nthreads++];
-	struct lw_observation o = { 0 };
+	struct lw_observation o = *seen;
 	struct lw_alert_wait *w;
 	struct lw_stack st;
 
 	report__participant(&t->who, p);
-	if (p->type == LW_PARTICIPANT_THREAD && !lw_proc_syscall(p->pid, p->tid, &o.sc))
-		o.has_sc = 1;
-	if (p->shown_by && p->shown_by->ops->describe)
-		p->shown_by->ops->describe(p->shown_by, p, round, &o);
 	t->who.state = state_of(p, &o);
 	if (o.has_sc && o.sc.nr < 0)
 		o.has_sc = 0; /* running: no syscall to unwind from */
@@ -91,7 +86,6 @@ static void one(struct lw_report *r, struct lw_alert *a, const struct lw_partici
 		report__holder(&w->held_by, p->wait.lock);
 		w->lock = report__add_lock(report__syms(r), a, p->wait.lock, &w->held_by, &st);
 	}
-	observation__free(&o);
 }
 
 /* One hold of l by h, when h is pid's. */
@@ -118,7 +112,7 @@ static void hold(struct lw_report *r, struct lw_alert *a, const struct lw_lock *
 }
 
 struct lw_alert *report__dump(struct lw_report *r, struct lw_graph *g, pid_t pid,
-			      unsigned int round, uint64_t now_ns)
+			      const struct lw_observation *obs, uint64_t now_ns)
 {
 	int n = 0, nall = graph__nparticipants(g), nlocks = graph__nall_locks(g);
 	const struct lw_participant **v = calloc(nall + 1, sizeof(*v));
@@ -141,7 +135,7 @@ struct lw_alert *report__dump(struct lw_report *r, struct lw_graph *g, pid_t pid
 	clock_gettime(CLOCK_REALTIME, &a->time);
 	report__process(a, pid);
 	for (int i = 0; i < n; i++) {
-		one(r, a, v[i], round, now_ns);
+		one(r, a, v[i], &obs[v[i]->idx], now_ns);
 		ntasks += v[i]->type == LW_PARTICIPANT_TASK;
 	}
 	for (int i = 0; i < nlocks; i++) {

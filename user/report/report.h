@@ -41,12 +41,12 @@ const struct lw_graph_model *report__graph(struct lw_report *r, struct lw_graph 
 
 /*
  * `lockwatch dump PID`'s record: every participant of pid in g (its threads
- * first, in TID order, then its tasks), each with its stack (round: the
- * re-check round its Python frames are read in), what it waits for and who
- * holds that, and every hold of pid's the graph has. NULL when out of memory.
+ * first, in TID order, then its tasks), each with its stack (from obs, by
+ * its index in g: pipeline__observe_all()), what it waits for and who holds
+ * that, and every hold of pid's the graph has. NULL when out of memory.
  */
 struct lw_alert *report__dump(struct lw_report *r, struct lw_graph *g, pid_t pid,
-			      unsigned int round, uint64_t now_ns);
+			      const struct lw_observation *obs, uint64_t now_ns);
 
 /* lockwatch's own CPU time and peak RSS, into the summary. */
 void report__self_usage(struct lw_summary *sum);

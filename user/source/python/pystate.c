@@ -354,12 +354,26 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 	return 0;
 }
 
-/* The tasks in a set: of weak references to them, or of the tasks. */
+static int by_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The tasks in a set: of weak references to them, or of the tasks. A set
+ * keeps them in hash order, all over the heap: the references, then the
+ * tasks (and their coroutines, made with them) are read in address order,
+ * so that one page read serves the objects next to each other.
+ */
 static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int weak, uint64_t *refs)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
-	int n = set ? pymem__set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1, bad = 0;
+	int n = set ? pymem__set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1, k = 0, bad = 0;
 
+	if (n > 0)
+		qsort(refs, n, sizeof(*refs), by_addr);
 	for (int i = 0; i < n; i++) {
 		uint64_t task = refs[i];
 
@@ -368,9 +382,14 @@ static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int w
 				continue; /* the set's dummy: a removed entry */
 			task = pymem__ptr(m, task + L->weakref_object);
 		}
-		if (pymem__kind(m, task) != PK_TASK)
+		refs[k++] = task;
+	}
+	if (weak && k > 0)
+		qsort(refs, k, sizeof(*refs), by_addr);
+	for (int i = 0; i < k; i++) {
+		if (pymem__kind(m, refs[i]) != PK_TASK)
 			continue; /* a dead reference (None), or the dummy */
-		if (read_task(m, s, task))
+		if (read_task(m, s, refs[i]))
 			bad++;
 	}
 	return n < 0 || bad ? -EAGAIN : 0;
@@ -407,13 +426,6 @@ int pystate__gather_children(struct lw_pymem *m, uint64_t gather, uint64_t *item
 	    n <= 0 || n > max || pymem__read(m, pymem__ptr(m, list + L->list_item), items, n * 8))
 		return -1;
 	return n;
-}
-
-static int by_addr(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /*
