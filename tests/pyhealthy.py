@@ -42,6 +42,15 @@ asyncio modes run on the main thread alone.
   chunks       a loop kept busy, never stalled: task "cruncher" computes in
                steps of about 20 ms and gives the loop back after each
                (await asyncio.sleep(0)); task "ticker" wakes every 10 ms
+  swap         task "pairs" holds a Pair's two asyncio locks, pair.a then
+               pair.b, for 0.4 s, then drops the Pair and makes new ones until
+               the allocator hands the new locks the old ones' memory swapped
+               (.a where .b was), round after round; counts and prints those
+               rounds ("swaps N")
+  reenter      thread "reenterer" takes the module-global threading.RLock
+               rlock, then the Lock tlock_a, sleeps 0.3 s, then calls a
+               function that takes rlock again and sleeps 0.3 s: one order,
+               rlock then tlock_a
   server-idle  an echo server on 127.0.0.1 (a free port) that nobody calls
   server-busy  the same echo server and 4 tasks "client-N" doing round trips
                as fast as they can; the handlers ("echo-N") count them under
@@ -420,6 +429,80 @@ async def futures_main(seconds):
     return report("futures", seconds)
 
 
+# --- swap: locks of dropped objects come back at each other's addresses ---
+
+class Pair:
+    def __init__(self):
+        self.a = asyncio.Lock()
+        self.b = asyncio.Lock()
+
+
+async def pairs_work():
+    rounds["pairs"] = 0
+    swaps = 0
+    pair = Pair()
+    try:
+        while True:
+            async with pair.a:
+                async with pair.b:
+                    await asyncio.sleep(0.4)
+            before = (id(pair.a), id(pair.b))
+            # made again until the allocator hands the locks each other's
+            # memory (it gives the last freed out first)
+            for attempt in range(64):
+                del pair
+                # a spare lock or two, now and then, shifts what is handed out
+                spare = [asyncio.Lock() for _ in range(attempt % 3)]
+                pair = Pair()
+                del spare
+                if (id(pair.a), id(pair.b)) == (before[1], before[0]):
+                    swaps += 1
+                    break
+            rounds["pairs"] += 1
+    finally:
+        print(f"pyhealthy swap: swaps {swaps}", file=sys.stderr)
+
+
+async def swap_main(seconds):
+    await run_tasks({"pairs": pairs_work()}, seconds)
+    return report("swap", seconds)
+
+
+# --- reenter: an RLock taken again in an inner frame ---
+
+shared_rlock = None     # reenter
+
+
+def reenter_inner():
+    with shared_rlock:
+        time.sleep(0.3)
+
+
+def reenter_work(deadline):
+    rounds["reenterer"] = 0
+    while time.monotonic() < deadline:
+        with shared_rlock:
+            with tlock_a:
+                time.sleep(0.3)
+                reenter_inner()
+        rounds["reenterer"] += 1
+
+
+def reenter_main(seconds):
+    global shared_rlock, tlock_a
+
+    shared_rlock = threading.RLock()
+    tlock_a = threading.Lock()
+    t = threading.Thread(target=reenter_work, args=(time.monotonic() + seconds,),
+                         name="reenterer")
+    t.start()
+    time.sleep(0.3)
+    say_ready()
+    while t.is_alive():
+        t.join(0.05)
+    return report("reenter", seconds)
+
+
 # --- chunks: CPU-bound work that gives the loop back often ---
 
 async def crunch_chunks():
@@ -453,6 +536,8 @@ MODES = {
     "relock": lambda s: asyncio.run(relock_main(s)),
     "futures": lambda s: asyncio.run(futures_main(s)),
     "chunks": lambda s: asyncio.run(chunks_main(s)),
+    "swap": lambda s: asyncio.run(swap_main(s)),
+    "reenter": reenter_main,
     "server-idle": lambda s: asyncio.run(server_main(s, busy=False)),
     "server-busy": lambda s: asyncio.run(server_main(s, busy=True)),
 }

@@ -33,7 +33,7 @@ lw_require_built fakepy
 PY=${LW_PYTHON:-/usr/bin/python3.11}
 PYHANG=$LW_ROOT/tests/pyhang.py
 PYHEALTHY=$LW_ROOT/tests/pyhealthy.py
-HEALTHY_MODES="rlock join ordered idle byhand futures chunks server-idle server-busy"
+HEALTHY_MODES="rlock join ordered idle byhand futures chunks swap reenter server-idle server-busy"
 [ -x "$PY" ] || tap_bail "$PY is missing (scripts/install-deps.sh installs python3.11)"
 
 # The cycles of pyhang.py's modes, as t_pycycle takes them.
@@ -836,6 +836,15 @@ test_healthy()
 	ordered)
 		t_jq "its nested locks were seen, in their one order each: asyncio's, threading's" \
 			"$dir" 'summary.python_orders == 2'
+		;;
+	swap)
+		grep -Eq 'swaps [1-9]' "$dir/err" ||
+			t_fail "no Pair's locks came back at each other's addresses: $(grep swaps "$dir/err")"
+		t_jq "the orders of the Pairs' locks were seen" "$dir" 'summary.python_orders >= 2'
+		;;
+	reenter)
+		t_jq "one order, rlock then tlock_a, though rlock is taken again inside" "$dir" \
+			'summary.python_orders == 1'
 		;;
 	idle)
 		t_jq "its loop, asleep in a long asyncio.sleep, was sampled, mostly in its selector" \

@@ -20,6 +20,7 @@
 #define MAX_CELLS 16 /* cells read of one closure */
 #define MAX_CALLBACKS 16 /* done callbacks read of one future */
 #define DEQUE_BLOCK 64 /* items in a deque's block */
+#define MAX_KNOWN 65536 /* futures (and chained ones) kept of one look */
 
 /* A future the look found, and who can complete it. */
 struct known {
@@ -61,6 +62,8 @@ static int runs(struct lw_pymem *m, const struct lw_pyframe *fr, const char *qua
 
 static int push(struct known **v, int *n, int *cap, const struct known *k)
 {
+	if (*n == MAX_KNOWN)
+		return 0; /* the rest are not known: waits for them have no holder */
 	if (*n == *cap) {
 		int c = *cap ? *cap * 2 : 64;
 		struct known *nv = realloc(*v, c * sizeof(*nv));
@@ -235,8 +238,8 @@ static int read_queue(struct lw_pymem *m, struct lw_pyfutures *f, int pi)
 		int64_t at = cap ? (first + k) % cap : first + k;
 
 		item = pymem__ptr(m, items + at * 8);
-		if (item && pymem__attr(m, item, "future"))
-			err = add(f, pymem__attr(m, item, "future"), item_fn(m, item), -1, pi, 0);
+		err = add(f, item ? pymem__attr(m, item, "future") : 0, item_fn(m, item), -1, pi,
+			  0);
 	}
 	return err;
 }

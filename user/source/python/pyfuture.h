@@ -46,8 +46,9 @@ void pyfut__free(struct lw_pyfutures *f);
 uint64_t pyfut__waited(struct lw_pymem *m, const struct lw_pyparticipant *p);
 /*
  * Who can complete `fut`: a concurrent future, or (asyncio set) an asyncio
- * future chained to one of the look's. 0 into *out; -1 when it is done, or
- * not one the look knows.
+ * future chained to one of the look's. 0 into *out (no one in it, for a
+ * concurrent future the look found nothing of); -1 when it is done, or an
+ * asyncio future chained to none the look knows.
  */
 int pyfut__find(struct lw_pymem *m, struct lw_pyfutures *f, uint64_t fut, int asyncio,
 		struct lw_pyfuture *out);

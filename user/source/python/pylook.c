@@ -31,6 +31,8 @@ struct lw_pyname {
 	char name[LW_NAME_LEN];
 };
 
+#define MAX_LOOPS 64
+
 /* One look in progress. */
 struct ctx {
 	struct lw_pylook *lk;
@@ -38,6 +40,10 @@ struct ctx {
 	const struct lw_pysnap *s;
 	struct lw_pyfutures *fut;
 	int *queued; /* per participant: 1 + the executor whose queue holds what it waits for */
+	/* the loops tasks run on, and their threads (loop_thread()) */
+	uint64_t loops[MAX_LOOPS];
+	pid_t loop_tids[MAX_LOOPS];
+	int nloops, loops_known;
 };
 
 static int by_key(const void *a, const void *b)
@@ -270,11 +276,25 @@ static uint64_t parked_for(struct ctx *c, uint64_t word, enum lw_pykind *kind)
 }
 
 /* The thread that runs event loop `loop` (NULL: none is). */
-static const struct lw_pyparticipant *loop_thread(const struct ctx *c, uint64_t loop)
+static const struct lw_pyparticipant *loop_thread(struct ctx *c, uint64_t loop)
 {
-	for (int i = 0; i < c->s->n; i++)
-		if (c->s->p[i].task && c->s->p[i].loop == loop && c->s->p[i].tid)
-			return thread_of(c->s, c->s->p[i].tid);
+	if (!c->loops_known) { /* the loops and their threads, once a look */
+		c->loops_known = 1;
+		for (int i = 0; i < c->s->n && c->nloops < MAX_LOOPS; i++) {
+			const struct lw_pyparticipant *p = &c->s->p[i];
+			int seen = 0;
+
+			for (int k = 0; k < c->nloops; k++)
+				seen |= c->loops[k] == p->loop;
+			if (p->task && p->loop && p->tid && !seen) {
+				c->loops[c->nloops] = p->loop;
+				c->loop_tids[c->nloops++] = p->tid;
+			}
+		}
+	}
+	for (int k = 0; k < c->nloops; k++)
+		if (c->loops[k] == loop)
+			return thread_of(c->s, c->loop_tids[k]);
 	return NULL;
 }
 
@@ -394,48 +414,93 @@ static void stuck(struct ctx *c)
 {
 	const struct lw_pysnap *s = c->s;
 	struct lw_pywait *w = c->lk->waits;
-	int changed = 1, any = 0;
-	char *in;
+	int n = s->n, npools = c->fut ? pyfut__npools(c->fut) : 0, top = 0, any = 0;
+	/* waiters by holder (first/next), queued waiters by executor
+	 * (qfirst/qnext), the executor each worker is of, and the removed
+	 * still to pass on (stack): every participant is removed once */
+	int *first = NULL, *next = NULL, *qfirst = NULL, *qnext = NULL, *pool_of = NULL;
+	int *stack = NULL, *pos = NULL; /* pos: a worker's place among its executor's */
+	char *in = NULL, *pool_in = NULL;
 
-	for (int i = 0; i < s->n; i++)
+	for (int i = 0; i < n; i++)
 		any |= c->queued[i];
-	if (!any || !(in = calloc(s->n, 1)))
+	if (!any)
 		return;
-	for (int i = 0; i < s->n; i++)
+	in = calloc(n, 1);
+	pool_in = calloc(npools + 1, 1);
+	first = malloc(n * sizeof(*first));
+	next = malloc(n * sizeof(*next));
+	qfirst = malloc((npools + 1) * sizeof(*qfirst));
+	qnext = malloc(n * sizeof(*qnext));
+	pool_of = malloc(n * sizeof(*pool_of));
+	stack = malloc(n * sizeof(*stack));
+	pos = malloc(n * sizeof(*pos));
+	if (!in || !pool_in || !first || !next || !qfirst || !qnext || !pool_of || !stack || !pos)
+		goto out;
+	for (int i = 0; i < n; i++)
+		first[i] = pool_of[i] = -1;
+	for (int k = 0; k < npools; k++)
+		qfirst[k] = -1;
+	for (int i = 0; i < n; i++) {
 		in[i] = w[i].lock && (w[i].holder || c->queued[i]);
-	while (changed) {
-		changed = 0;
-		for (int i = 0; i < s->n; i++) {
-			const struct lw_pypool *pool;
-			int ok;
+		if (in[i] && c->queued[i]) {
+			qnext[i] = qfirst[c->queued[i] - 1];
+			qfirst[c->queued[i] - 1] = i;
+		} else if (in[i]) {
+			int h = w[i].holder - s->p;
 
-			if (!in[i])
-				continue;
-			if (!c->queued[i]) {
-				ok = in[w[i].holder - s->p];
-			} else {
-				pool = pyfut__pool(c->fut, c->queued[i] - 1);
-				ok = pool->full;
-				for (int j = 0; ok && j < pool->nworkers; j++)
-					ok = in[pool->workers[j]];
-			}
-			if (!ok)
-				in[i] = 0, changed = 1;
+			next[i] = first[h];
+			first[h] = i;
 		}
 	}
-	for (int i = 0; i < s->n; i++) {
+	for (int k = 0; k < npools; k++) {
+		const struct lw_pypool *pool = pyfut__pool(c->fut, k);
+
+		pool_in[k] = pool->full;
+		for (int j = 0; j < pool->nworkers; j++) {
+			pool_of[pool->workers[j]] = k;
+			pos[pool->workers[j]] = j;
+			pool_in[k] &= in[pool->workers[j]];
+		}
+	}
+	/* what cannot stand: a holder that does not wait, an executor that may
+	 * start a thread or has one that does not wait */
+	for (int i = 0; i < n; i++)
+		if (in[i] && !(c->queued[i] ? pool_in[c->queued[i] - 1] : in[w[i].holder - s->p]))
+			in[i] = 0, stack[top++] = i;
+	while (top) {
+		int j = stack[--top], k = pool_of[j];
+
+		for (int i = first[j]; i >= 0; i = next[i])
+			if (in[i])
+				in[i] = 0, stack[top++] = i;
+		if (k < 0)
+			continue;
+		pool_in[k] = 0;
+		for (int i = qfirst[k]; i >= 0; i = qnext[i])
+			if (in[i])
+				in[i] = 0, stack[top++] = i;
+	}
+	for (int i = 0; i < n; i++) {
 		const struct lw_pypool *pool;
-		int k = 0;
+		int k;
 
 		if (!c->queued[i] || !in[i])
 			continue;
 		pool = pyfut__pool(c->fut, c->queued[i] - 1);
-		for (int j = 0; j < pool->nworkers; j++)
-			if (pool->workers[j] == i)
-				k = (j + 1) % pool->nworkers;
+		k = pool_of[i] == c->queued[i] - 1 ? (pos[i] + 1) % pool->nworkers : 0;
 		w[i].holder = &s->p[pool->workers[k]];
 	}
+out:
 	free(in);
+	free(pool_in);
+	free(first);
+	free(next);
+	free(qfirst);
+	free(qnext);
+	free(pool_of);
+	free(stack);
+	free(pos);
 }
 
 /* Every participant's one wait, into lk->waits. */
@@ -469,6 +534,7 @@ out:
 	free(hold);
 	free(futex);
 	free(c->queued);
+	c->queued = NULL;
 	pyfut__free(c->fut);
 	c->fut = NULL;
 	return err;

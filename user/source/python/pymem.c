@@ -593,6 +593,8 @@ int pymem__set_keys(struct lw_pymem *m, uint64_t set, uint64_t *out, int max)
 		for (uint64_t j = 0; j < k && n < max; j++)
 			if (buf[2 * j])
 				out[n++] = buf[2 * j];
+		if (n == max)
+			break; /* full: the caller reads max as "too many", or as enough */
 	}
 	return n;
 }

@@ -66,10 +66,19 @@ static int put_order(struct lw_order *o, struct lw_source *src, struct lw_pymem 
 	struct lw_order_stack held, taken;
 	struct lw_order_edge *e;
 	uint64_t gates[LW_GATES_MAX];
+	uint32_t gen[2];
 	int added, n = 0;
-	char name[LW_NAME_LEN];
+	char name[2][LW_NAME_LEN];
 
 	memcpy(info.comm, pp->name, strnlen(pp->name, LW_COMM_LEN)); /* cut like a comm */
+	/* a lock is its address and its name: an address freed and given to
+	 * another lock (the allocator hands the last freed out first: two
+	 * locks of one object can swap with the next object's) is another
+	 * lock, unless the code names both the same */
+	for (int k = 0; k < 2; k++) {
+		pyname__held(m, pp, k ? b : a, name[k], sizeof(name[k]));
+		gen[k] = name[k][0] ? (uint32_t)lw_hash_str(name[k]) | 1 : 0;
+	}
 	/* gates: the other locks held since before both */
 	for (int k = 0; k < pp->nholds; k++)
 		if (k != a && k != b && taken_before(pp, k, a) && order_kind(m, pp->holds[k]) &&
@@ -77,19 +86,17 @@ static int put_order(struct lw_order *o, struct lw_source *src, struct lw_pymem 
 			info.gates[info.ngates++] = pp->holds[k];
 	order_stack(m, pp, pp->hold_frame[a], &held, held_fr);
 	order_stack(m, pp, pp->hold_frame[b], &taken, taken_fr);
-	e = order__add(o, &info, &held, &taken, pymem__pid(m), pp->holds[a], 0, pp->holds[b], 0,
-		       &added);
+	e = order__add(o, &info, &held, &taken, pymem__pid(m), pp->holds[a], gen[0], pp->holds[b],
+		       gen[1], &added);
 	if (!e)
 		return 0;
 	for (int k = 0; k < 2; k++) {
 		struct lw_order_lock *l = k ? e->b : e->a;
-		int h = k ? b : a;
 
-		if (l->name)
+		if (l->graph_kind)
 			continue;
-		l->graph_kind = order_kind(m, pp->holds[h]);
-		pyname__held(m, pp, h, name, sizeof(name));
-		l->name = name[0] ? strdup(name) : NULL;
+		l->graph_kind = order_kind(m, pp->holds[k ? b : a]);
+		l->name = name[k][0] ? strdup(name[k]) : NULL;
 	}
 	if (added)
 		return 1;
@@ -99,18 +106,23 @@ static int put_order(struct lw_order *o, struct lw_source *src, struct lw_pymem 
 			if (e->gates[k] == info.gates[j])
 				gates[n++] = e->gates[k];
 	if (n < e->ngates)
-		order__narrow(o, pymem__pid(m), pp->holds[a], 0, pp->holds[b], 0, 0, gates, n);
+		order__narrow(o, pymem__pid(m), pp->holds[a], gen[0], pp->holds[b], gen[1], 0,
+			      gates, n);
 	return 0;
 }
 
 int pyorders__put(struct lw_order *o, struct lw_source *src, struct lw_pymem *m,
-		  const struct lw_pylook *lk)
+		  const struct lw_pylook *lk, int room)
 {
 	int added = 0;
 
-	for (int i = 0; i < lk->snap.n; i++) {
+	for (int i = 0; i < lk->snap.n && added < room; i++) {
 		const struct lw_pyparticipant *pp = &lk->snap.p[i];
 
+		/* one that runs may have been read at two instants: its holds
+		 * need not have been held together */
+		if (pp->task ? pp->state == -1 : pp->sc.nr < 0)
+			continue;
 		for (int a = 0; pp->nholds > 1 && a < pp->nholds; a++)
 			for (int b = 0; b < pp->nholds; b++)
 				if (a != b && pp->holds[a] != pp->holds[b] &&

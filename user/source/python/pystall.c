@@ -38,24 +38,25 @@ void pystall__update(struct lw_pystalls *st, struct lw_pymem *m, const struct lw
 		for (int j = 0; j < st->n && !l; j++)
 			if (st->v[j].loop == p->loop && st->v[j].tid == p->tid)
 				l = &st->v[j];
-		if (l) {
-			l->kept = 1;
+		if (l && (!l->deque || pymem__attr(m, p->loop, "_ready") == l->ready)) {
+			l->kept = l->deque; /* seen this look: no deque, no samples */
 			continue;
 		}
-		if (st->n == LW_PY_LOOPS)
+		if (!l && st->n == LW_PY_LOOPS)
 			continue;
-		l = &st->v[st->n];
+		if (!l) { /* else another loop now at its address: anew */
+			l = &st->v[st->n++];
+			st->loops++;
+		}
 		memset(l, 0, sizeof(*l));
 		l->loop = p->loop;
 		l->tid = p->tid;
 		l->ready = pymem__attr(m, p->loop, "_ready");
 		pymem__type_name(m, l->ready, type, sizeof(type));
-		if (strcmp(type, "collections.deque"))
-			continue; /* not asyncio's own loop */
 		l->epfd = epoll_fd(m, p->loop);
-		l->kept = 1;
-		st->n++;
-		st->loops++;
+		/* not asyncio's own loop (no deque to count with): dropped */
+		l->deque = !strcmp(type, "collections.deque");
+		l->kept = l->deque;
 	}
 	/* loops that stopped (or whose thread left) are forgotten */
 	for (int i = 0; i < st->n;)

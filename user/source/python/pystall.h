@@ -26,6 +26,7 @@ struct lw_pystall {
 	uint64_t since_ns; /* one callback running since (lower bound); 0: none */
 	int run; /* samples that found that callback running */
 	uint64_t samples; /* samples of this loop */
+	int deque; /* its _ready is a deque (asyncio's own loop) */
 	int kept; /* still one of the last look's loops */
 };
 

@@ -68,8 +68,20 @@ static struct lw_pyparticipant *add(struct lw_pysnap *s)
 static void hold(struct lw_pyparticipant *p, uint64_t lock, int frame)
 {
 	for (int i = 0; i < p->nholds; i++)
-		if (p->holds[i] == lock)
-			return;
+		if (p->holds[i] == lock) {
+			/* an RLock taken again: held since the outer frame. A
+			 * thread's frames come innermost first (a task's
+			 * outermost first): its hold moves out, recorded after
+			 * what the outer frame took before it */
+			if (p->task || frame <= p->hold_frame[i])
+				return;
+			memmove(&p->holds[i], &p->holds[i + 1],
+				(p->nholds - i - 1) * sizeof(p->holds[0]));
+			memmove(&p->hold_frame[i], &p->hold_frame[i + 1],
+				(p->nholds - i - 1) * sizeof(p->hold_frame[0]));
+			p->nholds--;
+			break;
+		}
 	if (p->nholds < LW_PY_HOLDS) {
 		p->hold_frame[p->nholds] = frame;
 		p->holds[p->nholds++] = lock;

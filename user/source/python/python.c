@@ -30,6 +30,7 @@
 #define DUE_IDLE_NS (1000 * 1000000ull)
 #define DUE_ANY_NS (10000 * 1000000ull)
 #define EARLY_LOOKS 10 /* looked at every second while no event loop is known */
+#define PY_ORDERS_MAX 65536 /* lock orders kept of one process */
 #define READ_TRIES 3 /* a process not readable now is tried again, 10 ms apart */
 /* a process with no Python runtime mapped yet (a command just started: its
  * libpython comes with the dynamic loader) is looked for again, this often */
@@ -106,6 +107,16 @@ static struct pyproc *find(struct lw_python_source *ps, pid_t pid)
 	return NULL;
 }
 
+/* What p saw, into the totals, before p starts over (or goes). */
+static void keep_counts(struct lw_python_source *ps, struct pyproc *p)
+{
+	ps->holds += p->holds.seen;
+	ps->loops += p->stalls.loops;
+	ps->loop_samples += p->stalls.samples;
+	ps->loop_busy += p->stalls.busy;
+	ps->orders_seen += p->orders;
+}
+
 static void python_watch(struct lw_source *s, pid_t pid)
 {
 	struct lw_python_source *ps = (struct lw_python_source *)s;
@@ -119,6 +130,7 @@ static void python_watch(struct lw_source *s, pid_t pid)
 		p->pid = pid;
 	}
 	/* new, or a new program (execve): look again */
+	keep_counts(ps, p);
 	reset(p);
 }
 
@@ -129,11 +141,7 @@ static void python_forget(struct lw_source *s, pid_t pid)
 
 	if (!p)
 		return;
-	ps->holds += p->holds.seen;
-	ps->loops += p->stalls.loops;
-	ps->loop_samples += p->stalls.samples;
-	ps->loop_busy += p->stalls.busy;
-	ps->orders_seen += p->orders;
+	keep_counts(ps, p);
 	reset(p);
 	/* the last entry takes its place; the slot it leaves holds nothing */
 	*p = ps->py[--ps->n];
@@ -424,7 +432,9 @@ static void put_stalls(struct lw_python_source *ps, struct lw_graph *g, struct p
 
 		if (!st->since_ns || !pp || !(gp = participant(ps, g, p, pp)))
 			continue;
-		snprintf(key, sizeof(key), "loop:%d:0x%" PRIx64, p->pid, st->loop);
+		/* a lock of its own: the loop tasks wait for (a deadlock's
+		 * "loop:") is not the loop seen running one callback */
+		snprintf(key, sizeof(key), "stall:%d:0x%" PRIx64, p->pid, st->loop);
 		l = graph__lock(g, LW_LOCK_EVENT_LOOP, key, p->pid, st->loop);
 		if (!l)
 			continue;
@@ -490,7 +500,8 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 			continue;
 		look(ps, p, t->now_ns);
 		if (p->valid)
-			p->orders += pyorders__put(graph__order(g), s, p->m, &p->look[p->cur]);
+			p->orders += pyorders__put(graph__order(g), s, p->m, &p->look[p->cur],
+						   PY_ORDERS_MAX - (int)p->orders);
 		if (!t->look_now) {
 			looked = 1;
 			ps->next = (ps->next + i + 1) % ps->n;
@@ -612,9 +623,17 @@ static int observe_stall(struct pyproc *p, const struct lw_pystall *st, unsigned
 	const struct lw_pylook *lk;
 	int in_callback = 0;
 
+	int64_t ident;
+
 	if (!pystall__stands(p->m, st) || !(lk = seen_in(p, round)) ||
 	    !(pp = look_thread(lk, st->tid)) || !pystall__stands(p->m, st))
 		return 0;
+	/* still that thread's loop (not one run before the one it runs now) */
+	if (pymem__int(p->m, pymem__attr(p->m, st->loop, "_thread_id"), &ident) ||
+	    (uint64_t)ident != pp->ident) {
+		p->withdrawn = 1; /* a new look, and its loops, at once */
+		return 0;
+	}
 	for (int i = 0; i < pp->nframes; i++) {
 		const struct lw_pycode *c = pymem__code(p->m, pp->frames[i].code);
 
