@@ -27,7 +27,7 @@ static int epoll_fd(struct lw_pymem *m, uint64_t loop)
 void pystall__update(struct lw_pystalls *st, struct lw_pymem *m, const struct lw_pysnap *s)
 {
 	for (int i = 0; i < st->n; i++)
-		st->v[i].kept = 0;
+		st->v[i].kept = st->v[i].seen = 0;
 	for (int i = 0; i < s->n; i++) {
 		const struct lw_pyparticipant *p = &s->p[i];
 		struct lw_pystall *l = NULL;
@@ -38,7 +38,10 @@ void pystall__update(struct lw_pystalls *st, struct lw_pymem *m, const struct lw
 		for (int j = 0; j < st->n && !l; j++)
 			if (st->v[j].loop == p->loop && st->v[j].tid == p->tid)
 				l = &st->v[j];
+		if (l && (l->kept || l->seen))
+			continue; /* one check a loop a look (its tasks are many) */
 		if (l && (!l->deque || pymem__attr(m, p->loop, "_ready") == l->ready)) {
+			l->seen = 1;
 			l->kept = l->deque; /* seen this look: no deque, no samples */
 			continue;
 		}
@@ -57,6 +60,7 @@ void pystall__update(struct lw_pystalls *st, struct lw_pymem *m, const struct lw
 		/* not asyncio's own loop (no deque to count with): dropped */
 		l->deque = !strcmp(type, "collections.deque");
 		l->kept = l->deque;
+		l->seen = 1;
 	}
 	/* loops that stopped (or whose thread left) are forgotten */
 	for (int i = 0; i < st->n;)

@@ -28,6 +28,7 @@ struct lw_pystall {
 	uint64_t samples; /* samples of this loop */
 	int deque; /* its _ready is a deque (asyncio's own loop) */
 	int kept; /* still one of the last look's loops */
+	int seen; /* checked in this look already */
 };
 
 struct lw_pystalls {
