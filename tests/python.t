@@ -722,6 +722,15 @@ test_ring()
 	t_pycycle "$dir" $(ring_edges "$n")
 	t_jq "summary: $n tasks await each other" "$dir" \
 		'dl.summary | test("^\($n) tasks of pid [0-9]+ .* await each other$")' --argjson n "$n"
+	# the re-check reads only the tasks along the cycle's waits (at most
+	# 63); a longer cycle's rest is asked again of a whole read
+	if [ "$n" -le 63 ]; then
+		t_jq "re-checked by partial reads alone" "$dir" \
+			'.[-1] | .python_rereads >= 1 and .python_rereads == .python_rereads_partial'
+	else
+		t_jq "re-checked by a partial read, then a whole one" "$dir" \
+			'.[-1] | .python_rereads_partial >= 1 and .python_rereads > .python_rereads_partial'
+	fi
 	lw_run "$wdir" --json --duration 4 -p "$HANG_PID"
 	t_rc "$wdir" 1
 	t_json_lines "$wdir"

@@ -164,6 +164,8 @@ struct lw_summary {
 	uint64_t max_rss_kb; /* lockwatch's own peak RSS */
 	uint64_t python_processes; /* CPython processes read */
 	uint64_t python_looks; /* reads of them */
+	/* reads to re-check a finding; of them, partial (only what it rests on) */
+	uint64_t python_rereads, python_rereads_partial;
 	uint64_t python_holds; /* locks their frames were seen holding (each time taken) */
 	uint64_t python_loops; /* their asyncio event loops sampled for stalls */
 	uint64_t loop_samples, loop_busy; /* samples; of them, a loop running a callback */

@@ -262,6 +262,7 @@ static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
 		",\"drops\":%" PRIu64 ",\"waits_full\":%" PRIu64 ",\"alerts\":%" PRIu64
 		",\"deadlocks\":%" PRIu64 ",\"cpu_ms\":%" PRIu64 ",\"max_rss_kb\":%" PRIu64
 		",\"python_processes\":%" PRIu64 ",\"python_looks\":%" PRIu64
+		",\"python_rereads\":%" PRIu64 ",\"python_rereads_partial\":%" PRIu64
 		",\"python_holds\":%" PRIu64 ",\"python_loops\":%" PRIu64
 		",\"loop_samples\":%" PRIu64 ",\"loop_busy\":%" PRIu64 ",\"python_orders\":%" PRIu64
 		",\"lock_acquires\":%" PRIu64 ",\"lock_orders\":%" PRIu64
@@ -269,9 +270,10 @@ static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
 		",\"orders_later\":%" PRIu64,
 		sum->duration_ms, sum->waits, sum->events, sum->drops, sum->waits_full, sum->alerts,
 		sum->deadlocks, sum->cpu_ms, sum->max_rss_kb, sum->python_processes,
-		sum->python_looks, sum->python_holds, sum->python_loops, sum->loop_samples,
-		sum->loop_busy, sum->python_orders, sum->lock_acquires, sum->lock_orders,
-		sum->held_overflow, sum->orders_full, sum->orders_later);
+		sum->python_looks, sum->python_rereads, sum->python_rereads_partial,
+		sum->python_holds, sum->python_loops, sum->loop_samples, sum->loop_busy,
+		sum->python_orders, sum->lock_acquires, sum->lock_orders, sum->held_overflow,
+		sum->orders_full, sum->orders_later);
 	if (sum->blocked) {
 		/* `check`: what every blocked thread waits for, by lock */
 		fputs(",\"blocked\":[", f);

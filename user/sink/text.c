@@ -353,8 +353,7 @@ static void text_blocked(FILE *f, const struct lw_summary *sum)
 
 		text_wait(f, &e, &b->lock, e.waiter.pid);
 		if (b->nwaiters > 1)
-			fprintf(f, "    and %d more thread%s waiting for it\n", b->nwaiters - 1,
-				b->nwaiters == 2 ? "" : "s");
+			fprintf(f, "    and %d more waiting for it\n", b->nwaiters - 1);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "source/python/pyfuture.h"
+#include "source/python/pylook.h"
 
 #define MAX_POOLS 64
 #define MAX_QUEUED 4096 /* items read of one executor's queue */
@@ -27,6 +28,13 @@ struct known {
 	uint64_t key; /* the future; of a chained one, the asyncio future */
 	int idx; /* of a chained one: the concurrent future's, in known */
 	struct lw_pyfuture f;
+};
+
+/* A ThreadPoolExecutor as the look found it. */
+struct lw_pypool {
+	int nworkers;
+	const int *workers; /* participants (threads) running its _worker() */
+	int full; /* all of its threads are those, and it may start no more */
 };
 
 struct pool {
@@ -322,20 +330,6 @@ static int read_chained(struct lw_pymem *m, struct lw_pyfutures *f)
 	return err;
 }
 
-static int by_key(const void *a, const void *b)
-{
-	const struct known *x = a, *y = b;
-
-	return x->key < y->key ? -1 : x->key > y->key;
-}
-
-static const struct known *lookup(const struct known *v, int n, uint64_t key)
-{
-	struct known k = { .key = key };
-
-	return n ? bsearch(&k, v, n, sizeof(*v), by_key) : NULL;
-}
-
 int pyfut__read(struct lw_pymem *m, const struct lw_pysnap *s, struct lw_pyfutures **out)
 {
 	struct lw_pyfutures *f = calloc(1, sizeof(*f));
@@ -365,11 +359,11 @@ int pyfut__read(struct lw_pymem *m, const struct lw_pysnap *s, struct lw_pyfutur
 		err = read_chained(m, f);
 	if (err)
 		return err;
-	qsort(f->chained, f->nchained, sizeof(*f->chained), by_key);
+	qsort(f->chained, f->nchained, sizeof(*f->chained), pymem__by_addr);
 	/* a chained one points into known: sort it last, by a copy */
 	for (int i = 0; i < f->nchained; i++)
 		f->chained[i].f = f->known[f->chained[i].idx].f;
-	qsort(f->known, f->nknown, sizeof(*f->known), by_key);
+	qsort(f->known, f->nknown, sizeof(*f->known), pymem__by_addr);
 	return 0;
 }
 
@@ -418,7 +412,8 @@ int pyfut__find(struct lw_pymem *m, struct lw_pyfutures *f, uint64_t fut, int as
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	const struct known *k =
-		asyncio ? lookup(f->chained, f->nchained, fut) : lookup(f->known, f->nknown, fut);
+		asyncio ? pymem__find(f->chained, f->nchained, sizeof(struct known), fut) :
+			  pymem__find(f->known, f->nknown, sizeof(struct known), fut);
 	uint64_t v[MAX_CALLBACKS * MAX_CELLS];
 	int n;
 
@@ -442,12 +437,102 @@ int pyfut__find(struct lw_pymem *m, struct lw_pyfutures *f, uint64_t fut, int as
 	return 0;
 }
 
-int pyfut__npools(const struct lw_pyfutures *f)
+/*
+ * Futures queued in an executor are held by its workers when every one of
+ * them waits for good and the executor may start no more: the greatest set
+ * of participants each of which waits for one in the set, or for a future
+ * queued in an executor whose workers are all in it (an all-of proof, from
+ * one look). Each such future is held by the worker after its waiter, so
+ * the workers' waits close a cycle.
+ */
+void pyfut__stuck(const struct lw_pyfutures *f, const struct lw_pysnap *s, struct lw_pywait *w,
+		  const int *queued)
 {
-	return f->npools;
-}
+	int n = s->n, npools = f->npools, top = 0, any = 0;
+	/* waiters by holder (first/next), queued waiters by executor
+	 * (qfirst/qnext), the executor each worker is of, and the removed
+	 * still to pass on (stack): every participant is removed once */
+	int *first = NULL, *next = NULL, *qfirst = NULL, *qnext = NULL, *pool_of = NULL;
+	int *stack = NULL, *pos = NULL; /* pos: a worker's place among its executor's */
+	char *in = NULL, *pool_in = NULL;
 
-const struct lw_pypool *pyfut__pool(const struct lw_pyfutures *f, int i)
-{
-	return &f->pools[i].pub;
+	for (int i = 0; i < n; i++)
+		any |= queued[i];
+	if (!any)
+		return;
+	in = calloc(n, 1);
+	pool_in = calloc(npools + 1, 1);
+	first = malloc(n * sizeof(*first));
+	next = malloc(n * sizeof(*next));
+	qfirst = malloc((npools + 1) * sizeof(*qfirst));
+	qnext = malloc(n * sizeof(*qnext));
+	pool_of = malloc(n * sizeof(*pool_of));
+	stack = malloc(n * sizeof(*stack));
+	pos = malloc(n * sizeof(*pos));
+	if (!in || !pool_in || !first || !next || !qfirst || !qnext || !pool_of || !stack || !pos)
+		goto out;
+	for (int i = 0; i < n; i++)
+		first[i] = pool_of[i] = -1;
+	for (int k = 0; k < npools; k++)
+		qfirst[k] = -1;
+	for (int i = 0; i < n; i++) {
+		in[i] = w[i].lock && (w[i].holder || queued[i]);
+		if (in[i] && queued[i]) {
+			qnext[i] = qfirst[queued[i] - 1];
+			qfirst[queued[i] - 1] = i;
+		} else if (in[i]) {
+			int h = w[i].holder - s->p;
+
+			next[i] = first[h];
+			first[h] = i;
+		}
+	}
+	for (int k = 0; k < npools; k++) {
+		const struct lw_pypool *pool = &f->pools[k].pub;
+
+		pool_in[k] = pool->full;
+		for (int j = 0; j < pool->nworkers; j++) {
+			pool_of[pool->workers[j]] = k;
+			pos[pool->workers[j]] = j;
+			pool_in[k] &= in[pool->workers[j]];
+		}
+	}
+	/* what cannot stand: a holder that does not wait, an executor that may
+	 * start a thread or has one that does not wait */
+	for (int i = 0; i < n; i++)
+		if (in[i] && !(queued[i] ? pool_in[queued[i] - 1] : in[w[i].holder - s->p]))
+			in[i] = 0, stack[top++] = i;
+	while (top) {
+		int j = stack[--top], k = pool_of[j];
+
+		for (int i = first[j]; i >= 0; i = next[i])
+			if (in[i])
+				in[i] = 0, stack[top++] = i;
+		if (k < 0)
+			continue;
+		pool_in[k] = 0;
+		for (int i = qfirst[k]; i >= 0; i = qnext[i])
+			if (in[i])
+				in[i] = 0, stack[top++] = i;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct lw_pypool *pool;
+		int k;
+
+		if (!queued[i] || !in[i])
+			continue;
+		pool = &f->pools[queued[i] - 1].pub;
+		k = pool_of[i] == queued[i] - 1 ? (pos[i] + 1) % pool->nworkers : 0;
+		w[i].holder = &s->p[pool->workers[k]];
+	}
+out:
+	free(in);
+	free(pool_in);
+	free(first);
+	free(next);
+	free(qfirst);
+	free(qnext);
+	free(pool_of);
+	free(stack);
+	free(pos);
 }

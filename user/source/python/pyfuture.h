@@ -23,18 +23,12 @@ struct lw_pyfuture {
 	uint64_t runs; /* what it will run: a callable or a coroutine (0: unknown) */
 	int worker; /* the participant (a thread) running it, or -1 */
 	uint64_t task; /* the asyncio task it is chained from, or 0 */
-	int pool; /* queued in this executor (pyfut__pool), or -1 */
+	int pool; /* queued in this executor (an index among the look's), or -1 */
 	uint64_t loop; /* the loop whose ready queue will start it, or 0 */
 };
 
-/* A ThreadPoolExecutor as the look found it. */
-struct lw_pypool {
-	int nworkers;
-	const int *workers; /* participants (threads) running its _worker() */
-	int full; /* all of its threads are those, and it may start no more */
-};
-
 struct lw_pyfutures;
+struct lw_pywait;
 
 /* The futures of snapshot s (read now, from its threads' frames and its
  * tasks' loops): 0, or -ENOMEM. */
@@ -52,8 +46,10 @@ uint64_t pyfut__waited(struct lw_pymem *m, const struct lw_pyparticipant *p);
  */
 int pyfut__find(struct lw_pymem *m, struct lw_pyfutures *f, uint64_t fut, int asyncio,
 		struct lw_pyfuture *out);
-/* Executor i (0 <= i < pyfut__npools). */
-int pyfut__npools(const struct lw_pyfutures *f);
-const struct lw_pypool *pyfut__pool(const struct lw_pyfutures *f, int i);
+/* The waiters w of s (one per participant) whose future is queued in an
+ * executor (queued[i]: 1 + the executor, from pyfut__find()'s pool) get a
+ * holder where the executor's workers are all stuck (pylook.h's waits). */
+void pyfut__stuck(const struct lw_pyfutures *f, const struct lw_pysnap *s, struct lw_pywait *w,
+		  const int *queued);
 
 #endif /* LW_PYFUTURE_H */

@@ -20,7 +20,7 @@ static int by_hold(const void *a, const void *b)
 /* Hold j of p as a key (since 0). */
 static struct lw_pyhold key_of(const struct lw_pyparticipant *p, int j)
 {
-	return (struct lw_pyhold){ .lock = p->holds[j],
+	return (struct lw_pyhold){ .lock = p->holds[j].lock,
 				   .holder = p->addr,
 				   .still = pylook__fingerprint(p),
 				   .task = p->task };

@@ -46,18 +46,9 @@ struct ctx {
 	int nloops, loops_known;
 };
 
-static int by_key(const void *a, const void *b)
-{
-	const struct lw_pypair *x = a, *y = b;
-
-	return x->key < y->key ? -1 : x->key > y->key;
-}
-
 static const struct lw_pypair *find(const struct lw_pypair *v, int n, uint64_t key)
 {
-	struct lw_pypair k = { .key = key };
-
-	return n ? bsearch(&k, v, n, sizeof(*v), by_key) : NULL;
+	return pymem__find(v, n, sizeof(*v), key);
 }
 
 /* Sorted (lock -> holder) and (futex word -> threading lock) pairs. */
@@ -75,8 +66,9 @@ static int holders(struct ctx *c, struct lw_pypair **hold, struct lw_pypair **fu
 		return -ENOMEM;
 	for (int i = 0; i < s->n; i++)
 		for (int j = 0; j < s->p[i].nholds; j++)
-			(*hold)[k++] = (struct lw_pypair){ s->p[i].holds[j], i, s->p[i].holds[j] };
-	qsort(*hold, k, sizeof(**hold), by_key);
+			(*hold)[k++] = (struct lw_pypair){ s->p[i].holds[j].lock, i,
+							   s->p[i].holds[j].lock };
+	qsort(*hold, k, sizeof(**hold), pymem__by_addr);
 	/* the same lock held by two: neither is believed */
 	for (int i = 0; i < k; i++) {
 		if (i && (*hold)[i].key == (*hold)[w - 1].key) {
@@ -101,7 +93,7 @@ static int holders(struct ctx *c, struct lw_pypair **hold, struct lw_pypair **fu
 						    kind == PK_TLOCK ? LW_LOCK_THREADING_LOCK :
 								       LW_LOCK_THREADING_RLOCK };
 	}
-	qsort(*futex, *nfutex, sizeof(**futex), by_key);
+	qsort(*futex, *nfutex, sizeof(**futex), pymem__by_addr);
 	return k;
 }
 
@@ -120,7 +112,7 @@ static int index_tasks(struct ctx *c)
 		if (s->p[i].task)
 			lk->tasks[lk->ntasks++] =
 				(struct lw_pypair){ .key = s->p[i].addr, .idx = i };
-	qsort(lk->tasks, lk->ntasks, sizeof(*lk->tasks), by_key);
+	qsort(lk->tasks, lk->ntasks, sizeof(*lk->tasks), pymem__by_addr);
 	return 0;
 }
 
@@ -129,6 +121,22 @@ static const struct lw_pyparticipant *live_task(const struct ctx *c, uint64_t ad
 	const struct lw_pypair *t = find(c->lk->tasks, c->lk->ntasks, addr);
 
 	return t && c->s->p[t->idx].state == 0 ? &c->s->p[t->idx] : NULL;
+}
+
+int pylook__lock_kind(struct lw_pymem *m, uint64_t obj)
+{
+	switch (pymem__kind(m, obj)) {
+	case PK_ALOCK:
+		return LW_LOCK_ASYNCIO_LOCK;
+	case PK_ASEM:
+		return LW_LOCK_ASYNCIO_SEMAPHORE;
+	case PK_TLOCK:
+		return LW_LOCK_THREADING_LOCK;
+	case PK_RLOCK:
+		return LW_LOCK_THREADING_RLOCK;
+	default:
+		return -1;
+	}
 }
 
 int pylook__find(const struct lw_pylook *lk, int task, uint64_t addr)
@@ -146,18 +154,10 @@ int pylook__find(const struct lw_pylook *lk, int task, uint64_t addr)
 	return -1;
 }
 
-static const struct lw_pyparticipant *thread_of(const struct lw_pysnap *s, pid_t tid)
-{
-	for (int i = 0; tid && i < s->n && !s->p[i].task; i++)
-		if (s->p[i].tid == tid)
-			return &s->p[i];
-	return NULL;
-}
-
 static const struct lw_pyparticipant *thread_by_ident(const struct lw_pysnap *s, uint64_t ident)
 {
 	for (int j = 0; j < s->n && !s->p[j].task; j++)
-		if (s->p[j].ident == ident)
+		if (s->p[j].th->ident == ident)
 			return &s->p[j];
 	return NULL;
 }
@@ -294,7 +294,7 @@ static const struct lw_pyparticipant *loop_thread(struct ctx *c, uint64_t loop)
 	}
 	for (int k = 0; k < c->nloops; k++)
 		if (c->loops[k] == loop)
-			return thread_of(c->s, c->loop_tids[k]);
+			return pystate__thread(c->s, c->loop_tids[k]);
 	return NULL;
 }
 
@@ -372,7 +372,7 @@ static void task_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw
 		      const struct lw_pypair *hold, int nhold)
 {
 	const struct lw_pysnap *s = c->s;
-	const struct lw_pyparticipant *t = thread_of(s, p->tid);
+	const struct lw_pyparticipant *t = pystate__thread(s, p->tid);
 	const struct lw_pywait *tw = t ? &c->lk->waits[t - s->p] : NULL;
 	const struct lw_pypair *h;
 
@@ -402,107 +402,6 @@ static void task_wait(struct ctx *c, const struct lw_pyparticipant *p, struct lw
 	}
 }
 
-/*
- * Futures queued in an executor are held by its workers when every one of
- * them waits for good and the executor may start no more: the greatest set
- * of participants each of which waits for one in the set, or for a future
- * queued in an executor whose workers are all in it (an all-of proof, from
- * one look). Each such future is held by the worker after its waiter, so
- * the workers' waits close a cycle.
- */
-static void stuck(struct ctx *c)
-{
-	const struct lw_pysnap *s = c->s;
-	struct lw_pywait *w = c->lk->waits;
-	int n = s->n, npools = c->fut ? pyfut__npools(c->fut) : 0, top = 0, any = 0;
-	/* waiters by holder (first/next), queued waiters by executor
-	 * (qfirst/qnext), the executor each worker is of, and the removed
-	 * still to pass on (stack): every participant is removed once */
-	int *first = NULL, *next = NULL, *qfirst = NULL, *qnext = NULL, *pool_of = NULL;
-	int *stack = NULL, *pos = NULL; /* pos: a worker's place among its executor's */
-	char *in = NULL, *pool_in = NULL;
-
-	for (int i = 0; i < n; i++)
-		any |= c->queued[i];
-	if (!any)
-		return;
-	in = calloc(n, 1);
-	pool_in = calloc(npools + 1, 1);
-	first = malloc(n * sizeof(*first));
-	next = malloc(n * sizeof(*next));
-	qfirst = malloc((npools + 1) * sizeof(*qfirst));
-	qnext = malloc(n * sizeof(*qnext));
-	pool_of = malloc(n * sizeof(*pool_of));
-	stack = malloc(n * sizeof(*stack));
-	pos = malloc(n * sizeof(*pos));
-	if (!in || !pool_in || !first || !next || !qfirst || !qnext || !pool_of || !stack || !pos)
-		goto out;
-	for (int i = 0; i < n; i++)
-		first[i] = pool_of[i] = -1;
-	for (int k = 0; k < npools; k++)
-		qfirst[k] = -1;
-	for (int i = 0; i < n; i++) {
-		in[i] = w[i].lock && (w[i].holder || c->queued[i]);
-		if (in[i] && c->queued[i]) {
-			qnext[i] = qfirst[c->queued[i] - 1];
-			qfirst[c->queued[i] - 1] = i;
-		} else if (in[i]) {
-			int h = w[i].holder - s->p;
-
-			next[i] = first[h];
-			first[h] = i;
-		}
-	}
-	for (int k = 0; k < npools; k++) {
-		const struct lw_pypool *pool = pyfut__pool(c->fut, k);
-
-		pool_in[k] = pool->full;
-		for (int j = 0; j < pool->nworkers; j++) {
-			pool_of[pool->workers[j]] = k;
-			pos[pool->workers[j]] = j;
-			pool_in[k] &= in[pool->workers[j]];
-		}
-	}
-	/* what cannot stand: a holder that does not wait, an executor that may
-	 * start a thread or has one that does not wait */
-	for (int i = 0; i < n; i++)
-		if (in[i] && !(c->queued[i] ? pool_in[c->queued[i] - 1] : in[w[i].holder - s->p]))
-			in[i] = 0, stack[top++] = i;
-	while (top) {
-		int j = stack[--top], k = pool_of[j];
-
-		for (int i = first[j]; i >= 0; i = next[i])
-			if (in[i])
-				in[i] = 0, stack[top++] = i;
-		if (k < 0)
-			continue;
-		pool_in[k] = 0;
-		for (int i = qfirst[k]; i >= 0; i = qnext[i])
-			if (in[i])
-				in[i] = 0, stack[top++] = i;
-	}
-	for (int i = 0; i < n; i++) {
-		const struct lw_pypool *pool;
-		int k;
-
-		if (!c->queued[i] || !in[i])
-			continue;
-		pool = pyfut__pool(c->fut, c->queued[i] - 1);
-		k = pool_of[i] == c->queued[i] - 1 ? (pos[i] + 1) % pool->nworkers : 0;
-		w[i].holder = &s->p[pool->workers[k]];
-	}
-out:
-	free(in);
-	free(pool_in);
-	free(first);
-	free(next);
-	free(qfirst);
-	free(qnext);
-	free(pool_of);
-	free(stack);
-	free(pos);
-}
-
 /* Every participant's one wait, into lk->waits. */
 static int waits(struct ctx *c)
 {
@@ -529,7 +428,8 @@ static int waits(struct ctx *c)
 	for (int i = 0; i < s->n; i++)
 		if (s->p[i].task)
 			task_wait(c, &s->p[i], &lk->waits[i], hold, nhold);
-	stuck(c);
+	if (c->fut)
+		pyfut__stuck(c->fut, c->s, lk->waits, c->queued);
 out:
 	free(hold);
 	free(futex);
@@ -682,10 +582,10 @@ static int names(struct ctx *c)
 	return 0;
 }
 
-int pylook__read(struct lw_pylook *lk, struct lw_pymem *m)
+int pylook__read(struct lw_pylook *lk, struct lw_pymem *m, const uint64_t *want, int nwant)
 {
 	struct ctx c = { .lk = lk, .m = m, .s = &lk->snap };
-	int err = pystate__read(m, &lk->snap);
+	int err = pystate__read(m, &lk->snap, want, nwant);
 
 	lk->ended[0] = '\0';
 	lk->nnames = 0;
@@ -723,15 +623,15 @@ uint64_t pylook__fingerprint(const struct lw_pyparticipant *p)
 		h = lw_hash_combine(lw_hash_combine(h, p->frames[i].code),
 				    (uint64_t)(uint32_t)p->frames[i].instr);
 	for (int i = 0; i < p->nholds; i++)
-		h = lw_hash_combine(h, p->holds[i]);
+		h = lw_hash_combine(h, p->holds[i].lock);
 	/* a thread waiting for the GIL wakes every few ms to ask for it again,
 	 * on the condition variable's other word, with another value: that it
 	 * still waits for the GIL, in the same frames, is what stands still */
 	if (p->task || p->wait == PW_GIL)
 		return h;
-	h = lw_hash_combine(h, p->ctxsw);
-	h = lw_hash_combine(h, (uint64_t)p->sc.nr);
+	h = lw_hash_combine(h, p->th->ctxsw);
+	h = lw_hash_combine(h, (uint64_t)p->th->sc.nr);
 	for (int i = 0; i < 6; i++)
-		h = lw_hash_combine(h, p->sc.args[i]);
-	return lw_hash_combine(lw_hash_combine(h, p->sc.sp), p->sc.pc);
+		h = lw_hash_combine(h, p->th->sc.args[i]);
+	return lw_hash_combine(lw_hash_combine(h, p->th->sc.sp), p->th->sc.pc);
 }

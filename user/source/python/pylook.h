@@ -45,10 +45,16 @@ struct lw_pylook {
  * Read the process into lk (emptied first): 0; -EAGAIN when it cannot be
  * read now (not initialized yet, or finalizing); -ENOMEM. A read torn by the
  * running process gives participants fewer facts, never invented ones, and
- * proves no lock orphaned (snap.complete is 0).
+ * proves no lock orphaned (snap.complete is 0). With want, a partial read
+ * (pystate__read()): the waits of the tasks asked for are resolved as a whole
+ * read resolves them, as long as who they wait for is among those asked
+ * for; no lock is proven orphaned.
  */
-int pylook__read(struct lw_pylook *lk, struct lw_pymem *m);
+int pylook__read(struct lw_pylook *lk, struct lw_pymem *m, const uint64_t *want, int nwant);
 void pylook__free(struct lw_pylook *lk);
+/* The graph's kind of a lock a Python frame holds (asyncio.Lock and
+ * Semaphore, threading.Lock and RLock), or -1. */
+int pylook__lock_kind(struct lw_pymem *m, uint64_t obj);
 /* The index in lk of the participant that is (task, addr), or -1. */
 int pylook__find(const struct lw_pylook *lk, int task, uint64_t addr);
 /* Everything that says where p is: equal in two looks means it stood still

@@ -649,3 +649,15 @@ const struct lw_pycode *pymem__code(struct lw_pymem *m, uint64_t code)
 	m->codes[m->ncodes++] = c;
 	return c;
 }
+
+int pymem__by_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+const void *pymem__find(const void *v, int n, size_t size, uint64_t addr)
+{
+	return n > 0 ? bsearch(&addr, v, n, size, pymem__by_addr) : NULL;
+}

@@ -119,4 +119,10 @@ int pycode__line(const struct lw_pycode *c, int instr);
  * that covers instruction `instr`; 0 when none does. */
 int pycode__handler_depth(const struct lw_pycode *c, int instr);
 
+/* qsort()/bsearch() order of addresses, or of records that start with one */
+int pymem__by_addr(const void *a, const void *b);
+/* The record of v (n, each size bytes, sorted by pymem__by_addr()) that
+ * starts with addr, or NULL. */
+const void *pymem__find(const void *v, int n, size_t size, uint64_t addr);
+
 #endif /* LW_PYMEM_H */

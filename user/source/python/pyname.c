@@ -98,8 +98,8 @@ static void lock_name(struct lw_pymem *m, const struct lw_pyparticipant *w, int 
 static int hold_frame(const struct lw_pyparticipant *h, uint64_t lock)
 {
 	for (int i = 0; h && i < h->nholds; i++)
-		if (h->holds[i] == lock)
-			return h->hold_frame[i];
+		if (h->holds[i].lock == lock)
+			return h->holds[i].frame;
 	return -1;
 }
 
@@ -165,5 +165,5 @@ void pyname__lock(struct lw_pymem *m, const struct lw_pywait *w, char *buf, size
 void pyname__held(struct lw_pymem *m, const struct lw_pyparticipant *p, int i, char *buf,
 		  size_t len)
 {
-	lock_name(m, p, p->hold_frame[i], p->holds[i], buf, len);
+	lock_name(m, p, p->holds[i].frame, p->holds[i].lock, buf, len);
 }

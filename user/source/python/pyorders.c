@@ -14,16 +14,9 @@
  * a semaphore do not exclude each other); 0: none. */
 static int order_kind(struct lw_pymem *m, uint64_t lock)
 {
-	switch (pymem__kind(m, lock)) {
-	case PK_ALOCK:
-		return LW_LOCK_ASYNCIO_LOCK;
-	case PK_TLOCK:
-		return LW_LOCK_THREADING_LOCK;
-	case PK_RLOCK:
-		return LW_LOCK_THREADING_RLOCK;
-	default:
-		return 0;
-	}
+	int k = pylook__lock_kind(m, lock);
+
+	return k < 0 || k == LW_LOCK_ASYNCIO_SEMAPHORE ? 0 : k;
 }
 
 /* Where pp's frame k and its callers stand, resolved (frames point into the
@@ -53,8 +46,8 @@ static void order_stack(struct lw_pymem *m, const struct lw_pyparticipant *pp, i
  * greater index), or lower on the same frame's stack (recorded first). */
 static int taken_before(const struct lw_pyparticipant *pp, int i, int j)
 {
-	return pp->hold_frame[i] > pp->hold_frame[j] ||
-	       (pp->hold_frame[i] == pp->hold_frame[j] && i < j);
+	return pp->holds[i].frame > pp->holds[j].frame ||
+	       (pp->holds[i].frame == pp->holds[j].frame && i < j);
 }
 
 /* One order: pp held its hold a when it took its hold b; 1 when new. */
@@ -81,13 +74,13 @@ static int put_order(struct lw_order *o, struct lw_source *src, struct lw_pymem 
 	}
 	/* gates: the other locks held since before both */
 	for (int k = 0; k < pp->nholds; k++)
-		if (k != a && k != b && taken_before(pp, k, a) && order_kind(m, pp->holds[k]) &&
-		    info.ngates < LW_GATES_MAX)
-			info.gates[info.ngates++] = pp->holds[k];
-	order_stack(m, pp, pp->hold_frame[a], &held, held_fr);
-	order_stack(m, pp, pp->hold_frame[b], &taken, taken_fr);
-	e = order__add(o, &info, &held, &taken, pymem__pid(m), pp->holds[a], gen[0], pp->holds[b],
-		       gen[1], &added);
+		if (k != a && k != b && taken_before(pp, k, a) &&
+		    order_kind(m, pp->holds[k].lock) && info.ngates < LW_GATES_MAX)
+			info.gates[info.ngates++] = pp->holds[k].lock;
+	order_stack(m, pp, pp->holds[a].frame, &held, held_fr);
+	order_stack(m, pp, pp->holds[b].frame, &taken, taken_fr);
+	e = order__add(o, &info, &held, &taken, pymem__pid(m), pp->holds[a].lock, gen[0],
+		       pp->holds[b].lock, gen[1], &added);
 	if (!e)
 		return 0;
 	for (int k = 0; k < 2; k++) {
@@ -95,7 +88,7 @@ static int put_order(struct lw_order *o, struct lw_source *src, struct lw_pymem 
 
 		if (l->graph_kind)
 			continue;
-		l->graph_kind = order_kind(m, pp->holds[k ? b : a]);
+		l->graph_kind = order_kind(m, pp->holds[k ? b : a].lock);
 		l->name = name[k][0] ? strdup(name[k]) : NULL;
 	}
 	if (added)
@@ -106,8 +99,8 @@ static int put_order(struct lw_order *o, struct lw_source *src, struct lw_pymem 
 			if (e->gates[k] == info.gates[j])
 				gates[n++] = e->gates[k];
 	if (n < e->ngates)
-		order__narrow(o, pymem__pid(m), pp->holds[a], gen[0], pp->holds[b], gen[1], 0,
-			      gates, n);
+		order__narrow(o, pymem__pid(m), pp->holds[a].lock, gen[0], pp->holds[b].lock,
+			      gen[1], 0, gates, n);
 	return 0;
 }
 
@@ -121,13 +114,13 @@ int pyorders__put(struct lw_order *o, struct lw_source *src, struct lw_pymem *m,
 
 		/* one that runs may have been read at two instants: its holds
 		 * need not have been held together */
-		if (pp->task ? pp->state == -1 : pp->sc.nr < 0)
+		if (pp->task ? pp->state == -1 : pp->th->sc.nr < 0)
 			continue;
 		for (int a = 0; pp->nholds > 1 && a < pp->nholds; a++)
 			for (int b = 0; b < pp->nholds; b++)
-				if (a != b && pp->holds[a] != pp->holds[b] &&
-				    taken_before(pp, a, b) && order_kind(m, pp->holds[a]) &&
-				    order_kind(m, pp->holds[b]))
+				if (a != b && pp->holds[a].lock != pp->holds[b].lock &&
+				    taken_before(pp, a, b) && order_kind(m, pp->holds[a].lock) &&
+				    order_kind(m, pp->holds[b].lock))
 					added += put_order(o, src, m, pp, a, b);
 	}
 	return added;

@@ -38,7 +38,7 @@ void pystall__update(struct lw_pystalls *st, struct lw_pymem *m, const struct lw
 		for (int j = 0; j < st->n && !l; j++)
 			if (st->v[j].loop == p->loop && st->v[j].tid == p->tid)
 				l = &st->v[j];
-		if (l && (l->kept || l->seen))
+		if (l && l->seen)
 			continue; /* one check a loop a look (its tasks are many) */
 		if (l && (!l->deque || pymem__attr(m, p->loop, "_ready") == l->ready)) {
 			l->seen = 1;

@@ -20,72 +20,86 @@
 #define GIL_AGAIN 20 /* re-reads of threads caught running, a look */
 #define FRAME_HEAD 80 /* up to localsplus: owner and stack depth within */
 
-/* The frames of the participant read last, from scratch into the
- * snapshot's: 0 or -ENOMEM. */
-static int keep_frames(struct lw_pysnap *s)
+/* Room in *v (of *cap items of size) for need: 0 or -ENOMEM. */
+static int grow(void **v, int *cap, int need, size_t size)
+{
+	int c = *cap ? *cap : 256;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	nv = realloc(*v, (size_t)c * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
+/* The frames, holds and name of the participant read last, from the
+ * scratch ones into the snapshot's: 0 or -ENOMEM. Pointed at once the
+ * snapshot is whole (the arrays move as they grow). */
+static int keep(struct lw_pysnap *s)
 {
 	struct lw_pyparticipant *p = s->n ? &s->p[s->n - 1] : NULL;
+	int len;
 
 	if (!p || p->frames != s->scratch)
 		return 0;
-	if (s->nframes + p->nframes > s->capframes) {
-		int cap = s->capframes ? s->capframes * 2 : 256;
-		struct lw_pyframe *v;
-
-		while (cap < s->nframes + p->nframes)
-			cap *= 2;
-		v = realloc(s->frames, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->frames = v;
-		s->capframes = cap;
-	}
+	len = p->task ? (int)strlen(s->scratch_name) + 1 : 0;
+	if (grow((void **)&s->frames, &s->capframes, s->nframes + p->nframes, sizeof(*s->frames)) ||
+	    grow((void **)&s->holds, &s->capholds, s->nholds + p->nholds, sizeof(*s->holds)) ||
+	    grow((void **)&s->names, &s->capnames, s->nnames + len, 1))
+		return -ENOMEM;
 	memcpy(s->frames + s->nframes, s->scratch, p->nframes * sizeof(*p->frames));
+	memcpy(s->holds + s->nholds, s->scratch_holds, p->nholds * sizeof(*p->holds));
+	memcpy(s->names + s->nnames, s->scratch_name, len);
 	p->frame0 = s->nframes;
-	p->frames = NULL; /* pointed at once the snapshot is whole */
+	p->held0 = s->nholds;
+	p->name0 = p->task ? s->nnames : -1;
+	p->frames = NULL;
+	p->holds = NULL;
+	if (p->task)
+		p->name = NULL;
 	s->nframes += p->nframes;
+	s->nholds += p->nholds;
+	s->nnames += len;
 	return 0;
 }
 
 static struct lw_pyparticipant *add(struct lw_pysnap *s)
 {
-	if (keep_frames(s))
-		return NULL;
-	if (s->n == s->cap) {
-		int cap = s->cap ? s->cap * 2 : 64;
-		struct lw_pyparticipant *p = realloc(s->p, cap * sizeof(*p));
+	struct lw_pyparticipant *p;
 
-		if (!p)
-			return NULL;
-		s->p = p;
-		s->cap = cap;
-	}
-	memset(&s->p[s->n], 0, sizeof(s->p[0]));
-	s->p[s->n].frames = s->scratch;
-	return &s->p[s->n++];
+	if (keep(s) || grow((void **)&s->p, &s->cap, s->n + 1, sizeof(*s->p)))
+		return NULL;
+	p = memset(&s->p[s->n++], 0, sizeof(s->p[0]));
+	p->frames = s->scratch;
+	p->holds = s->scratch_holds;
+	s->scratch_name[0] = '\0';
+	p->name = s->scratch_name;
+	return p;
 }
 
 static void hold(struct lw_pyparticipant *p, uint64_t lock, int frame)
 {
 	for (int i = 0; i < p->nholds; i++)
-		if (p->holds[i] == lock) {
+		if (p->holds[i].lock == lock) {
 			/* an RLock taken again: held since the outer frame. A
 			 * thread's frames come innermost first (a task's
 			 * outermost first): its hold moves out, recorded after
 			 * what the outer frame took before it */
-			if (p->task || frame <= p->hold_frame[i])
+			if (p->task || frame <= p->holds[i].frame)
 				return;
 			memmove(&p->holds[i], &p->holds[i + 1],
 				(p->nholds - i - 1) * sizeof(p->holds[0]));
-			memmove(&p->hold_frame[i], &p->hold_frame[i + 1],
-				(p->nholds - i - 1) * sizeof(p->hold_frame[0]));
 			p->nholds--;
 			break;
 		}
-	if (p->nholds < LW_PY_HOLDS) {
-		p->hold_frame[p->nholds] = frame;
-		p->holds[p->nholds++] = lock;
-	}
+	if (p->nholds < LW_PY_HOLDS)
+		p->holds[p->nholds++] = (struct lw_pyheld){ lock, frame };
 }
 
 /* The lock an asyncio lock's self holds (a Condition holds its lock). */
@@ -246,7 +260,7 @@ static void reverse_frames(struct lw_pyparticipant *p)
 		p->frames[j] = t;
 	}
 	for (int i = 0; i < p->nholds; i++)
-		p->hold_frame[i] = p->nframes - 1 - p->hold_frame[i];
+		p->holds[i].frame = p->nframes - 1 - p->holds[i].frame;
 }
 
 static int ends_with(const char *s, const char *tail)
@@ -304,7 +318,7 @@ static void task_wait(struct lw_pymem *m, struct lw_pyparticipant *p, uint64_t f
 }
 
 /* A task: name, state, and its coroutine chain if it is suspended. */
-static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
+static int read_one(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	uint64_t t[LW_PY_FRAMES], head[FRAME_HEAD / 8], coro;
@@ -325,9 +339,9 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 	p->state = state;
 	p->exception = t[L->fut_exception / 8];
 	p->loop = t[16 / 8];
-	if (pymem__str(m, t[L->task_name / 8], p->name, sizeof(p->name)) &&
+	if (pymem__str(m, t[L->task_name / 8], s->scratch_name, sizeof(s->scratch_name)) &&
 	    !pymem__int(m, t[L->task_name / 8], &num))
-		snprintf(p->name, sizeof(p->name), "Task-%lld", (long long)num);
+		snprintf(s->scratch_name, sizeof(s->scratch_name), "Task-%lld", (long long)num);
 	if (p->state)
 		return 0; /* done: no frames left */
 	coro = t[L->task_coro / 8];
@@ -366,11 +380,31 @@ static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
 	return 0;
 }
 
-static int by_addr(const void *a, const void *b)
+/* Whether a partial read keeps task p (see pystate__read()). */
+static int kept(struct lw_pysnap *s, const struct lw_pyparticipant *p)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	int loop_seen = 0;
 
-	return x < y ? -1 : x > y;
+	if (pymem__find(s->want, s->nwant, sizeof(*s->want), p->addr) || p->nholds ||
+	    p->state == -1)
+		return 1;
+	for (int i = 0; i < s->nloops; i++)
+		loop_seen |= s->loops[i] == p->loop;
+	if (loop_seen || !p->loop || s->nloops == LW_PY_PARTIAL_LOOPS)
+		return 0;
+	s->loops[s->nloops++] = p->loop;
+	return 1;
+}
+
+static int read_task(struct lw_pymem *m, struct lw_pysnap *s, uint64_t task)
+{
+	int n = s->n, err = read_one(m, s, task);
+
+	if (s->want && s->n > n && !kept(s, &s->p[s->n - 1])) {
+		s->n--;
+		s->ntasks--;
+	}
+	return err;
 }
 
 /*
@@ -385,7 +419,7 @@ static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int w
 	int n = set ? pymem__set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1, k = 0, bad = 0;
 
 	if (n > 0)
-		qsort(refs, n, sizeof(*refs), by_addr);
+		qsort(refs, n, sizeof(*refs), pymem__by_addr);
 	for (int i = 0; i < n; i++) {
 		uint64_t task = refs[i];
 
@@ -397,7 +431,7 @@ static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int w
 		refs[k++] = task;
 	}
 	if (weak && k > 0)
-		qsort(refs, k, sizeof(*refs), by_addr);
+		qsort(refs, k, sizeof(*refs), pymem__by_addr);
 	for (int i = 0; i < k; i++) {
 		if (pymem__kind(m, refs[i]) != PK_TASK)
 			continue; /* a dead reference (None), or the dummy */
@@ -455,7 +489,7 @@ static int gathered(struct lw_pymem *m, struct lw_pysnap *s)
 	for (int i = 0; i < s->n; i++)
 		if (s->p[i].task)
 			seen[n++] = s->p[i].addr;
-	qsort(seen, n, sizeof(*seen), by_addr);
+	qsort(seen, n, sizeof(*seen), pymem__by_addr);
 	for (int i = 0; i < end && !err; i++) {
 		int k = s->p[i].task && s->p[i].wait == PW_GATHER ?
 				pystate__gather_children(m, s->p[i].wait_obj, items, 64) :
@@ -463,7 +497,7 @@ static int gathered(struct lw_pymem *m, struct lw_pysnap *s)
 
 		for (int j = 0; j < k && !err; j++)
 			if (pymem__kind(m, items[j]) == PK_TASK &&
-			    !bsearch(&items[j], seen, n, sizeof(*seen), by_addr))
+			    !pymem__find(seen, n, sizeof(*seen), items[j]))
 				err = read_task(m, s, items[j]) == -ENOMEM ? -ENOMEM : 0;
 	}
 	free(seen);
@@ -521,9 +555,9 @@ static int thread_name(struct lw_pymem *m, uint64_t key, uint64_t value, void *a
 	if (pymem__int(m, key, &ident))
 		return 0;
 	for (int i = 0; i < s->n; i++)
-		if (!s->p[i].task && s->p[i].ident == (uint64_t)ident)
-			pymem__str(m, pymem__attr(m, value, "_name"), s->p[i].name,
-				   sizeof(s->p[i].name));
+		if (!s->p[i].task && s->p[i].th->ident == (uint64_t)ident)
+			pymem__str(m, pymem__attr(m, value, "_name"), s->p[i].th->name,
+				   sizeof(s->p[i].th->name));
 	return 0;
 }
 
@@ -535,14 +569,15 @@ static int thread_name(struct lw_pymem *m, uint64_t key, uint64_t value, void *a
 static int thread_syscall(const struct lw_pysnap *s, pid_t pid, struct lw_pyparticipant *p,
 			  int *again)
 {
-	int err = lw_proc_syscall(pid, p->tid, &p->sc);
+	struct lw_syscall *sc = &p->th->sc;
+	int err = lw_proc_syscall(pid, p->tid, sc);
 
-	while (!err && p->sc.nr != SYS_futex && s->gil_holder && s->gil_holder != p->addr &&
+	while (!err && sc->nr != SYS_futex && s->gil_holder && s->gil_holder != p->addr &&
 	       *again > 0) {
 		--*again;
 		usleep(100);
-		err = lw_proc_syscall(pid, p->tid, &p->sc);
-		if (!err && p->sc.nr == SYS_futex)
+		err = lw_proc_syscall(pid, p->tid, sc);
+		if (!err && sc->nr == SYS_futex)
 			break;
 	}
 	return err;
@@ -561,11 +596,12 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 
 		if (!p)
 			return -ENOMEM;
-		s->nthreads++;
+		p->th = memset(&s->threads[s->nthreads++], 0, sizeof(*p->th));
+		p->name = p->th->name;
 		p->addr = ts;
 		p->state = -1;
 		if (pymem__read(m, ts + L->ts_native_thread_id, &tid, sizeof(tid)) ||
-		    pymem__read(m, ts + L->ts_thread_id, &p->ident, sizeof(p->ident))) {
+		    pymem__read(m, ts + L->ts_thread_id, &p->th->ident, sizeof(p->th->ident))) {
 			bad++;
 			break;
 		}
@@ -584,14 +620,15 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 			}
 			f = head[L->fr_previous / 8];
 		}
-		if (!thread_syscall(s, pid, p, &again) && !lw_proc_ctxsw(pid, p->tid, &p->ctxsw) &&
-		    p->sc.nr == SYS_futex) {
+		if (!thread_syscall(s, pid, p, &again) &&
+		    !lw_proc_ctxsw(pid, p->tid, &p->th->ctxsw) && p->th->sc.nr == SYS_futex) {
 			/* asleep on the GIL's condition variable: waiting for it */
-			int gil = s->gil && p->sc.args[0] >= s->gil + L->gil_cond &&
-				  p->sc.args[0] < s->gil + L->gil_cond + GIL_COND_SIZE;
+			uint64_t word = p->th->sc.args[0];
+			int gil = s->gil && word >= s->gil + L->gil_cond &&
+				  word < s->gil + L->gil_cond + GIL_COND_SIZE;
 
 			p->wait = gil ? PW_GIL : PW_FUTEX;
-			p->wait_obj = gil ? s->gil : p->sc.args[0];
+			p->wait_obj = gil ? s->gil : word;
 		}
 		ts = pymem__ptr(m, ts + L->ts_next);
 	}
@@ -634,22 +671,27 @@ static void loop_threads(struct lw_pymem *m, struct lw_pysnap *s)
 			tid = 0;
 			if (!pymem__int(m, pymem__attr(m, loop, "_thread_id"), &ident))
 				for (int j = 0; j < s->n; j++)
-					if (!s->p[j].task && s->p[j].ident == (uint64_t)ident)
+					if (!s->p[j].task && s->p[j].th->ident == (uint64_t)ident)
 						tid = s->p[j].tid;
 		}
 		p->tid = tid;
 	}
 }
 
-int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
+int pystate__read(struct lw_pymem *m, struct lw_pysnap *s, const uint64_t *want, int nwant)
 {
 	const struct lw_pylayout *L = pymem__layout(m);
 	uint64_t interp, modules;
 	int err, err2;
 
-	s->n = s->ntasks = s->nthreads = s->nframes = 0;
+	s->n = s->ntasks = s->nthreads = s->nframes = s->nholds = s->nnames = 0;
 	s->gil = s->gil_holder = 0;
 	s->complete = 0;
+	s->want = want;
+	s->nwant = nwant;
+	s->nloops = 0;
+	if (!s->threads && !(s->threads = calloc(LW_PY_MAX_THREADS, sizeof(*s->threads))))
+		return -ENOMEM;
 	pymem__reset(m);
 	interp = pymem__ptr(m, pymem__runtime(m) + L->runtime_interp_head);
 	modules = interp ? pymem__ptr(m, interp + L->interp_modules) : 0;
@@ -662,12 +704,19 @@ int pystate__read(struct lw_pymem *m, struct lw_pysnap *s)
 	err2 = read_tasks(m, s, interp, modules);
 	if (err2 == -ENOMEM)
 		return err2;
-	if (keep_frames(s))
+	if (keep(s))
 		return -ENOMEM;
-	for (int i = 0; i < s->n; i++)
-		s->p[i].frames = s->frames + s->p[i].frame0;
+	for (int i = 0; i < s->n; i++) {
+		struct lw_pyparticipant *p = &s->p[i];
+
+		p->frames = s->frames + p->frame0;
+		p->holds = s->holds + p->held0;
+		if (p->task)
+			p->name = s->names + p->name0;
+	}
 	loop_threads(m, s);
-	s->complete = !err && !err2;
+	s->complete = !err && !err2 && !want;
+	s->want = NULL;
 	return 0;
 }
 
@@ -675,5 +724,17 @@ void pystate__free(struct lw_pysnap *s)
 {
 	free(s->p);
 	free(s->frames);
+	free(s->holds);
+	free(s->names);
+	free(s->threads);
 	memset(s, 0, sizeof(*s));
+}
+
+const struct lw_pyparticipant *pystate__thread(const struct lw_pysnap *s, pid_t tid)
+{
+	/* threads come first */
+	for (int i = 0; tid && i < s->n && !s->p[i].task; i++)
+		if (s->p[i].tid == tid)
+			return &s->p[i];
+	return NULL;
 }

@@ -21,6 +21,7 @@
 #define LW_PY_HOLDS 8
 #define LW_PY_MAX_TASKS 262144
 #define LW_PY_MAX_THREADS 1024
+#define LW_PY_PARTIAL_LOOPS 64 /* event loops a partial read keeps a task of */
 
 enum lw_pywait_kind {
 	PW_NONE,
@@ -43,45 +44,81 @@ struct lw_pyframe {
 	int entry; /* a thread's: the first frame a C call into the interpreter ran */
 };
 
+/* A lock a participant's frames hold */
+struct lw_pyheld {
+	uint64_t lock;
+	int frame; /* the frame (index) inside `with` */
+};
+
+/* What only a thread has */
+struct lw_pythread {
+	uint64_t ident; /* threading.get_ident() */
+	char name[64]; /* its Python name ("": none) */
+	struct lw_syscall sc; /* where it sits now */
+	uint64_t ctxsw;
+};
+
+/* A thread or a task. 100,000 tasks are read twice for a re-check: what is
+ * not fixed in size (name, frames, holds) is kept in the snapshot's arrays,
+ * what only threads have in lw_pythread. */
 struct lw_pyparticipant {
-	int task; /* 1: an asyncio task; 0: a thread */
 	uint64_t addr; /* the Task object, or the PyThreadState */
-	pid_t tid; /* the thread; of a task, the thread its loop runs on (0: unknown) */
-	uint64_t ident; /* a thread's threading.get_ident() */
-	char name[64]; /* task name; Python thread name ("": none) */
-	int state; /* task: 0 pending, 1 cancelled, 2 finished; -1 running now */
-	uint64_t exception; /* a finished task's exception */
 	uint64_t loop;
+	uint64_t exception; /* a finished task's exception */
+	uint64_t wait_obj;
+	const char *name; /* task name; a thread's Python name ("": none) */
+	struct lw_pyframe *frames; /* innermost first */
+	struct lw_pyheld *holds; /* locks held, innermost first */
+	struct lw_pythread *th; /* a thread's own; NULL: a task */
+	pid_t tid; /* the thread; of a task, the thread its loop runs on (0: unknown) */
+	int task; /* 1: an asyncio task; 0: a thread */
+	int state; /* task: 0 pending, 1 cancelled, 2 finished; -1 running now */
 	int nframes;
 	int truncated; /* deeper than LW_PY_FRAMES: the outermost are not kept */
-	struct lw_pyframe *frames; /* innermost first: nframes of the snapshot's */
-	int frame0; /* their index in the snapshot's frames */
-	enum lw_pywait_kind wait;
-	uint64_t wait_obj;
 	int nholds;
-	uint64_t holds[LW_PY_HOLDS]; /* locks held, innermost first */
-	int hold_frame[LW_PY_HOLDS]; /* the frame (index) inside `with` */
-	struct lw_syscall sc; /* thread: where it sits now */
-	uint64_t ctxsw;
+	enum lw_pywait_kind wait;
+	/* while it is read: its frames, holds and name in the snapshot's */
+	int frame0, held0, name0;
 };
 
 struct lw_pysnap {
 	struct lw_pyparticipant *p;
 	int n, cap;
-	/* every participant's frames, one after another (a task has a few:
-	 * 100,000 tasks do not take 32 each); the one being read is in scratch */
+	/* every participant's frames, holds and (a task's) name, one after
+	 * another (a task has a few frames: 100,000 tasks do not take 32
+	 * each); the participant being read has its own in the scratch ones */
 	struct lw_pyframe *frames;
 	int nframes, capframes;
+	struct lw_pyheld *holds;
+	int nholds, capholds;
+	char *names;
+	int nnames, capnames;
 	struct lw_pyframe scratch[LW_PY_FRAMES];
+	struct lw_pyheld scratch_holds[LW_PY_HOLDS];
+	char scratch_name[64];
+	struct lw_pythread *threads; /* LW_PY_MAX_THREADS of them */
+	/* a partial read: the tasks asked for (sorted), the loops of those kept */
+	const uint64_t *want;
+	int nwant;
+	uint64_t loops[LW_PY_PARTIAL_LOOPS];
+	int nloops;
 	int ntasks, nthreads;
 	int complete; /* every task and thread was read whole */
 	uint64_t gil; /* the interpreter's GIL (0: unknown) */
 	uint64_t gil_holder; /* the PyThreadState holding it now (0: none, unknown) */
 };
 
-/* Read the process now into s (emptied first); 0 or -errno. */
-int pystate__read(struct lw_pymem *m, struct lw_pysnap *s);
+/*
+ * Read the process now into s (emptied first); 0 or -errno. With want (nwant
+ * task addresses, sorted), a partial read: every thread, but of the tasks
+ * only those asked for and those through which a wait may be resolved (one
+ * that holds a lock, one running now, the first of each event loop); it is
+ * never complete.
+ */
+int pystate__read(struct lw_pymem *m, struct lw_pysnap *s, const uint64_t *want, int nwant);
 void pystate__free(struct lw_pysnap *s);
+/* The thread tid of s (0: none), or NULL. */
+const struct lw_pyparticipant *pystate__thread(const struct lw_pysnap *s, pid_t tid);
 /* The children of an asyncio gather (its _children list), up to max, into
  * items: how many, or -1. */
 int pystate__gather_children(struct lw_pymem *m, uint64_t gather, uint64_t *items, int max);

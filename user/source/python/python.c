@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The CPython source (see python.h). Each Python process has two looks: the
- * one in the graph, and the one a re-check reads. A re-check that finds a
- * wait moved withdraws the process's waits from the graph until its next
- * look, which is then due at once. At most one process is looked at per
- * turn (a look at 10,000 tasks takes ~50 ms), so the loop stays responsive
- * whatever number of Python processes it watches.
+ * The CPython source (see python.h): which processes are Python, when each
+ * is looked at, and what a look puts into the graph (pyrecheck.c re-checks
+ * it). At most one process is looked at per turn (a look at 10,000 tasks
+ * takes ~50 ms), so the loop stays responsive whatever number of Python
+ * processes it watches.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,56 +18,20 @@
 #include "source/python/pylook.h"
 #include "source/python/pyname.h"
 #include "source/python/pyorders.h"
+#include "source/python/pysource.h"
 #include "source/python/pystall.h"
-#include "source/python/python.h"
 #include "sys/clock.h"
-#include "sys/hash.h"
 #include "sys/log.h"
 #include "sys/proc.h"
 
-#define PY_MAX 64 /* Python processes read while watching */
 #define DUE_IDLE_NS (1000 * 1000000ull)
 #define DUE_ANY_NS (10000 * 1000000ull)
 #define EARLY_LOOKS 10 /* looked at every second while no event loop is known */
 #define PY_ORDERS_MAX 65536 /* lock orders kept of one process */
-#define READ_TRIES 3 /* a process not readable now is tried again, 10 ms apart */
 /* a process with no Python runtime mapped yet (a command just started: its
  * libpython comes with the dynamic loader) is looked for again, this often */
 #define OPEN_TRIES 10
 #define OPEN_AGAIN_NS (200 * 1000000ull)
-
-struct pyproc {
-	pid_t pid;
-	enum { PY_UNKNOWN, PY_YES, PY_NO } state;
-	int open_tries; /* looked for its runtime this many times */
-	uint64_t open_again_ns; /* not before this */
-	struct lw_pymem *m;
-	char file[256]; /* the ELF that defines _PyRuntime */
-	int asyncio; /* 3.14+ task lists: 0 not described yet, 1 read, -1 refused */
-	struct lw_pylook look[2]; /* look[cur] is in the graph */
-	struct lw_pyholds holds; /* look[cur]'s holds, since first seen */
-	struct lw_pystalls stalls; /* its event loops, sampled every turn */
-	int cur;
-	int valid; /* look[cur] holds a read */
-	int fresh; /* look[cur] is this turn's, unused by a re-check */
-	int withdrawn; /* a re-check found it moved: out until the next look */
-	unsigned int round; /* the re-check round of `seen` */
-	const struct lw_pylook *seen; /* what that round saw; NULL: unreadable */
-	uint64_t last_ns, last_cpu;
-	int looks; /* taken so far */
-	uint64_t orders; /* lock orders seen (distinct, while it lived) */
-};
-
-struct lw_python_source {
-	struct lw_source base;
-	struct pyproc py[PY_MAX];
-	int n;
-	int next; /* where the next turn starts looking for a due process */
-	uint64_t processes, looks;
-	uint64_t holds; /* of processes forgotten since: their holds seen */
-	uint64_t loops, loop_samples, loop_busy; /* ... their loops, sampled */
-	uint64_t orders_seen; /* ... their lock orders */
-};
 
 static const struct lw_source_ops python_ops;
 
@@ -99,7 +62,7 @@ static void reset(struct pyproc *p)
 	p->pid = pid;
 }
 
-static struct pyproc *find(struct lw_python_source *ps, pid_t pid)
+struct pyproc *pysource__find(struct lw_python_source *ps, pid_t pid)
 {
 	for (int i = 0; i < ps->n; i++)
 		if (ps->py[i].pid == pid)
@@ -120,7 +83,7 @@ static void keep_counts(struct lw_python_source *ps, struct pyproc *p)
 static void python_watch(struct lw_source *s, pid_t pid)
 {
 	struct lw_python_source *ps = (struct lw_python_source *)s;
-	struct pyproc *p = find(ps, pid);
+	struct pyproc *p = pysource__find(ps, pid);
 
 	if (!p) {
 		if (ps->n == PY_MAX)
@@ -137,7 +100,7 @@ static void python_watch(struct lw_source *s, pid_t pid)
 static void python_forget(struct lw_source *s, pid_t pid)
 {
 	struct lw_python_source *ps = (struct lw_python_source *)s;
-	struct pyproc *p = find(ps, pid);
+	struct pyproc *p = pysource__find(ps, pid);
 
 	if (!p)
 		return;
@@ -253,7 +216,7 @@ static void asyncio_lists(struct pyproc *p)
 		lw_err("pid %d: %s: its asyncio tasks are not read", p->pid, why);
 }
 
-static int read_look(struct pyproc *p, struct lw_pylook *lk)
+int pysource__read(struct pyproc *p, struct lw_pylook *lk, const uint64_t *want, int nwant)
 {
 	int err = -EAGAIN;
 
@@ -261,7 +224,7 @@ static int read_look(struct pyproc *p, struct lw_pylook *lk)
 	for (int i = 0; i < READ_TRIES && err == -EAGAIN; i++) {
 		if (i)
 			lw_sleep_ms(10);
-		err = pylook__read(lk, p->m);
+		err = pylook__read(lk, p->m, want, nwant);
 	}
 	pymem__trim(p->m);
 	return err;
@@ -272,7 +235,7 @@ static void look(struct lw_python_source *ps, struct pyproc *p, uint64_t now_ns)
 	ps->looks++;
 	p->looks++;
 	p->cur ^= 1; /* the graph of this turn is built after: nothing points here */
-	p->valid = !read_look(p, &p->look[p->cur]);
+	p->valid = !pysource__read(p, &p->look[p->cur], NULL, 0);
 	if (p->valid) {
 		pyholds__update(&p->holds, &p->look[p->cur].snap, now_ns);
 		pystall__update(&p->stalls, p->m, &p->look[p->cur].snap);
@@ -351,22 +314,6 @@ static void key_of(const struct lw_pywait *w, pid_t pid, char *key, size_t len)
 }
 
 /* The graph's kind of a lock a Python frame holds; -1: none it models. */
-static int held_kind(struct lw_pymem *m, uint64_t lock)
-{
-	switch (pymem__kind(m, lock)) {
-	case PK_ALOCK:
-		return LW_LOCK_ASYNCIO_LOCK;
-	case PK_ASEM:
-		return LW_LOCK_ASYNCIO_SEMAPHORE;
-	case PK_TLOCK:
-		return LW_LOCK_THREADING_LOCK;
-	case PK_RLOCK:
-		return LW_LOCK_THREADING_RLOCK;
-	default:
-		return -1;
-	}
-}
-
 /* Every participant of p's latest look into the graph, waiting or not (a
  * dump's turn). */
 static void put_all(struct lw_python_source *ps, struct lw_graph *g, struct pyproc *p)
@@ -389,13 +336,13 @@ static void put_holds(struct lw_python_source *ps, struct lw_graph *g, struct py
 
 		for (int j = 0; gp && j < pp->nholds; j++) {
 			const struct lw_pyhold *h = pyholds__find(&p->holds, pp, j);
-			int kind = held_kind(p->m, pp->holds[j]);
+			int kind = pylook__lock_kind(p->m, pp->holds[j].lock);
 			struct lw_lock *l;
 
 			if (kind < 0 || !h)
 				continue;
-			snprintf(key, sizeof(key), "anon:%d:0x%" PRIx64, p->pid, pp->holds[j]);
-			l = graph__lock(g, kind, key, p->pid, pp->holds[j]);
+			snprintf(key, sizeof(key), "anon:%d:0x%" PRIx64, p->pid, pp->holds[j].lock);
+			l = graph__lock(g, kind, key, p->pid, pp->holds[j].lock);
 			if (!l)
 				continue;
 			if (!l->name[0])
@@ -404,18 +351,9 @@ static void put_holds(struct lw_python_source *ps, struct lw_graph *g, struct py
 				    &(struct lw_hold_info){ .src = &ps->base,
 							    .rec = h,
 							    .since_ns = h->since_ns,
-							    .frame = pp->hold_frame[j] + 1 });
+							    .frame = pp->holds[j].frame + 1 });
 		}
 	}
-}
-
-/* The thread tid of look lk, or NULL. */
-static const struct lw_pyparticipant *look_thread(const struct lw_pylook *lk, pid_t tid)
-{
-	for (int i = 0; i < lk->snap.n && !lk->snap.p[i].task; i++)
-		if (lk->snap.p[i].tid == tid)
-			return &lk->snap.p[i];
-	return NULL;
 }
 
 /* Each event loop of p that runs one callback now: held by its thread
@@ -426,7 +364,7 @@ static void put_stalls(struct lw_python_source *ps, struct lw_graph *g, struct p
 
 	for (int i = 0; i < p->stalls.n; i++) {
 		const struct lw_pystall *st = &p->stalls.v[i];
-		const struct lw_pyparticipant *pp = look_thread(&p->look[p->cur], st->tid);
+		const struct lw_pyparticipant *pp = pystate__thread(&p->look[p->cur].snap, st->tid);
 		struct lw_participant *gp;
 		struct lw_lock *l;
 
@@ -449,7 +387,7 @@ static void put_stalls(struct lw_python_source *ps, struct lw_graph *g, struct p
 /* An order stands while both its locks are still locks of their kinds. */
 static int python_order_stands(struct lw_source *s, const struct lw_order_edge *e)
 {
-	struct pyproc *p = find((struct lw_python_source *)s, e->a->pid);
+	struct pyproc *p = pysource__find((struct lw_python_source *)s, e->a->pid);
 
 	return p && p->state == PY_YES && pyorders__stand(p->m, e);
 }
@@ -521,177 +459,14 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 	return 0;
 }
 
-static int same_participant(const struct lw_pyparticipant *a, const struct lw_pyparticipant *b)
-{
-	return a == b || (a && b && a->task == b->task && a->addr == b->addr);
-}
-
-/* What the re-checks of this round see: the turn's own look first, else a
- * new read, shared by every wait of this process the round asks about. */
-static const struct lw_pylook *seen_in(struct pyproc *p, unsigned int round)
-{
-	struct lw_pylook *other = &p->look[p->cur ^ 1];
-
-	if (p->round == round)
-		return p->seen;
-	p->round = round;
-	if (p->fresh) {
-		p->fresh = 0;
-		p->seen = &p->look[p->cur];
-	} else {
-		p->seen = read_look(p, other) ? NULL : other;
-	}
-	return p->seen;
-}
-
-/* Where the participant is, in the program's terms, for the report: each
- * frame's function, file and line (and whether a C call entered there). */
-static void frames_of(struct lw_pymem *m, const struct lw_pyparticipant *pp,
-		      struct lw_observation *o)
-{
-	o->frames = calloc(pp->nframes ? pp->nframes : 1, sizeof(*o->frames));
-	if (!o->frames)
-		return;
-	for (int i = 0; i < pp->nframes; i++) {
-		const struct lw_pycode *c = pymem__code(m, pp->frames[i].code);
-		struct lw_frame *f = &o->frames[o->nframes];
-
-		if (!c)
-			continue;
-		f->python = 1;
-		f->entry = pp->frames[i].entry;
-		f->function = strdup(c->qualname);
-		f->file = strdup(c->filename);
-		f->line = pycode__line(c, pp->frames[i].instr);
-		o->nframes++;
-	}
-}
-
-/*
- * The wait stands when the read of this round finds its participant waiting
- * for the same lock with the same holder (or the same proof that none is
- * alive), and it and its holder exactly where the graph's look had them.
- */
-static int python_observe(struct lw_source *s, const struct lw_participant *gp, unsigned int round,
-			  struct lw_observation *o)
-{
-	struct pyproc *p = find((struct lw_python_source *)s, gp->pid);
-	const struct lw_pywait *was = gp->wait.rec, *now;
-	const struct lw_pylook *lk;
-	uint64_t fp;
-	int i;
-
-	if (!p || !p->valid || p->withdrawn)
-		return 0;
-	lk = seen_in(p, round);
-	i = lk ? pylook__find(lk, was->waiter->task, was->waiter->addr) : -1;
-	if (i < 0)
-		goto moved;
-	now = &lk->waits[i];
-	if (now->kind != was->kind || now->lock != was->lock || now->gone != was->gone ||
-	    !same_participant(now->holder, was->holder))
-		goto moved;
-	fp = pylook__fingerprint(now->waiter);
-	if (fp != pylook__fingerprint(was->waiter))
-		goto moved;
-	if (now->holder) {
-		uint64_t h = pylook__fingerprint(now->holder);
-
-		if (h != pylook__fingerprint(was->holder))
-			goto moved;
-		fp = lw_hash_combine(fp, h);
-	}
-	o->fingerprint = fp;
-	if (!now->waiter->task) {
-		o->has_sc = 1;
-		o->sc = now->waiter->sc;
-	}
-	return 1;
-moved:
-	/* the graph's look is stale: out until a new one, due now */
-	p->withdrawn = 1;
-	return 0;
-}
-
-/* A stall stands when its loop is still in the callback it was in, and
- * this round's read finds its thread inside a callback (Handle._run): the
- * thread's frames, and the task whose step runs. */
-static int observe_stall(struct pyproc *p, const struct lw_pystall *st, unsigned int round,
-			 struct lw_observation *o)
-{
-	const struct lw_pyparticipant *pp;
-	const struct lw_pylook *lk;
-	int in_callback = 0;
-
-	int64_t ident;
-
-	if (!pystall__stands(p->m, st) || !(lk = seen_in(p, round)) ||
-	    !(pp = look_thread(lk, st->tid)) || !pystall__stands(p->m, st))
-		return 0;
-	/* still that thread's loop (not one run before the one it runs now) */
-	if (pymem__int(p->m, pymem__attr(p->m, st->loop, "_thread_id"), &ident) ||
-	    (uint64_t)ident != pp->ident) {
-		p->withdrawn = 1; /* a new look, and its loops, at once */
-		return 0;
-	}
-	for (int i = 0; i < pp->nframes; i++) {
-		const struct lw_pycode *c = pymem__code(p->m, pp->frames[i].code);
-
-		in_callback |= c && !strcmp(c->qualname, "Handle._run");
-	}
-	if (!in_callback)
-		return 0;
-	for (int i = 0; i < lk->snap.n; i++)
-		if (lk->snap.p[i].task && lk->snap.p[i].state == -1 &&
-		    lk->snap.p[i].loop == st->loop) {
-			snprintf(o->task, sizeof(o->task), "%s", lk->snap.p[i].name);
-			o->task_addr = lk->snap.p[i].addr;
-		}
-	o->fingerprint = lw_hash_combine(lw_hash_combine(st->loop, st->count), st->since_ns);
-	if (pp->sc.nr >= 0) {
-		o->has_sc = 1;
-		o->sc = pp->sc;
-	}
-	frames_of(p->m, pp, o);
-	return 1;
-}
-
-/* A hold stands when this round's read finds its holder still holding the
- * lock, standing still as it stood. */
-static int python_observe_hold(struct lw_source *s, const struct lw_lock *l,
-			       const struct lw_participant *holder, const struct lw_hold_info *h,
-			       unsigned int round, struct lw_observation *o)
-{
-	struct pyproc *p = find((struct lw_python_source *)s, l->pid);
-	const struct lw_pyhold *was = h->rec;
-	const struct lw_pyparticipant *pp;
-	const struct lw_pylook *lk;
-	int i;
-
-	(void)holder;
-	if (p && p->valid && l->kind == LW_LOCK_EVENT_LOOP)
-		return observe_stall(p, h->rec, round, o);
-	if (!p || !p->valid || !was)
-		return 0;
-	lk = seen_in(p, round);
-	i = lk ? pylook__find(lk, was->task, was->holder) : -1;
-	if (i < 0 || !pyholds__stands(was, pp = &lk->snap.p[i]))
-		return 0;
-	o->fingerprint = lw_hash_combine(was->lock, was->still);
-	if (!pp->task) {
-		o->has_sc = 1;
-		o->sc = pp->sc;
-	}
-	frames_of(p->m, pp, o);
-	return 1;
-}
-
 static void python_stats(struct lw_source *s, struct lw_summary *sum)
 {
 	struct lw_python_source *ps = (struct lw_python_source *)s;
 
 	sum->python_processes += ps->processes;
 	sum->python_looks += ps->looks;
+	sum->python_rereads += ps->rereads;
+	sum->python_rereads_partial += ps->rereads_partial;
 	sum->python_holds += ps->holds;
 	sum->python_loops += ps->loops;
 	sum->loop_samples += ps->loop_samples;
@@ -704,24 +479,6 @@ static void python_stats(struct lw_source *s, struct lw_summary *sum)
 		sum->loop_samples += ps->py[i].stalls.samples;
 		sum->loop_busy += ps->py[i].stalls.busy;
 	}
-}
-
-/* The participant's frames as the last re-check's read saw them (a thread
- * whose wait the futex source saw gets a read of its own). */
-static void python_describe(struct lw_source *s, const struct lw_participant *gp,
-			    unsigned int round, struct lw_observation *o)
-{
-	struct pyproc *p = find((struct lw_python_source *)s, gp->pid);
-	const struct lw_pyparticipant *was = gp->shown_rec;
-	const struct lw_pylook *lk;
-	int i;
-
-	if (!p || !p->valid)
-		return;
-	lk = seen_in(p, round);
-	i = lk ? pylook__find(lk, was->task, was->addr) : -1;
-	if (i >= 0)
-		frames_of(p->m, &lk->snap.p[i], o);
 }
 
 /* While a loop may be stalling: `check` samples it until it goes on or the
@@ -739,11 +496,11 @@ static int python_unsettled(struct lw_source *s)
 static const struct lw_source_ops python_ops = {
 	.name = "python",
 	.contribute = python_contribute,
-	.observe = python_observe,
-	.observe_hold = python_observe_hold,
+	.observe = pyrecheck__observe,
+	.observe_hold = pyrecheck__observe_hold,
 	.order_stands = python_order_stands,
 	.unsettled = python_unsettled,
-	.describe = python_describe,
+	.describe = pyrecheck__describe,
 	.watch = python_watch,
 	.forget = python_forget,
 	.stats = python_stats,
