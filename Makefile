@@ -9,7 +9,7 @@ BPFTOOL ?= bpftool
 CC ?= gcc
 VERSION := 0.1.0
 
-PKGS := libbpf libelf libdw zlib capstone
+PKGS := libbpf libelf libdw zlib capstone libsystemd
 CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \

@@ -6,10 +6,12 @@
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
-      zlib1g-dev libcapstone-dev libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
+      zlib1g-dev libcapstone-dev libsystemd-dev libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
       qemu-system-x86 busybox-static cpio kmod
       python3.11 python3.11-dev libpython3.11-testsuite debootstrap"
 
+# libsystemd-dev: --journal sends alerts to journald through its native
+# protocol (systemd itself, whose journald the tests start, is Debian's base).
 # libcapstone-dev disassembles the start of a lock function, to place its
 # uprobe where the kernel need not single-step (user/sys/probeat.h).
 # g++ builds the C++ lock-order tests (lockwatch links libstdc++ for its

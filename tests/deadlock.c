@@ -27,7 +27,8 @@
  *   LW_STAMP_FILE=PATH write CLOCK_REALTIME in ns (decimal) to PATH right
  *                      before the lock call that closes the cycle
  *   LW_HOSTILE_NAMES=1 name the threads with newlines, quotes, a terminal
- *                      escape and invalid UTF-8 (see hostile_name())
+ *                      escape and invalid UTF-8 (see hostile_name());
+ *                      =forge: a newline and "PRIORITY=0", a journal field
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +79,10 @@ static const char *hostile_name(const char *name)
 {
 	static __thread char buf[16];
 
-	snprintf(buf, sizeof(buf), "%.2s\n\"\x1b[1m\xff\x7f", name);
+	if (!strcmp(getenv("LW_HOSTILE_NAMES"), "forge"))
+		snprintf(buf, sizeof(buf), "%.2s\nPRIORITY=0", name);
+	else
+		snprintf(buf, sizeof(buf), "%.2s\n\"\x1b[1m\xff\x7f", name);
 	return buf;
 }
 

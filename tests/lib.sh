@@ -344,6 +344,18 @@ t_jq()
 	jq -e -s "$@" "$JQ_DEFS $filter" "$dir/out" >/dev/null 2>&1 || t_fail "$desc"
 }
 
+# t_jq_beside DESC DIR VAR FILE FILTER [ARGS]: FILTER (jq -n) holds, with
+# DIR/out's JSON lines as the array $a and FILE's JSON values as the array
+# $VAR (what a log or the journal received, beside what stdout said).
+t_jq_beside()
+{
+	local desc=$1 dir=$2 var=$3 file=$4 filter=$5
+
+	shift 5
+	jq -e -n --slurpfile a "$dir/out" --slurpfile "$var" "$file" "$@" "$JQ_DEFS $filter" \
+		>/dev/null 2>&1 || t_fail "$desc"
+}
+
 # t_json_lines DIR: stdout is JSON objects, one per line, the last a summary.
 t_json_lines()
 {

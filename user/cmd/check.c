@@ -100,7 +100,7 @@ static void turn_on(const struct env *env, struct lw_pipeline *p, struct lw_turn
 int cmd_check(const struct env *env)
 {
 	static struct lw_blocked blocked[BLOCKED_MAX];
-	struct lw_sink *sinks = env->json ? sink__json(stdout) : sink__text(stdout);
+	struct lw_sink *sinks = NULL;
 	struct lw_syms_cache *syms = syms_cache__new();
 	struct lw_turn t = { .look_now = 1 };
 	struct lw_pipeline p = {};
@@ -110,7 +110,9 @@ int cmd_check(const struct env *env)
 	char comm[LW_NAME_LEN];
 	int status;
 
-	status = cmd_check_turn(env, &p, sinks, syms, &t);
+	status = cmd_sinks(env, &sinks);
+	if (!status)
+		status = cmd_check_turn(env, &p, sinks, syms, &t);
 	if (status)
 		goto out;
 	turn_on(env, &p, &t, start);

@@ -20,6 +20,10 @@ int cmd_dump(const struct env *env);
 int cmd_check_targets(const struct env *env);
 struct lw_pipeline;
 struct lw_sink;
+/* The sinks the options ask for into *head: stdout's (text, or JSON lines
+ * with --json), then --journal's and --syslog's. 0, or the exit status after
+ * a one-line message (cmd/sinks.c). */
+int cmd_sinks(const struct env *env, struct lw_sink **head);
 struct lw_syms_cache;
 struct lw_turn;
 /* `check`'s one turn at env's PID into p (made here, with sinks and syms;

@@ -20,6 +20,7 @@
 int cmd_dump(const struct env *env)
 {
 	static pid_t tids[DUMP_THREADS];
+	/* a dump is no alert: for stdout only */
 	struct lw_sink *sinks = env->json ? sink__json(stdout) : sink__text(stdout);
 	struct lw_syms_cache *syms = syms_cache__new();
 	struct lw_turn t = { .look_now = 1, .all = 1 };

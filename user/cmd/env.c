@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd/env.h"
+#include "sink/sink.h"
 #include "lockwatch.h"
 #include "sys/log.h"
 
 static const char usage[] =
 	"Usage: lockwatch [watch] [OPTIONS] [-p PID [-p PID]...]\n"
 	"       lockwatch [watch] [OPTIONS] -- COMMAND [ARGS...]\n"
-	"       lockwatch check [--json] [-v] PID\n"
+	"       lockwatch check [--json] [--journal] [--syslog] [-v] PID\n"
 	"       lockwatch dump [--json] [-v] PID\n"
 	"\n"
 	"Watch processes (without -p: every process on the host) for deadlocks\n"
@@ -33,6 +34,11 @@ static const char usage[] =
 	"  -p, --pid PID            watch this process (repeat for more)\n"
 	"  -j, --json               JSON lines on stdout (schema 1), one per alert\n"
 	"                           and a last one of kind \"summary\"\n"
+	"      --journal            also send each alert to journald, a structured\n"
+	"                           entry (MESSAGE_ID by kind: journalctl -x explains)\n"
+	"      --syslog[=SOCKET]    also send each alert to the system logger (its\n"
+	"                           socket, default /dev/log) as an RFC 5424 message\n"
+	"                           with structured data\n"
 	"  -d, --duration SEC       stop after SEC seconds (default: until stopped)\n"
 	"      --exit-on-deadlock   stop at the first deadlock reported\n"
 	"  -w, --wait-threshold SEC report waits on a lock longer than SEC\n"
@@ -84,6 +90,7 @@ static const char usage[] =
 	"  lockwatch --exit-on-deadlock -- ./server --port 8080\n"
 	"                                    run a program, stop at its first deadlock\n"
 	"  lockwatch --duration 60 --json -p $(pidof bank) | jq .summary\n"
+	"  lockwatch --journal               the whole host, alerts into the journal too\n"
 	"  lockwatch check $(pgrep -f app.py)  a hung asyncio app: tasks, locks, stacks\n"
 	"  lockwatch dump $(pgrep -f app.py)   every thread and task of it, hung or not\n"
 	"  lockwatch --lock-order -- make test  fail a test run on a lock-order inversion\n"
@@ -103,6 +110,8 @@ enum {
 	OPT_HOLD_THRESHOLD,
 	OPT_STALL_THRESHOLD,
 	OPT_LOCK_FN,
+	OPT_JOURNAL,
+	OPT_SYSLOG,
 };
 
 static int parse_seconds(const char *s, double *out)
@@ -119,6 +128,8 @@ static int parse_seconds(const char *s, double *out)
 static const struct option options[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "journal", no_argument, NULL, OPT_JOURNAL },
+	{ "syslog", optional_argument, NULL, OPT_SYSLOG },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "wait-threshold", required_argument, NULL, 'w' },
 	{ "exit-on-deadlock", no_argument, NULL, OPT_EXIT_ON_DEADLOCK },
@@ -241,6 +252,12 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 			break;
 		case 'j':
 			env->json = 1;
+			break;
+		case OPT_JOURNAL:
+			env->journal = 1;
+			break;
+		case OPT_SYSLOG:
+			env->syslog = optarg && *optarg ? optarg : LW_SYSLOG_SOCKET;
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &env->duration) || !env->duration)

@@ -16,6 +16,8 @@ struct env {
 	char **cmd; /* after "--": the command to start and watch */
 	int host; /* neither -p nor a command: watch every process */
 	int json;
+	int journal; /* --journal: each alert into journald too */
+	const char *syslog; /* --syslog[=SOCKET]: ... to the system logger, RFC 5424 */
 	double duration; /* seconds; 0: until stopped */
 	double wait_threshold; /* seconds before a long_wait alert; 0: never */
 	int lock_order; /* --lock-order: uprobe lock sites */

@@ -42,12 +42,13 @@ static void install_signals(void)
 }
 
 /* The graph as files: the module's when loaded (or asked for), else /run. */
-static int add_files_sink(const struct env *env, struct lw_sink *head)
+static int add_files_sink(const struct env *env, struct lw_sink **head)
 {
 	int sysfs = env->sysfs < 0 ? access(LW_MODULE_PUBLISH, F_OK) == 0 : env->sysfs;
+	struct lw_sink *files = sink__files(sysfs);
 
-	head->next = sink__files(sysfs);
-	if (head->next)
+	sinks__add(head, files);
+	if (files)
 		return 0;
 	if (sysfs) {
 		lw_err("--sysfs: cannot publish to " LW_MODULE_PUBLISH
@@ -115,10 +116,12 @@ int cmd_watch(const struct env *env)
 	if (err)
 		return env_status(err);
 
+	status = cmd_sinks(env, &sinks);
+	if (status)
+		goto out;
 	status = LW_EXIT_INTERNAL;
-	sinks = env->json ? sink__json(stdout) : sink__text(stdout);
 	l.syms = syms_cache__new();
-	if (sinks && l.syms && (err = add_files_sink(env, sinks))) {
+	if (l.syms && (err = add_files_sink(env, &sinks))) {
 		status = err;
 		goto out;
 	}

@@ -296,6 +296,25 @@ static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
 	fflush(f);
 }
 
+char *sink__json_line(const struct lw_alert *a)
+{
+	struct lw_sink s = { .ops = NULL };
+	char *buf = NULL;
+	size_t len;
+
+	s.out = open_memstream(&buf, &len);
+	if (!s.out)
+		return NULL;
+	json_alert(&s, a);
+	if (fclose(s.out) || !buf) {
+		free(buf);
+		return NULL;
+	}
+	if (len && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	return buf;
+}
+
 /* The FILE belongs to the caller (stdout, usually): not closed here. */
 static void json_destroy(struct lw_sink *s)
 {

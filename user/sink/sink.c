@@ -3,6 +3,13 @@
 #include <stdlib.h>
 #include "sink/sink.h"
 
+void sinks__add(struct lw_sink **head, struct lw_sink *s)
+{
+	while (*head)
+		head = &(*head)->next;
+	*head = s;
+}
+
 void sinks__alert(struct lw_sink *head, const struct lw_alert *a)
 {
 	for (struct lw_sink *s = head; s; s = s->next)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Where alerts go. Every output (terminal text, JSON lines, the graph as
- * files, and later syslog/journald and metrics) is a sink behind this one
+ * files, journald, and later syslog and metrics) is a sink behind this one
  * interface. Sinks receive finished models (report/model.h) - an alert, the
  * graph with its counts computed, the summary - and never call back into the
  * graph, the detectors or the sources.
@@ -15,6 +15,8 @@
 
 /* The kernel module's publish file (kmod/FORMAT.md). */
 #define LW_MODULE_PUBLISH "/sys/kernel/lockwatch/publish"
+/* The system logger's socket (--syslog). */
+#define LW_SYSLOG_SOCKET "/dev/log"
 /* Where the same files go without the module. */
 #define LW_RUN_DIR "/run/lockwatch"
 
@@ -38,6 +40,14 @@ struct lw_sink {
 struct lw_sink *sink__text(FILE *out);
 /* One JSON object per line, DESIGN.md schema version 1. */
 struct lw_sink *sink__json(FILE *out);
+/* An alert's JSON object as sink__json() writes it, without the newline;
+ * malloc'd, NULL when out of memory. */
+char *sink__json_line(const struct lw_alert *a);
+/* Each alert as a structured journald entry (user/sink/journal.c). */
+struct lw_sink *sink__journal(void);
+/* Each alert as an RFC 5424 message to the system logger's socket at path
+ * (user/sink/syslog.c); NULL and errno when it cannot be reached. */
+struct lw_sink *sink__syslog(const char *path);
 /*
  * The graph, counters and recent alerts as files (kmod/FORMAT.md): published
  * to the module (LW_MODULE_PUBLISH) when sysfs is set, else written under
@@ -45,7 +55,8 @@ struct lw_sink *sink__json(FILE *out);
  */
 struct lw_sink *sink__files(int sysfs);
 
-/* The sinks, as a list. */
+/* The sinks, as a list. s at its end. */
+void sinks__add(struct lw_sink **head, struct lw_sink *s);
 void sinks__alert(struct lw_sink *head, const struct lw_alert *a);
 /* 1 when a sink wants the graph (building the model costs /proc reads). */
 int sinks__want_graph(const struct lw_sink *head);
