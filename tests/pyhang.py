@@ -53,7 +53,7 @@ asyncio.run(), on the main thread alone.
            the future of wait_on_a(), which waits for the future of
            wait_on_b(); the main thread waits for the first
   queued   both workers of a ThreadPoolExecutor (threads "pool_0", "pool_1")
-           run nest(), which submits compute() to the same pool and waits
+           run nest(), which (once both do) submits compute() to the same pool and waits
            for its future, queued behind them: no worker is left to run it
   threadsafe
            a coroutine on the event loop's own thread (the main thread)
@@ -597,6 +597,7 @@ def pool_main():
 # --- queued: every worker waits for a future queued behind it ---
 
 nest_pool = None
+nest_barrier = None
 
 
 def compute():
@@ -604,12 +605,16 @@ def compute():
 
 
 def nest():
+    # both workers take a nest() before either submits: none is left idle
+    # to run a compute() (else the first could be run and all of it end)
+    nest_barrier.wait()
     return nest_pool.submit(compute).result()
 
 
 def queued_main():
-    global nest_pool
+    global nest_pool, nest_barrier
 
+    nest_barrier = threading.Barrier(2)
     nest_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="pool")
     outer = [nest_pool.submit(nest), nest_pool.submit(nest)]
     while len(nest_pool._threads) < 2:

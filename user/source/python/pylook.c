@@ -339,7 +339,7 @@ static void thread_wait(struct ctx *c, const struct lw_pyparticipant *p, struct 
 		w->lock = p->wait_obj;
 		for (int i = 0; i < c->s->n && !c->s->p[i].task; i++)
 			if (c->s->gil_holder && c->s->p[i].addr == c->s->gil_holder &&
-			    &c->s->p[i] != p)
+			    c->s->p[i].tid != p->tid)
 				w->holder = &c->s->p[i];
 		return;
 	}

@@ -608,7 +608,10 @@ static int read_threads(struct lw_pymem *m, struct lw_pysnap *s, uint64_t interp
 		/* a TID of its namespace no thread has (any more): unknown, rather
 		 * than taken for a host thread of that number */
 		p->tid = lw_proc_global_tid(pid, tid);
-		if (p->tid < 0)
+		/* a TID another thread state has already: that of a thread that
+		 * exited, whose state is not freed yet, and whose TID a new
+		 * thread got. The list is newest first: the first is that thread */
+		if (p->tid < 0 || pystate__thread(s, p->tid) != p)
 			p->tid = 0;
 		f = L->ts_cframe ? pymem__ptr(m, pymem__ptr(m, ts + L->ts_cframe) +
 							 L->cframe_current_frame) :
