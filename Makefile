@@ -11,6 +11,9 @@ VERSION := 0.1.0
 
 PKGS := libbpf libelf libdw zlib capstone libsystemd
 CFLAGS ?= -g -O2
+# hardened as Debian builds packages (dpkg-buildflags): it runs as root
+# reading untrusted memory
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wl,-z,relro -Wl,-z,now
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"' \
 	  -I$(OUTPUT) -Ibpf -Iuser $(shell pkg-config --cflags $(PKGS))
@@ -43,7 +46,7 @@ endif
 .DELETE_ON_ERROR:
 # the skeleton and BPF object are products, not scratch: keep them
 .SECONDARY:
-.PHONY: all deps demo check bench format format-check clean module vmtest lint
+.PHONY: all deps demo check bench format format-check clean module vmtest lint install deb
 
 # The kernel module is built for Debian's 6.1 kernel (tested in a VM: this
 # machine's kernel loads no modules); KDIR may name another build tree.
@@ -74,11 +77,11 @@ BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c))
 $(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) bpf/lockwatch.h $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(HARDEN) -c $< -o $@
 
 lockwatch: $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(HARDEN) $^ $(LDLIBS) -o $@
 
 # Test programs and benchmarks keep frame pointers and debug info: the tests
 # assert file:line in the stacks lockwatch prints.
@@ -178,6 +181,27 @@ format:
 format-check:
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+# Where `make install` puts things (DESTDIR in front of each, for packages).
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+install: all
+	install -D -m 0755 lockwatch $(DESTDIR)$(SBINDIR)/lockwatch
+	install -D -m 0644 user/lockwatch.8 $(DESTDIR)$(MANDIR)/man8/lockwatch.8
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' user/lockwatch.service >$(DESTDIR)$(UNITDIR)/lockwatch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/lockwatch.service
+	install -D -m 0644 user/lockwatch.catalog $(DESTDIR)$(CATALOGDIR)/lockwatch.catalog
+	install -D -m 0644 user/lockwatch.bash-completion $(DESTDIR)$(BASHCOMPDIR)/lockwatch
+	$(if $(DESTDIR),,-journalctl --update-catalog 2>/dev/null)
+
+# lockwatch and lockwatch-dkms .debs into .output/deb (scripts/deb.sh)
+deb: all
+	./scripts/deb.sh
 
 clean:
 	rm -rf $(OUTPUT) lockwatch

@@ -7,11 +7,14 @@ set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
       zlib1g-dev libcapstone-dev libsystemd-dev libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
-      qemu-system-x86 busybox-static cpio kmod
+      qemu-system-x86 busybox-static cpio kmod strace lintian
       python3.11 python3.11-dev libpython3.11-testsuite debootstrap"
 
 # libsystemd-dev: --journal sends alerts to journald through its native
 # protocol (systemd itself, whose journald the tests start, is Debian's base).
+# strace shows every system call lockwatch makes, against the unit's filter
+# (tests/install.t); lintian checks `make deb`'s packages (tests/package.t),
+# which are installed into Debian 12's and 13's roots (debootstrap, below).
 # libcapstone-dev disassembles the start of a lock function, to place its
 # uprobe where the kernel need not single-step (user/sys/probeat.h).
 # g++ builds the C++ lock-order tests (lockwatch links libstdc++ for its
@@ -50,6 +53,22 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# promtool checks the --metrics-file output (tests/outputs.t). It comes in
+# Debian's prometheus package, whose server would start (and listen on
+# :9090) if the package were installed: only promtool is taken out of it,
+# into a cache outside the checkout. It links only libc.
+PROMTOOL=${LW_PROMTOOL:-/var/cache/lockwatch/bin/promtool}
+if [ ! -x "$PROMTOOL" ] && [ "$(id -u)" = 0 ]; then
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1) ||
+		{ apt-get update -qq && (cd "$tmp" && apt-get download -qq prometheus >/dev/null); }
+	dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root" &&
+		mkdir -p "$(dirname "$PROMTOOL")" &&
+		install -m 0755 "$tmp/root/usr/bin/promtool" "$PROMTOOL" ||
+		echo "install-deps: could not take promtool out of Debian's prometheus package" >&2
+	rm -rf "$tmp"
 fi
 
 if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then

@@ -24,7 +24,8 @@
 # .output/vm), VMTEST_VERBOSE=1 (copy the console to stderr as it comes),
 # VMTEST_APPEND (more kernel command line), VMTEST_MEM (MiB, default 1024),
 # VMTEST_SMP (default 2), VMTEST_KO (the module to test instead of
-# kmod/lockwatch.ko).
+# kmod/lockwatch.ko), VMTEST_KERNEL_DEB (a linux-image package to boot,
+# instead of Debian 12's: tests/vm612.t gives Debian 13's).
 
 set -eu -o pipefail
 
@@ -98,6 +99,10 @@ trap 'exit 130' INT TERM
 # --- 1. the kernel: resolve, download once, extract ---
 
 KVER=${VMTEST_KERNEL:-}
+if [ -n "${VMTEST_KERNEL_DEB:-}" ]; then
+	KVER=$(dpkg-deb -f "$VMTEST_KERNEL_DEB" Package 2>/dev/null | sed -n 's/^linux-image-//p')
+	[ -n "$KVER" ] || bail "$VMTEST_KERNEL_DEB is not a linux-image package"
+fi
 if [ -z "$KVER" ] && [ -e "$KO" ]; then
 	# the kernel the module was built for: its vermagic starts with the release
 	KVER=$(modinfo -F vermagic "$KO" 2>/dev/null | awk '{ print $1 }') || KVER=
@@ -114,7 +119,7 @@ VMLINUZ=$KDIR/vmlinuz
 
 find_deb() { find "$VM/cache" -maxdepth 1 -name "${KPKG}_*_amd64.deb" | sort | tail -n 1; }
 
-DEB=$(find_deb)
+DEB=${VMTEST_KERNEL_DEB:-$(find_deb)}
 if [ -z "$DEB" ]; then
 	t0=$(date +%s.%N)
 	log "downloading $KPKG (once; cached in $VM/cache)"

@@ -16,6 +16,8 @@
  *   stress      4 threads locking 4 mutexes in one order, no sleeps at all
  *   slowhold    thread "slow-0" holds slow_lock for 2.5 s once, while
  *               "slow-1" waits for it: a long wait, not a deadlock
+ *   slowholds   the same, but "slow-0" holds it for 1.5 s every time: a
+ *               long wait again and again
  *   selfwait    2 threads call futex(2) in a tight loop on a word laid out
  *               like a mutex they own themselves (__owner: their own TID),
  *               as a hand-rolled lock gone wrong would: "eagain-0" with the
@@ -343,7 +345,9 @@ static void *slow_thread(void *arg)
 {
 	struct timespec hold = { .tv_sec = 2, .tv_nsec = 500000000L };
 	struct timespec gap = { .tv_nsec = 1000000L }, first = { .tv_nsec = 20000000L };
-	long id = (long)arg;
+	struct timespec again = { .tv_sec = 1, .tv_nsec = 500000000L };
+	long id = (long)arg & 1;
+	int every_time = (long)arg >> 1;
 
 	name_self("slow", id);
 	if (id) /* let the holder take it first */
@@ -351,13 +355,18 @@ static void *slow_thread(void *arg)
 	for (unsigned long i = 0; !expired(); i++) {
 		lock(&slow_lock);
 		guarded[0]++;
-		if (!id && !i)
-			nanosleep(&hold, NULL);
+		if (!id && (!i || every_time))
+			nanosleep(every_time ? &again : &hold, NULL);
 		unlock(&slow_lock);
 		progress[id]++;
 		nanosleep(&gap, NULL);
 	}
 	return NULL;
+}
+
+static void *slow_threads(void *arg)
+{
+	return slow_thread((void *)((long)arg | 2));
 }
 
 static void init_mutex(pthread_mutex_t *m, int kind)
@@ -407,6 +416,7 @@ static const struct mode modes[] = {
 	{ "trylock", { trylock_forward, trylock_backward } },
 	{ "stress", { stress_thread, stress_thread, stress_thread, stress_thread } },
 	{ "slowhold", { slow_thread, slow_thread } },
+	{ "slowholds", { slow_threads, slow_threads } },
 	{ "selfwait", { selfwait_thread, selfwait_thread } },
 };
 
@@ -457,7 +467,7 @@ static void verify(const struct mode *mode, int nr)
 static int usage(void)
 {
 	fprintf(stderr, "usage: healthy ordered|recursive|errorcheck|condvar|trylock|stress|"
-			"slowhold|selfwait [SECONDS]\n");
+			"slowhold|slowholds|selfwait [SECONDS]\n");
 	return 2;
 }
 

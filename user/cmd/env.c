@@ -14,7 +14,8 @@
 static const char usage[] =
 	"Usage: lockwatch [watch] [OPTIONS] [-p PID [-p PID]...]\n"
 	"       lockwatch [watch] [OPTIONS] -- COMMAND [ARGS...]\n"
-	"       lockwatch check [--json] [--journal] [--syslog] [-v] PID\n"
+	"       lockwatch check [--json] [--journal] [--syslog] [--log-file PATH]\n"
+	"                       [--metrics-file PATH] [-v] PID\n"
 	"       lockwatch dump [--json] [-v] PID\n"
 	"\n"
 	"Watch processes (without -p: every process on the host) for deadlocks\n"
@@ -39,6 +40,12 @@ static const char usage[] =
 	"      --syslog[=SOCKET]    also send each alert to the system logger (its\n"
 	"                           socket, default /dev/log) as an RFC 5424 message\n"
 	"                           with structured data\n"
+	"      --log-file PATH      also append each alert to PATH as a JSON line (the\n"
+	"                           same alert within a minute only counted); SIGHUP\n"
+	"                           opens PATH again (logrotate)\n"
+	"      --metrics-file PATH  keep lockwatch's counters in PATH, Prometheus text\n"
+	"                           (node_exporter's textfile collector), replaced\n"
+	"                           whole every second\n"
 	"  -d, --duration SEC       stop after SEC seconds (default: until stopped)\n"
 	"      --exit-on-deadlock   stop at the first deadlock reported\n"
 	"  -w, --wait-threshold SEC report waits on a lock longer than SEC\n"
@@ -91,6 +98,8 @@ static const char usage[] =
 	"                                    run a program, stop at its first deadlock\n"
 	"  lockwatch --duration 60 --json -p $(pidof bank) | jq .summary\n"
 	"  lockwatch --journal               the whole host, alerts into the journal too\n"
+	"  lockwatch --metrics-file /var/lib/prometheus/node-exporter/lockwatch.prom\n"
+	"                                    the whole host, its counters for Prometheus\n"
 	"  lockwatch check $(pgrep -f app.py)  a hung asyncio app: tasks, locks, stacks\n"
 	"  lockwatch dump $(pgrep -f app.py)   every thread and task of it, hung or not\n"
 	"  lockwatch --lock-order -- make test  fail a test run on a lock-order inversion\n"
@@ -112,6 +121,8 @@ enum {
 	OPT_LOCK_FN,
 	OPT_JOURNAL,
 	OPT_SYSLOG,
+	OPT_LOG_FILE,
+	OPT_METRICS_FILE,
 };
 
 static int parse_seconds(const char *s, double *out)
@@ -130,6 +141,8 @@ static const struct option options[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "journal", no_argument, NULL, OPT_JOURNAL },
 	{ "syslog", optional_argument, NULL, OPT_SYSLOG },
+	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "wait-threshold", required_argument, NULL, 'w' },
 	{ "exit-on-deadlock", no_argument, NULL, OPT_EXIT_ON_DEADLOCK },
@@ -258,6 +271,12 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 			break;
 		case OPT_SYSLOG:
 			env->syslog = optarg && *optarg ? optarg : LW_SYSLOG_SOCKET;
+			break;
+		case OPT_LOG_FILE:
+			env->log_file = optarg;
+			break;
+		case OPT_METRICS_FILE:
+			env->metrics_file = optarg;
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &env->duration) || !env->duration)

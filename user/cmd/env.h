@@ -18,6 +18,8 @@ struct env {
 	int json;
 	int journal; /* --journal: each alert into journald too */
 	const char *syslog; /* --syslog[=SOCKET]: ... to the system logger, RFC 5424 */
+	const char *log_file; /* --log-file: ... appended to it, JSON lines */
+	const char *metrics_file; /* --metrics-file: the counters, Prometheus text */
 	double duration; /* seconds; 0: until stopped */
 	double wait_threshold; /* seconds before a long_wait alert; 0: never */
 	int lock_order; /* --lock-order: uprobe lock sites */

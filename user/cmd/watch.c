@@ -25,6 +25,11 @@ static void on_stop(int sig)
 	signal(sig, SIG_DFL);
 }
 
+static void on_hup(int sig)
+{
+	lw_reopen = 1;
+}
+
 static void on_child(int sig)
 {
 	/* only here to interrupt the poll */
@@ -38,6 +43,8 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_child;
 	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 

@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "loop/loop.h"
+#include "sink/sink.h"
 #include "sys/clock.h"
 #include "sys/log.h"
 #include "sys/proc.h"
 
 volatile sig_atomic_t lw_exiting;
+volatile sig_atomic_t lw_reopen;
 
 static int find(const struct lw_loop *l, pid_t pid)
 {
@@ -216,10 +218,34 @@ static uint64_t sooner(struct lw_loop *l, uint64_t next_turn, uint64_t last_earl
 	return at < next_turn ? at : next_turn;
 }
 
+/* The run's counters so far. */
+static void stats(struct lw_loop *l, struct lw_summary *s)
+{
+	uint64_t st[LW_STAT_NR];
+
+	memset(s, 0, sizeof(*s));
+	tracer__stats(l->tracer, st);
+	s->duration_ms = (lw_now_ns() - l->start_ns) / 1000000;
+	s->waits = st[LW_STAT_WAITS];
+	s->drops = st[LW_STAT_DROPS];
+	s->waits_full = st[LW_STAT_WAITS_FULL];
+	s->lock_acquires = st[LW_STAT_ACQUIRES] + (l->uprobes ? uprobes__acquires(l->uprobes) : 0);
+	s->lock_orders = st[LW_STAT_ORDERS];
+	s->held_overflow = st[LW_STAT_HELD_OVERFLOW];
+	s->orders_full = st[LW_STAT_ORDERS_FULL];
+	s->orders_later = st[LW_STAT_ORDERS_LATER];
+	s->events = l->events;
+	s->watched = l->env->host ? 0 : l->npids;
+	pipeline__stats(l->pipe, s);
+	report__self_usage(s);
+}
+
 void loop__run(struct lw_loop *l)
 {
 	const struct env *env = l->env;
 	uint64_t next_turn = 0, next_sweep = 0, last_early = 0, next_reap = 0, stop_at = 0;
+	uint64_t next_stats = 0;
+	struct lw_summary sum;
 	int err;
 
 	if (env->duration > 0)
@@ -245,6 +271,15 @@ void loop__run(struct lw_loop *l)
 				next_sweep = now + LW_SWEEP_MS * 1000000ull;
 			turn(l, LW_SWEEP_MIN_AGE_NS);
 			next_turn = sooner(l, next_sweep, last_early, now);
+		}
+		if (lw_reopen) {
+			lw_reopen = 0;
+			sinks__reopen(l->pipe->sinks);
+		}
+		if (now >= next_stats && sinks__want_stats(l->pipe->sinks)) {
+			stats(l, &sum);
+			sinks__stats(l->pipe->sinks, &sum);
+			next_stats = now + LW_STATS_MS * 1000000ull;
 		}
 		if (now >= next_reap) {
 			reap_gone(l);
@@ -281,22 +316,7 @@ void loop__run(struct lw_loop *l)
 
 void loop__summary(struct lw_loop *l, struct lw_summary *s)
 {
-	uint64_t st[LW_STAT_NR];
-
-	memset(s, 0, sizeof(*s));
-	tracer__stats(l->tracer, st);
-	s->duration_ms = (lw_now_ns() - l->start_ns) / 1000000;
-	s->waits = st[LW_STAT_WAITS];
-	s->drops = st[LW_STAT_DROPS];
-	s->waits_full = st[LW_STAT_WAITS_FULL];
-	s->lock_acquires = st[LW_STAT_ACQUIRES] + (l->uprobes ? uprobes__acquires(l->uprobes) : 0);
-	s->lock_orders = st[LW_STAT_ORDERS];
-	s->held_overflow = st[LW_STAT_HELD_OVERFLOW];
-	s->orders_full = st[LW_STAT_ORDERS_FULL];
-	s->orders_later = st[LW_STAT_ORDERS_LATER];
-	s->events = l->events;
-	pipeline__stats(l->pipe, s);
-	report__self_usage(s);
+	stats(l, s);
 	if (s->drops)
 		lw_err("%llu events lost: the ring buffer was full (consider a larger --ringbuf-size)",
 		       (unsigned long long)s->drops);

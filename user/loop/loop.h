@@ -28,6 +28,7 @@
 #define LW_SWEEP_MS 100 /* a turn at least this often */
 #define LW_SWEEP_MIN_AGE_NS (50 * 1000000ull) /* sweeps start from waits this old */
 #define LW_HINT_TURN_MS 10 /* hints start a turn at most this often */
+#define LW_STATS_MS 1000 /* the counters to the sinks that want them, this often */
 
 struct lw_loop {
 	const struct env *env;
@@ -50,6 +51,8 @@ struct lw_loop {
 };
 
 extern volatile sig_atomic_t lw_exiting;
+/* SIGHUP: the sinks' files are opened again */
+extern volatile sig_atomic_t lw_reopen;
 
 /* Add a process to the watched set and the kernel's filter; 0 or -errno.
  * named: given by the user (its waits are seeded, its exit said). */

@@ -39,6 +39,28 @@ void sinks__summary(struct lw_sink *head, const struct lw_summary *sum)
 			s->ops->summary(s, sum);
 }
 
+int sinks__want_stats(const struct lw_sink *head)
+{
+	for (const struct lw_sink *s = head; s; s = s->next)
+		if (s->ops->stats)
+			return 1;
+	return 0;
+}
+
+void sinks__stats(struct lw_sink *head, const struct lw_summary *sum)
+{
+	for (struct lw_sink *s = head; s; s = s->next)
+		if (s->ops->stats)
+			s->ops->stats(s, sum);
+}
+
+void sinks__reopen(struct lw_sink *head)
+{
+	for (struct lw_sink *s = head; s; s = s->next)
+		if (s->ops->reopen)
+			s->ops->reopen(s);
+}
+
 void sinks__destroy(struct lw_sink *head)
 {
 	struct lw_sink *s, *next;

@@ -27,6 +27,11 @@ struct lw_sink_ops {
 	/* optional: the graph after each look, now_ns CLOCK_MONOTONIC */
 	void (*graph)(struct lw_sink *s, const struct lw_graph_model *m, uint64_t now_ns);
 	void (*summary)(struct lw_sink *s, const struct lw_summary *sum);
+	/* optional: the run's counters so far, while watching (about once a
+	 * second) */
+	void (*stats)(struct lw_sink *s, const struct lw_summary *sum);
+	/* optional: SIGHUP - a file rotated away is opened again */
+	void (*reopen)(struct lw_sink *s);
 	void (*destroy)(struct lw_sink *s);
 };
 
@@ -45,6 +50,13 @@ struct lw_sink *sink__json(FILE *out);
 char *sink__json_line(const struct lw_alert *a);
 /* Each alert as a structured journald entry (user/sink/journal.c). */
 struct lw_sink *sink__journal(void);
+/* The counters, as a Prometheus text file at path for node_exporter's
+ * textfile collector, replaced whole each time (user/sink/metrics.c). */
+struct lw_sink *sink__metrics(const char *path);
+/* Alerts appended to the file at path as JSON lines, the same alert again
+ * within a minute only counted; opened again on SIGHUP (user/sink/logfile.c).
+ * NULL and errno when it cannot be opened. */
+struct lw_sink *sink__logfile(const char *path);
 /* Each alert as an RFC 5424 message to the system logger's socket at path
  * (user/sink/syslog.c); NULL and errno when it cannot be reached. */
 struct lw_sink *sink__syslog(const char *path);
@@ -62,6 +74,10 @@ void sinks__alert(struct lw_sink *head, const struct lw_alert *a);
 int sinks__want_graph(const struct lw_sink *head);
 void sinks__graph(struct lw_sink *head, const struct lw_graph_model *m, uint64_t now_ns);
 void sinks__summary(struct lw_sink *head, const struct lw_summary *sum);
+/* 1 when a sink wants the counters while watching. */
+int sinks__want_stats(const struct lw_sink *head);
+void sinks__stats(struct lw_sink *head, const struct lw_summary *sum);
+void sinks__reopen(struct lw_sink *head);
 void sinks__destroy(struct lw_sink *head);
 
 #endif /* LW_SINK_H */

@@ -31,7 +31,9 @@
 #include "sys/log.h"
 
 #define SD_ID "lockwatch@32473"
-#define MAX_MESSAGE 16384 /* longer ones are cut, structured data first */
+#define MAX_MESSAGE 16384
+/* room kept for the headline (a summary of 1 KiB, every byte escaped) */
+#define MSG_ROOM 4200
 
 struct syslog_sink {
 	struct lw_sink base;
@@ -87,6 +89,10 @@ static int format(struct syslog_sink *s, const struct lw_alert *a)
 		(int)getpid(), kind, kind);
 	n = alert__fields(a, s->fields);
 	for (int i = 0; i < n; i++) {
+		/* fields past the room left are not sent (each value at most
+		 * doubles, escaped) */
+		if (ftell(f) + 2 * (long)strlen(s->fields[i].value) + 40 > MAX_MESSAGE - MSG_ROOM)
+			break;
 		fprintf(f, " %s=\"", s->fields[i].name);
 		sd_value(f, s->fields[i].value);
 		fputc('"', f);
