@@ -9,7 +9,7 @@ BPFTOOL ?= bpftool
 CC ?= gcc
 VERSION := 0.1.0
 
-PKGS := libbpf libelf libdw zlib capstone libsystemd
+PKGS := libbpf libelf libdw zlib capstone libsystemd libgvc
 CFLAGS ?= -g -O2
 # hardened as Debian builds packages (dpkg-buildflags): it runs as root
 # reading untrusted memory

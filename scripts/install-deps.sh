@@ -6,12 +6,15 @@
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
-      zlib1g-dev libcapstone-dev libsystemd-dev libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
+      zlib1g-dev libcapstone-dev libsystemd-dev libgraphviz-dev graphviz libxml2-utils libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
       qemu-system-x86 busybox-static cpio kmod strace lintian
       python3.11 python3.11-dev libpython3.11-testsuite debootstrap"
 
 # libsystemd-dev: --journal sends alerts to journald through its native
 # protocol (systemd itself, whose journald the tests start, is Debian's base).
+# libgraphviz-dev: check --svg lays out and renders the graph with
+# Graphviz's library; graphviz's dot and libxml2-utils' xmllint check what
+# --dot and --svg make (tests/picture.t).
 # strace shows every system call lockwatch makes, against the unit's filter
 # (tests/install.t); lintian checks `make deb`'s packages (tests/package.t),
 # which are installed into Debian 12's and 13's roots (debootstrap, below).

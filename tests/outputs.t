@@ -4,8 +4,10 @@
 # --log-file (JSON lines appended; the same alert again within a minute
 # counted, not written; SIGHUP after a rename, as logrotate does, opens the
 # file anew with nothing lost) and --metrics-file (Prometheus text that
-# promtool accepts, replaced whole, its values those of the run), against
-# real programs; and the one-line errors for places that cannot be written.
+# promtool accepts, replaced whole, its values those of the run) and
+# --on-alert (a command per deadlock-class alert, the JSON on its stdin,
+# never waited for), against real programs; and the one-line errors for
+# places that cannot be written.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -100,6 +102,39 @@ test_metrics()
 	t_end
 }
 
+test_on_alert()
+{
+	local dir cmd pid
+
+	dir=$(lw_dir on-alert)
+	t_begin "--on-alert: the deadlock's JSON and pids to the command; a slow command holds nothing up"
+	# shellcheck disable=SC2016 # the command's own variables
+	cmd='cat >"$LW_OUT/alert.json"; echo "$LOCKWATCH_KIND $LOCKWATCH_PID $LOCKWATCH_PIDS" >"$LW_OUT/env"; exec sleep 29.7'
+	LW_OUT=$dir lw_run "$dir" --json --on-alert "$cmd" --exit-on-deadlock --duration 30 -- "$DL" abba
+	t_rc "$dir" 1
+	awk '{ exit !($1 < 10) }' <<<"$(lw_elapsed "$dir")" ||
+		t_fail "lockwatch took $(lw_elapsed "$dir") s: it waited for the command"
+	wait_until 5 test -s "$dir/env" || t_fail "the command did not run"
+	pid=$(jq -s 'map(select(.kind == "deadlock"))[0].processes[0].pid' "$dir/out")
+	[ "$(cat "$dir/env" 2>/dev/null)" = "deadlock $pid $pid" ] ||
+		t_fail "its environment: $(cat "$dir/env" 2>/dev/null), expected deadlock $pid $pid"
+	jq -e -s '.[0] == $a[0]' --slurpfile a <(jq -c 'select(.kind == "deadlock")' "$dir/out") \
+		"$dir/alert.json" >/dev/null 2>&1 || t_fail "its stdin is not the deadlock's JSON line"
+	pgrep -f "sleep 29.7" >/dev/null || t_fail "the command did not go on after lockwatch"
+	pkill -f "sleep 29.7"
+	t_end
+
+	dir=$(lw_dir on-alert-not)
+	t_begin "--on-alert on a long wait (not deadlock-class): no command, the alert on stdout"
+	lw_run "$dir" --json --on-alert "touch $dir/ran" --wait-threshold 1 --duration 20 \
+		-- "$HEALTHY" slowhold 4
+	t_rc "$dir" 0
+	[ "$(lines_of "$dir/out" long_wait)" = 1 ] || t_fail "no long_wait alert on stdout"
+	sleep 0.5
+	[ ! -e "$dir/ran" ] || t_fail "the command ran for a long wait"
+	t_end
+}
+
 test_bad_places()
 {
 	local dir
@@ -115,8 +150,9 @@ test_bad_places()
 	t_end
 }
 
-tap_plan 3
+tap_plan 5
 test_log_file
 test_metrics
+test_on_alert
 test_bad_places
 tap_finish

@@ -21,8 +21,9 @@ int cmd_check_targets(const struct env *env);
 struct lw_pipeline;
 struct lw_sink;
 /* The sinks the options ask for into *head: stdout's (text, or JSON lines
- * with --json), then --journal's, --syslog's, --log-file's and
- * --metrics-file's. 0, or the exit status after a one-line message
+ * with --json), then --journal's, --syslog's, --log-file's,
+ * --metrics-file's, --svg's and --on-alert's (--dot: DOT on stdout instead
+ * of the report). 0, or the exit status after a one-line message
  * (cmd/sinks.c). */
 int cmd_sinks(const struct env *env, struct lw_sink **head);
 struct lw_syms_cache;

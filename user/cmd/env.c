@@ -15,7 +15,8 @@ static const char usage[] =
 	"Usage: lockwatch [watch] [OPTIONS] [-p PID [-p PID]...]\n"
 	"       lockwatch [watch] [OPTIONS] -- COMMAND [ARGS...]\n"
 	"       lockwatch check [--json] [--journal] [--syslog] [--log-file PATH]\n"
-	"                       [--metrics-file PATH] [-v] PID\n"
+	"                       [--metrics-file PATH] [--on-alert CMD] [--dot] [--svg FILE]\n"
+	"                       [-v] PID\n"
 	"       lockwatch dump [--json] [-v] PID\n"
 	"\n"
 	"Watch processes (without -p: every process on the host) for deadlocks\n"
@@ -46,6 +47,13 @@ static const char usage[] =
 	"      --metrics-file PATH  keep lockwatch's counters in PATH, Prometheus text\n"
 	"                           (node_exporter's textfile collector), replaced\n"
 	"                           whole every second\n"
+	"      --on-alert CMD       run sh -c CMD for each deadlock-class alert, its JSON\n"
+	"                           line on stdin, LOCKWATCH_KIND, LOCKWATCH_PID(S) set\n"
+	"                           (at most 4 at once, 60 s each)\n"
+	"      --dot                check: the wait-for graph in Graphviz DOT on stdout\n"
+	"                           (the cycles in red, stacks as tooltips) instead of\n"
+	"                           the report\n"
+	"      --svg FILE           check: the same graph rendered into FILE (SVG)\n"
 	"  -d, --duration SEC       stop after SEC seconds (default: until stopped)\n"
 	"      --exit-on-deadlock   stop at the first deadlock reported\n"
 	"  -w, --wait-threshold SEC report waits on a lock longer than SEC\n"
@@ -100,8 +108,12 @@ static const char usage[] =
 	"  lockwatch --journal               the whole host, alerts into the journal too\n"
 	"  lockwatch --metrics-file /var/lib/prometheus/node-exporter/lockwatch.prom\n"
 	"                                    the whole host, its counters for Prometheus\n"
+	"  lockwatch -p 4242 --on-alert 'gcore -o /var/tmp/core $LOCKWATCH_PID'\n"
+	"                                    a core of it when it deadlocks\n"
 	"  lockwatch check $(pgrep -f app.py)  a hung asyncio app: tasks, locks, stacks\n"
 	"  lockwatch dump $(pgrep -f app.py)   every thread and task of it, hung or not\n"
+	"  lockwatch check --dot 4242 | dot -Tsvg > hang.svg\n"
+	"                                    a picture of who waits for whom\n"
 	"  lockwatch --lock-order -- make test  fail a test run on a lock-order inversion\n"
 	"  lockwatch --lock-order --lock-fn spin_lock,spin_unlock -p $(pidof server)\n"
 	"                                    a program's own locks too\n"
@@ -123,6 +135,9 @@ enum {
 	OPT_SYSLOG,
 	OPT_LOG_FILE,
 	OPT_METRICS_FILE,
+	OPT_ON_ALERT,
+	OPT_DOT,
+	OPT_SVG,
 };
 
 static int parse_seconds(const char *s, double *out)
@@ -143,6 +158,9 @@ static const struct option options[] = {
 	{ "syslog", optional_argument, NULL, OPT_SYSLOG },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "on-alert", required_argument, NULL, OPT_ON_ALERT },
+	{ "dot", no_argument, NULL, OPT_DOT },
+	{ "svg", required_argument, NULL, OPT_SVG },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "wait-threshold", required_argument, NULL, 'w' },
 	{ "exit-on-deadlock", no_argument, NULL, OPT_EXIT_ON_DEADLOCK },
@@ -278,6 +296,15 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 		case OPT_METRICS_FILE:
 			env->metrics_file = optarg;
 			break;
+		case OPT_ON_ALERT:
+			env->on_alert = optarg;
+			break;
+		case OPT_DOT:
+			env->dot = 1;
+			break;
+		case OPT_SVG:
+			env->svg = optarg;
+			break;
 		case 'd':
 			if (parse_seconds(optarg, &env->duration) || !env->duration)
 				return *exit_status = bad("duration", optarg);
@@ -349,6 +376,10 @@ int env__parse(struct env *env, int argc, char **argv, int *exit_status)
 				       argv[optind - 1]);
 			return *exit_status = LW_EXIT_USAGE;
 		}
+	}
+	if ((env->dot || env->svg) && strcmp(env->command, "check")) {
+		lw_err("--dot and --svg are for lockwatch check");
+		return *exit_status = LW_EXIT_USAGE;
 	}
 	if (check) {
 		if (env->npids || env->cmd || optind != argc - 1 ||

@@ -20,6 +20,9 @@ struct env {
 	const char *syslog; /* --syslog[=SOCKET]: ... to the system logger, RFC 5424 */
 	const char *log_file; /* --log-file: ... appended to it, JSON lines */
 	const char *metrics_file; /* --metrics-file: the counters, Prometheus text */
+	const char *on_alert; /* --on-alert: a command for each deadlock-class alert */
+	int dot; /* check --dot: the graph in DOT on stdout, instead of the report */
+	const char *svg; /* check --svg: ... rendered into this SVG file */
 	double duration; /* seconds; 0: until stopped */
 	double wait_threshold; /* seconds before a long_wait alert; 0: never */
 	int lock_order; /* --lock-order: uprobe lock sites */

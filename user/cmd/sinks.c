@@ -26,6 +26,11 @@ static int add(struct lw_sink **head, const char *opt, const char *what,
 	return LW_EXIT_ENV;
 }
 
+static struct lw_sink *svg(const char *path)
+{
+	return sink__dot(NULL, path);
+}
+
 static struct lw_sink *journal(const char *arg)
 {
 	(void)arg;
@@ -36,7 +41,9 @@ int cmd_sinks(const struct env *env, struct lw_sink **head)
 {
 	int status = 0;
 
-	*head = env->json ? sink__json(stdout) : sink__text(stdout);
+	*head = env->dot  ? sink__dot(stdout, NULL) :
+		env->json ? sink__json(stdout) :
+			    sink__text(stdout);
 	if (!*head) {
 		lw_err("out of memory");
 		return LW_EXIT_INTERNAL;
@@ -50,5 +57,9 @@ int cmd_sinks(const struct env *env, struct lw_sink **head)
 		status = add(head, "--log-file", "open", sink__logfile, env->log_file);
 	if (!status && env->metrics_file)
 		status = add(head, "--metrics-file", "write", sink__metrics, env->metrics_file);
+	if (!status && env->svg)
+		status = add(head, "--svg", "draw into", svg, env->svg);
+	if (!status && env->on_alert)
+		status = add(head, "--on-alert", "run", sink__onalert, env->on_alert);
 	return status;
 }

@@ -183,6 +183,7 @@ struct lw_summary {
 /* One wait of the graph as the files show it (kmod/FORMAT.md). */
 struct lw_model_wait {
 	struct lw_alert_participant waiter;
+	struct lw_alert_participant holder; /* pid 0: none known */
 	char comm[LW_NAME_LEN]; /* the waiting thread's (a task's: its loop thread's) */
 	struct lw_alert_lock lock;
 	uint64_t blocked_ms; /* 0 when unknown */

@@ -644,6 +644,9 @@ const struct lw_graph_model *report__graph(struct lw_report *r, struct lw_graph 
 			lw_proc_comm(p->pid, p->tid, w->comm, sizeof(w->comm));
 		report__holder(&h, p->wait.lock);
 		report__lock(r->syms, &w->lock, p->wait.lock, h.tid || h.exited ? &h : NULL, NULL);
+		w->holder = h;
+		if (!h.tid || h.exited)
+			w->holder.pid = 0;
 		w->blocked_ms = p->wait.start_ns && now_ns > p->wait.start_ns ?
 					(now_ns - p->wait.start_ns) / 1000000 :
 					0;

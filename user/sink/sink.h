@@ -57,6 +57,13 @@ struct lw_sink *sink__metrics(const char *path);
  * within a minute only counted; opened again on SIGHUP (user/sink/logfile.c).
  * NULL and errno when it cannot be opened. */
 struct lw_sink *sink__logfile(const char *path);
+/* The wait-for graph of the last turn, the deadlocks' cycles in red, as
+ * Graphviz DOT on out at the summary - or, with svg, rendered by Graphviz
+ * into that file (user/sink/dot.c). */
+struct lw_sink *sink__dot(FILE *out, const char *svg);
+/* For each deadlock-class alert, `sh -c cmd` with the alert's JSON line on
+ * its stdin, bounded in time and number (user/sink/onalert.c). */
+struct lw_sink *sink__onalert(const char *cmd);
 /* Each alert as an RFC 5424 message to the system logger's socket at path
  * (user/sink/syslog.c); NULL and errno when it cannot be reached. */
 struct lw_sink *sink__syslog(const char *path);
