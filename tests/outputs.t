@@ -109,9 +109,10 @@ test_on_alert()
 	dir=$(lw_dir on-alert)
 	t_begin "--on-alert: the deadlock's JSON and pids to the command; a slow command holds nothing up"
 	# shellcheck disable=SC2016 # the command's own variables
-	cmd='cat >"$LW_OUT/alert.json"; echo "$LOCKWATCH_KIND $LOCKWATCH_PID $LOCKWATCH_PIDS" >"$LW_OUT/env"; exec sleep 29.7'
+	cmd='cat >"$LW_OUT/alert.json"; echo "$LOCKWATCH_KIND $LOCKWATCH_PID $LOCKWATCH_PIDS" >"$LW_OUT/env"; echo noise-from-the-command; exec sleep 29.7'
 	LW_OUT=$dir lw_run "$dir" --json --on-alert "$cmd" --exit-on-deadlock --duration 30 -- "$DL" abba
 	t_rc "$dir" 1
+	t_json_lines "$dir"
 	awk '{ exit !($1 < 10) }' <<<"$(lw_elapsed "$dir")" ||
 		t_fail "lockwatch took $(lw_elapsed "$dir") s: it waited for the command"
 	wait_until 5 test -s "$dir/env" || t_fail "the command did not run"
@@ -121,6 +122,8 @@ test_on_alert()
 	jq -e -s '.[0] == $a[0]' --slurpfile a <(jq -c 'select(.kind == "deadlock")' "$dir/out") \
 		"$dir/alert.json" >/dev/null 2>&1 || t_fail "its stdin is not the deadlock's JSON line"
 	pgrep -f "sleep 29.7" >/dev/null || t_fail "the command did not go on after lockwatch"
+	wait_until 5 grep -q noise-from-the-command "$dir/err" ||
+		t_fail "what the command printed is not on lockwatch's stderr"
 	pkill -f "sleep 29.7"
 	t_end
 

@@ -120,6 +120,22 @@ EVIL
 	t_end
 }
 
+# Nothing found: stdout is still DOT alone.
+test_quiet()
+{
+	local dir
+
+	t_begin "check --dot on a process that waits for nothing: DOT alone, an empty graph"
+	bg_start sleep 60
+	dir=$(lw_dir pic-quiet)
+	lw_check "$dir" --dot "$BG_PID"
+	t_rc "$dir" 0
+	head -n 1 "$dir/out" | grep -q '^digraph lockwatch {$' || t_fail "stdout is not DOT alone"
+	dot -Tsvg "$dir/out" >/dev/null 2>&1 || t_fail "dot cannot parse it"
+	bg_stop "$BG_PID"
+	t_end
+}
+
 test_usage()
 {
 	local dir
@@ -132,10 +148,11 @@ test_usage()
 	t_end
 }
 
-tap_plan 5
+tap_plan 6
 test_rwlocks
 test_processes
 test_python
 test_hostile
+test_quiet
 test_usage
 tap_finish

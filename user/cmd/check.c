@@ -123,7 +123,7 @@ int cmd_check(const struct env *env)
 		sum.waits += blocked[i].nwaiters;
 	sum.duration_ms = (lw_now_ns() - start) / 1000000;
 	report__self_usage(&sum);
-	if (!sum.alerts && !env->json) {
+	if (!sum.alerts && !env->json && !env->dot) {
 		lw_proc_comm(pid, 0, comm, sizeof(comm));
 		printf("no deadlock in pid %d (%s)%s\n", pid, comm,
 		       sum.nblocked ? "; blocked threads:" : "");

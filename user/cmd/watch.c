@@ -41,6 +41,9 @@ static void install_signals(void)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a child's end or a SIGHUP must not fail a write to stdout (EINTR
+	 * would look like a reader gone); the poll still wakes */
+	sa.sa_flags = SA_RESTART;
 	sa.sa_handler = on_child;
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = on_hup;

@@ -33,6 +33,7 @@ struct logfile_sink {
 	char *path;
 	struct lw_sink *json; /* writes the summary into out */
 	struct recent recent[RECENT];
+	uint64_t evicted; /* suppressed counts of slots given to other alerts */
 	int failed; /* said once that the file could not be written */
 };
 
@@ -71,6 +72,7 @@ static struct recent *slot(struct logfile_sink *l, uint64_t key)
 		if (l->recent[i].at < old->at)
 			old = &l->recent[i];
 	}
+	l->evicted += old->suppressed;
 	*old = (struct recent){ .key = key };
 	return old;
 }
@@ -121,7 +123,7 @@ static void logfile_alert(struct lw_sink *s, const struct lw_alert *a)
 static void logfile_summary(struct lw_sink *s, const struct lw_summary *sum)
 {
 	struct logfile_sink *l = (struct logfile_sink *)s;
-	uint64_t suppressed = 0;
+	uint64_t suppressed = l->evicted;
 	char *line = NULL;
 	size_t len;
 

@@ -5,6 +5,7 @@
  * alert's JSON line on its standard input and LOCKWATCH_KIND, LOCKWATCH_PID
  * (the first process) and LOCKWATCH_PIDS (all, space-separated) in its
  * environment: to take a core with gcore, a py-spy dump, page someone.
+ * What it prints goes to lockwatch's stderr (stdout is the report).
  *
  * It never holds detection up: the JSON is in a memfd the command reads at
  * its own pace (no pipe to fill), the command runs in a session of its own
@@ -117,6 +118,8 @@ static void onalert_alert(struct lw_sink *s, const struct lw_alert *a)
 	env[n++] = pids[0] ? pids : "LOCKWATCH_PIDS=";
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fd, 0);
+	/* what it prints goes to stderr: stdout is the report (JSON lines) */
+	posix_spawn_file_actions_adddup2(&fa, 2, 1);
 	posix_spawnattr_init(&attr);
 	/* a session of its own: Ctrl-C at lockwatch's terminal is not its;
 	 * signals back to defaults */

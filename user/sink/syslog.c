@@ -47,12 +47,19 @@ struct syslog_sink {
 /* (Again) a socket connected to the logger's: 0 or an errno. */
 static int open_socket(struct syslog_sink *s)
 {
+	int err;
+
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return errno;
-	return connect(s->fd, (struct sockaddr *)&s->addr, sizeof(s->addr)) ? errno : 0;
+	if (!connect(s->fd, (struct sockaddr *)&s->addr, sizeof(s->addr)))
+		return 0;
+	err = errno;
+	close(s->fd);
+	s->fd = -1;
+	return err;
 }
 
 /* s as an SD PARAM-VALUE: '"', '\' and ']' escaped. */
@@ -117,9 +124,11 @@ static void syslog_alert(struct lw_sink *sk, const struct lw_alert *a)
 	len = format(s, a);
 	if (len < 0)
 		err = ENOMEM;
-	else if (send(s->fd, s->msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		/* the logger restarted (a new socket): once more, to that */
-		err = (errno == ECONNREFUSED || errno == ENOTCONN) && !open_socket(s) &&
+	else if (s->fd < 0 || send(s->fd, s->msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		/* the logger restarted (a new socket), or no socket could be
+		 * made last time: once more, to that */
+		err = (s->fd < 0 || errno == ECONNREFUSED || errno == ENOTCONN) &&
+				      !open_socket(s) &&
 				      send(s->fd, s->msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0 ?
 			      0 :
 			      errno;
