@@ -182,6 +182,33 @@ test_cmd_not_found()
 }
 
 # Five runs: a command that exits at once races lockwatch's exit event.
+# A process names itself: a newline and a terminal escape in its comm stay
+# escaped in check's verdict line and in the note that it exited.
+test_hostile_comm()
+{
+	local dir pid want='ev\nil\x1b[2J'
+
+	dir=$(lw_dir hostile-comm)
+	t_begin "a comm with a newline and an escape: escaped in check's line and in the exit note"
+	bg_start "${LW_PYTHON:-/usr/bin/python3.11}" -c 'import ctypes, time
+ctypes.CDLL(None).prctl(15, b"ev\nil\x1b[2J", 0, 0, 0)
+time.sleep(600)'
+	pid=$BG_PID
+	wait_until 5 eval '[ "$(head -c 2 /proc/$pid/comm)" = ev ]' || t_fail "the comm was not set"
+	lw_run "$dir" check "$pid"
+	t_rc "$dir" 0
+	grep -qxF "no deadlock in pid $pid ($want)" "$dir/out" ||
+		t_fail "check's line is not escaped: $(head -n 2 "$dir/out" | cat -v)"
+	lw_spawn "$dir" --duration 30 -p "$pid" || t_fail "lockwatch did not start"
+	lw_wait_attached "$dir" || t_fail "lockwatch did not attach within 30 s"
+	bg_stop "$pid"
+	lw_reap "$dir"
+	grep -qF "process $pid ($want) exited" "$dir/err" ||
+		t_fail "the exit note is not escaped: $(cat -v "$dir/err")"
+	! grep -q $'\x1b' "$dir/out" "$dir/err" || t_fail "a raw ESC got through"
+	t_end
+}
+
 test_cmd_status()
 {
 	local i dir
@@ -201,7 +228,7 @@ test_cmd_status()
 	t_end
 }
 
-tap_plan 19
+tap_plan 20
 test_unknown_pid
 expect_error "bad option (--no-such-option): exit 2" 2 'no-such-option' --no-such-option
 expect_error "-p abc: exit 2" 2 'abc' -p abc
@@ -216,6 +243,7 @@ test_kernel_thread
 test_watched_exits
 test_cmd_not_found
 test_cmd_status
+test_hostile_comm
 expect_error "--lock-order on the whole host: exit 2" 2 'lock-order' --lock-order --duration 5
 expect_error "--lock-fn without --lock-order: exit 2" 2 'lock-fn' --lock-fn a,b -- true
 expect_error "--lock-fn with one name: exit 2, names it" 2 'lock-fn|onlyone' --lock-order \

@@ -113,6 +113,20 @@ static void values(void)
 	ok(strlen(buf) < 8 && !strcmp(buf, "\\xff"), "value: cut at a whole escape (%s)", buf);
 }
 
+/* Text escaped into a buffer, for a one-line message. */
+static void text_bufs(void)
+{
+	char buf[64];
+
+	ok(!strcmp(lw_text_buf(buf, sizeof(buf), "ev\nil\x1b[2J"), "ev\\nil\\x1b[2J"),
+	   "text buffer: a newline and an escape as \\n and \\x1b (%s)", buf);
+	lw_text_buf(buf, 7, "abc\x1b\x1b");
+	ok(!strcmp(buf, "abc"), "text buffer: cut before an escape that does not fit (%s)", buf);
+	lw_text_buf(buf, 9, "abc\x1b\x1b");
+	ok(!strcmp(buf, "abc\\x1b"), "text buffer: a whole escape that fits is kept (%s)", buf);
+	ok(!strcmp(lw_text_buf(buf, sizeof(buf), NULL), "?"), "text buffer: NULL is ?");
+}
+
 static void random_strings(void)
 {
 	int json_ok = 1, text_ok = 1, value_ok = 1;
@@ -147,6 +161,7 @@ int main(void)
 	tap_begin();
 	exact();
 	values();
+	text_bufs();
 	random_strings();
 	return done();
 }

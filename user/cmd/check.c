@@ -15,6 +15,7 @@
 #include "source/futex/futex.h"
 #include "source/python/python.h"
 #include "sys/clock.h"
+#include "sys/escape.h"
 #include "sys/log.h"
 #include "sys/proc.h"
 
@@ -125,8 +126,9 @@ int cmd_check(const struct env *env)
 	report__self_usage(&sum);
 	if (!sum.alerts && !env->json && !env->dot) {
 		lw_proc_comm(pid, 0, comm, sizeof(comm));
-		printf("no deadlock in pid %d (%s)%s\n", pid, comm,
-		       sum.nblocked ? "; blocked threads:" : "");
+		printf("no deadlock in pid %d (", pid);
+		lw_text_str(stdout, comm); /* the process names itself */
+		printf(")%s\n", sum.nblocked ? "; blocked threads:" : "");
 	}
 	sinks__summary(sinks, &sum);
 	status = sum.deadlocks ? LW_EXIT_DEADLOCK : LW_EXIT_OK;

@@ -14,6 +14,7 @@
 #include "loop/loop.h"
 #include "sink/sink.h"
 #include "sys/clock.h"
+#include "sys/escape.h"
 #include "sys/log.h"
 #include "sys/proc.h"
 
@@ -85,14 +86,15 @@ static void follow_linked(struct lw_loop *l)
 
 static void forget(struct lw_loop *l, pid_t pid, const char *comm)
 {
+	char name[4 * 16 + 1]; /* a comm, every byte escaped */
 	int i = find(l, pid);
 
 	if (i < 0)
 		return;
 	if (l->named[i])
-		lw_err("process %d (%s) exited", pid, comm);
+		lw_err("process %d (%s) exited", pid, lw_text_buf(name, sizeof(name), comm));
 	else
-		lw_debug("process %d (%s) exited", pid, comm);
+		lw_debug("process %d (%s) exited", pid, lw_text_buf(name, sizeof(name), comm));
 	/* its symbols stay for one more turn: its last lock orders name them */
 	if (l->ndying < LW_TARGETS_MAX)
 		l->dying[l->ndying++] = pid;

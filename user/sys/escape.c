@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "sys/escape.h"
 
@@ -159,5 +160,34 @@ char *lw_time_str(char *buf, size_t len, const struct timespec *ts, enum lw_time
 	}
 	snprintf(buf, len, "%s.%03lu%s", day, (unsigned long)ts->tv_nsec / 1000000 % 1000,
 		 utc ? "Z" : "");
+	return buf;
+}
+
+char *lw_text_buf(char *buf, size_t len, const char *s)
+{
+	char *out = NULL;
+	size_t n = 0, k;
+	FILE *f = open_memstream(&out, &n);
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!f)
+		return buf;
+	lw_text_str(f, s);
+	if (fclose(f) || !out) {
+		free(out);
+		return buf;
+	}
+	k = n < len ? n : len - 1;
+	/* not inside an escape: \xNN is the longest, after its backslash */
+	for (size_t i = k >= 3 ? k - 3 : 0; k < n && i < k; i++)
+		if (out[i] == '\\') {
+			k = i;
+			break;
+		}
+	memcpy(buf, out, k);
+	buf[k] = '\0';
+	free(out);
 	return buf;
 }

@@ -29,6 +29,12 @@ void lw_json_str(FILE *f, const char *s);
 void lw_text_str(FILE *f, const char *s);
 
 /*
+ * s as lw_text_str() writes it, into buf (at most len bytes with the NUL, cut
+ * before an escape that does not fit whole), for a message: returns buf.
+ */
+char *lw_text_buf(char *buf, size_t len, const char *s);
+
+/*
  * s as one value of the key=value lines of kmod/FORMAT.md, into buf (at most
  * len bytes with the NUL, cut at a whole escape): printable ASCII as is; a
  * space, '=', '\\', a control byte or any byte past 0x7e as \xNN; an empty

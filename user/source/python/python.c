@@ -21,6 +21,7 @@
 #include "source/python/pysource.h"
 #include "source/python/pystall.h"
 #include "sys/clock.h"
+#include "sys/escape.h"
 #include "sys/log.h"
 #include "sys/proc.h"
 
@@ -150,7 +151,7 @@ static void open_py(struct pyproc *p, uint64_t now_ns)
 	const struct lw_pylayout *L;
 	struct lw_pylayout layout;
 	struct lw_pyfound f;
-	char version[32], why[160] = "";
+	char version[32], why[160] = "", path[1024];
 	int err = pyfind__runtime(p->pid, &f);
 
 	p->state = PY_NO;
@@ -186,7 +187,7 @@ static void open_py(struct pyproc *p, uint64_t now_ns)
 		else
 			lw_err("pid %d: unsupported Python of unknown version (%s): its asyncio "
 			       "and threading locks are not read (native locks still are)",
-			       p->pid, f.file);
+			       p->pid, lw_text_buf(path, sizeof(path), f.file));
 		return;
 	}
 	p->m = pymem__new(p->pid, &layout, f.runtime, f.hexversion);
