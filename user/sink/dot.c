@@ -185,7 +185,7 @@ static const char *stack_of(const struct dot_sink *d, const char *id)
 	return NULL;
 }
 
-/* A participant's node, once (seen: the ids drawn so far, as a list). */
+/* A participant's node (drawn again for each wait it is in: DOT merges). */
 static void node(FILE *f, const struct dot_sink *d, const struct lw_alert_participant *p,
 		 const char *comm)
 {

@@ -54,19 +54,15 @@ static void journal_alert(struct lw_sink *s, const struct lw_alert *a)
 	struct journal_sink *js = (struct journal_sink *)s;
 	const char *kind = lw_alert_kind_name(a->kind);
 	struct iovec v[FIXED_FIELDS + LW_FIELDS_MAX];
-	char head[64], prio[8], *msg = NULL, *json;
-	size_t len, k;
+	char prio[8], *msg = NULL, *json;
+	size_t len;
 	FILE *f;
 	int n = 0, nf, ok, err = 0;
 
 	if ((size_t)a->kind >= sizeof(ids) / sizeof(ids[0]) || !ids[a->kind])
 		return; /* a dump is no alert */
-	for (k = 0; k < sizeof(head) - 1 && kind[k]; k++)
-		head[k] = toupper((unsigned char)kind[k]);
-	head[k] = '\0';
 	if ((f = open_memstream(&msg, &len))) {
-		fprintf(f, "%s: ", head);
-		lw_text_str(f, a->summary);
+		sink__headline(f, a);
 		fclose(f);
 	}
 	snprintf(prio, sizeof(prio), "%d", alert__priority(a->kind));

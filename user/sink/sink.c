@@ -1,7 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The list of sinks (sink.h): each record goes to every sink that takes it. */
+#include <ctype.h>
 #include <stdlib.h>
 #include "sink/sink.h"
+#include "sys/escape.h"
+
+void sink__headline(FILE *f, const struct lw_alert *a)
+{
+	for (const char *k = lw_alert_kind_name(a->kind); *k; k++)
+		fputc(toupper((unsigned char)*k), f);
+	fputs(": ", f);
+	lw_text_str(f, a->summary);
+}
 
 void sinks__add(struct lw_sink **head, struct lw_sink *s)
 {

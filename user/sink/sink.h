@@ -74,6 +74,10 @@ struct lw_sink *sink__syslog(const char *path);
  */
 struct lw_sink *sink__files(int sysfs);
 
+/* An alert's headline, "DEADLOCK: summary" (the summary escaped for a
+ * terminal), as the text, journal and syslog sinks begin it. */
+void sink__headline(FILE *f, const struct lw_alert *a);
+
 /* The sinks, as a list. s at its end. */
 void sinks__add(struct lw_sink **head, struct lw_sink *s);
 void sinks__alert(struct lw_sink *head, const struct lw_alert *a);

@@ -16,7 +16,6 @@
  * sent without blocking: a logger that does not keep up loses the message
  * (said once), never stalls detection.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,10 +104,7 @@ static int format(struct syslog_sink *s, const struct lw_alert *a)
 		fputc('"', f);
 	}
 	fputs("] ", f);
-	for (; *kind; kind++)
-		fputc(toupper((unsigned char)*kind), f);
-	fputs(": ", f);
-	lw_text_str(f, a->summary);
+	sink__headline(f, a);
 	len = ftell(f);
 	fclose(f);
 	return len < 0 || len >= (long)sizeof(s->msg) ? (int)sizeof(s->msg) - 1 : (int)len;

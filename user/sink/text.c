@@ -310,7 +310,6 @@ static void text_dump(FILE *f, const struct lw_alert *a)
 
 static void text_alert(struct lw_sink *s, const struct lw_alert *a)
 {
-	const char *kind = lw_alert_kind_name(a->kind);
 	int i, ref_pid = alert_pid(a);
 	char t[LW_TIME_LEN];
 	FILE *f = s->out;
@@ -320,10 +319,7 @@ static void text_alert(struct lw_sink *s, const struct lw_alert *a)
 		return;
 	}
 	fprintf(f, "%s ", lw_time_str(t, sizeof(t), &a->time, LW_TIME_LOCAL));
-	for (; *kind; kind++)
-		fputc(toupper((unsigned char)*kind), f);
-	fputs(": ", f);
-	lw_text_str(f, a->summary);
+	sink__headline(f, a);
 	fputc('\n', f);
 	for (i = 0; i < a->nwaits; i++)
 		text_wait(f, &a->waits[i],
