@@ -911,6 +911,46 @@ EVIL
 	t_end
 }
 
+# A type whose dict holds a key of its own type: reading the type's module
+# reads that key's type, which is the type being read (this recursed until
+# the stack ran out). The task's name is of that type, via __str__.
+test_hostile_type()
+{
+	local dir script=$LW_TMP/evtype.py
+
+	cat >"$script" <<'EVIL'
+import asyncio, gc
+class K(str):
+    def __str__(self):
+        return self
+d = gc.get_referents(K.__dict__)[0]
+rest = dict(d)
+d.clear()
+d[K("zz")] = 1
+d.update(rest)
+lock = asyncio.Lock()
+async def trap():
+    async with lock:
+        async with lock:
+            pass
+async def main():
+    await asyncio.create_task(trap(), name=K("trap"))
+asyncio.run(main())
+EVIL
+	t_begin "a type whose dict has a key of that type: read to a bounded depth"
+	bg_start "$PY" "$script"
+	sleep 0.7
+	dir=$(lw_dir hostile-type)
+	lw_check "$dir" --json "$BG_PID"
+	t_rc "$dir" 1
+	t_jq "the self-deadlock on the asyncio.Lock, in trap()" "$dir" \
+		'[.[] | select(.kind == "deadlock")] | length == 1 and
+		 .[0].cycle[0].waits_for.type == "asyncio.Lock" and
+		 (.[0].threads[0].stack | map(.function) | index("trap") != null)'
+	bg_stop "$BG_PID"
+	t_end
+}
+
 test_unsupported()
 {
 	local dir
@@ -1051,7 +1091,7 @@ PY314=$IN_ROOT
 in_root py3.15 sid /usr/bin/python3.15 $SID_PKGS
 PY315=$IN_ROOT
 # shellcheck disable=SC2086
-NTESTS=$((33 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((34 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 4))
 tap_plan "$NTESTS"
 need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
@@ -1085,6 +1125,7 @@ test_native_watch
 test_ring 33
 test_ring 200
 test_hostile_name
+test_hostile_type
 test_unsupported
 test_described
 for mode in $HEALTHY_MODES; do

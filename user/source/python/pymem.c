@@ -13,6 +13,7 @@
 #include "source/python/pymem.h"
 
 #define TYPE_CACHE 256
+#define KIND_DEPTH 2 /* type_kind() inside type_kind(): see there */
 #define CODE_CACHE 256
 #define TPFLAGS_HEAPTYPE (1ul << 9)
 #define DICT_MAX_ENTRIES (1 << 20)
@@ -41,6 +42,7 @@ struct lw_pymem {
 	uint64_t reads;
 	struct type_kind types[TYPE_CACHE];
 	int ntypes;
+	int kinding; /* type_kind() calls under way, one inside another */
 	struct lw_pycode *codes[CODE_CACHE];
 	int ncodes;
 	struct page *pages; /* direct-mapped by address; NULL: none yet */
@@ -286,11 +288,19 @@ static enum lw_pykind type_kind(struct lw_pymem *m, uint64_t type)
 	for (int i = 0; i < m->ntypes; i++)
 		if (m->types[i].type == type)
 			return m->types[i].kind;
+	/* A heap type's module is read from its dict, whose keys' kinds are
+	 * read in turn. They are str, a static type, so one level is enough;
+	 * a type whose dict holds a key of its own type (or of another such
+	 * type, and so on) would recurse without end. */
+	if (m->kinding >= KIND_DEPTH)
+		return PK_BAD;
+	m->kinding++;
 	/* a subclass is its nearest known base: class MyLock(asyncio.Lock) */
 	for (int depth = 0; t && depth < 8 && k == PK_OTHER; depth++) {
 		k = own_kind(m, t);
 		t = pymem__ptr(m, t + m->L->tp_base);
 	}
+	m->kinding--;
 	if (k == PK_BAD)
 		return k; /* not cached: may read next time */
 	if (m->ntypes < TYPE_CACHE)
