@@ -113,9 +113,9 @@ $(OUTPUT)/tests/pylayout: tests/pylayout.c $(PYLAYOUT).c $(PYLAYOUT).h | $(OUTPU
 		tests/pylayout.c $(PYLAYOUT).c -o $@
 
 # Unit tests (tests/unit/, no root): each links the parts of user/ it tests.
-UNIT_graph := core/graph core/order sys/syms sys/modfile sys/maps sys/proc
-UNIT_order := core/order sys/syms sys/modfile sys/maps sys/proc
-UNIT_detect := core/graph core/order core/detect core/seen core/confirm sys/clock sys/syms sys/modfile \
+UNIT_graph := core/graph core/order sys/hash sys/syms sys/modfile sys/maps sys/proc
+UNIT_order := core/order sys/hash sys/syms sys/modfile sys/maps sys/proc
+UNIT_detect := core/graph core/order core/detect core/seen core/confirm sys/clock sys/hash sys/syms sys/modfile \
 	       sys/maps sys/proc
 UNIT_futex := source/futex/attach source/futex/holder source/futex/memkey sys/proc sys/maps
 UNIT_escape := sys/escape

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include "cmd/cmd.h"
+#include "sys/hash.h"
 #include "sys/log.h"
 
 static const struct {
@@ -25,6 +26,7 @@ int main(int argc, char **argv)
 	if (env__parse(&env, argc, argv, &status))
 		return status;
 	lw_verbose = env.verbose;
+	lw_hash_seed_init();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(env.command, commands[i].name))
 			return commands[i].run(&env);

@@ -4,12 +4,14 @@
  * self-wait), 2, 33, 1000 and 100,000 participants found once each and in
  * order; chains, a tail into a cycle, two cycles, waits without a holder;
  * tasks and threads in one cycle; which of two sources' waits for one
- * participant stands; the graph emptied and rebuilt. Needs no root.
+ * participant stands; the graph emptied and rebuilt; lock keys a process
+ * chose to collide in the hash stay cheap once seeded. Needs no root.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/graph.h"
+#include "sys/hash.h"
 #include "tap.h"
 
 static struct lw_graph *g;
@@ -216,6 +218,66 @@ static void test_rebuild(void)
 	ok(search().ncycles == 1 && graph__nparticipants(g) == 3, "rebuilt from kept memory");
 }
 
+/* n lock keys of pid 1 whose hashes, unseeded, share their low 12 bits:
+ * what a process that knows the hash could choose its lock addresses to be
+ * (a new graph's tables stay under 4,096 entries with 2,000 of them). */
+static int colliding(int *addr, int n)
+{
+	uint64_t seed = lw_hash_seed, want = 0;
+	char key[LW_KEY_LEN];
+	int k = 0;
+
+	lw_hash_seed = 0;
+	for (int a = 0x1000; k < n && a < 0x7fffffff; a += 8) {
+		uint64_t h;
+
+		snprintf(key, sizeof(key), "anon:1:0x%x", a);
+		h = lw_hash_str(key) & 0xfff;
+		if (!k)
+			want = h;
+		if (h == want)
+			addr[k++] = a;
+	}
+	lw_hash_seed = seed;
+	return k;
+}
+
+/* n threads, each waiting on its own lock at addr[i], in a new graph (its
+ * tables the smallest): the table work. */
+static uint64_t probes_for(const int *addr, int n)
+{
+	uint64_t probes;
+
+	graph__free(g);
+	g = graph__new();
+	if (!g)
+		return UINT64_MAX;
+	for (int i = 0; i < n; i++)
+		wait_on(graph__thread(g, 1, 100 + i), addr[i], NULL);
+	probes = graph__probes(g);
+	return probes;
+}
+
+static void test_chosen_keys(void)
+{
+	enum { N = 2000 };
+	static int addr[N];
+	uint64_t plain, seeded;
+
+	if (!ok(colliding(addr, N) == N, "%d lock addresses whose keys collide unseeded", N))
+		return;
+	lw_hash_seed = 0;
+	plain = probes_for(addr, N);
+	lw_hash_seed_init();
+	seeded = probes_for(addr, N);
+	diag("entries compared: %llu unseeded, %llu seeded (seed %#llx)",
+	     (unsigned long long)plain, (unsigned long long)seeded,
+	     (unsigned long long)lw_hash_seed);
+	ok(plain > (uint64_t)N * N / 4, "unseeded, they make one chain (the attack is real)");
+	ok(lw_hash_seed && seeded < 8 * N, "seeded, %d waits cost < %d compares", N, 8 * N);
+	ok(g && search().ncycles == 0 && graph__nlocks(g) == N, "every lock is there");
+}
+
 int main(void)
 {
 	tap_begin();
@@ -228,6 +290,8 @@ int main(void)
 	test_tasks_and_threads();
 	test_which_wait_stands();
 	test_rebuild();
-	graph__free(g);
+	test_chosen_keys();
+	if (g)
+		graph__free(g);
 	return done();
 }

@@ -40,6 +40,7 @@ struct lw_graph {
 	int nlocks; /* with a waiter */
 	uint32_t nitems;
 	uint64_t refused;
+	uint64_t probes; /* entries compared in lookups, over the graph's life */
 	struct lw_participant **path; /* the cycle search's */
 	int *marks;
 	struct chunk *chunks; /* in use */
@@ -79,8 +80,8 @@ int lw_lock_kind_is_native_lock(enum lw_lock_kind k)
 static uint32_t part_hash(enum lw_participant_type type, pid_t pid, pid_t tid, uint64_t addr)
 {
 	/* a thread is its TID, which is unique on the host; a task its object */
-	return type == LW_PARTICIPANT_THREAD ? lw_hash64(tid) :
-					       lw_hash64(addr ^ ((uint64_t)pid << 48));
+	return type == LW_PARTICIPANT_THREAD ? lw_hash_key(tid) :
+					       lw_hash_key(addr ^ ((uint64_t)pid << 48));
 }
 
 static void *alloc_item(struct lw_graph *g, size_t size)
@@ -241,7 +242,7 @@ static struct lw_participant *find(struct lw_graph *g, enum lw_participant_type 
 	struct lw_participant *p;
 
 	for (p = g->phash[part_hash(type, pid, tid, addr) & (g->psize - 1)]; p; p = p->hnext)
-		if (p->type == type &&
+		if (++g->probes && p->type == type &&
 		    (type == LW_PARTICIPANT_THREAD ? p->tid == tid :
 						     p->pid == pid && p->addr == addr))
 			return p;
@@ -311,7 +312,7 @@ struct lw_lock *graph__lock(struct lw_graph *g, enum lw_lock_kind kind, const ch
 	struct lw_lock *l;
 
 	for (l = g->lhash[h]; l; l = l->hnext)
-		if (!strcmp(l->key, key))
+		if (++g->probes && !strcmp(l->key, key))
 			return l;
 	if (g->nall == g->capall) {
 		int cap = g->capall ? g->capall * 2 : 1024;
@@ -466,6 +467,11 @@ struct lw_participant *graph__participant(const struct lw_graph *g, int i)
 int graph__nlocks(const struct lw_graph *g)
 {
 	return g->nlocks;
+}
+
+uint64_t graph__probes(const struct lw_graph *g)
+{
+	return g->probes;
 }
 
 uint64_t graph__refused(const struct lw_graph *g)

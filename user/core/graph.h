@@ -185,6 +185,9 @@ void graph__set_threads(struct lw_graph *g, pid_t pid, int n);
 int graph__threads(const struct lw_graph *g, pid_t pid);
 /* The order graph beside this one (core/order.h): kept across clears. */
 struct lw_order *graph__order(struct lw_graph *g);
+/* Entries compared while finding participants and locks: the work its
+ * hash tables took, which keys a process chose must not make quadratic. */
+uint64_t graph__probes(const struct lw_graph *g);
 /* Additions refused since the last clear (graph full, out of memory). */
 uint64_t graph__refused(const struct lw_graph *g);
 

@@ -26,13 +26,13 @@ struct lw_order {
 
 static uint64_t lock_hash(pid_t pid, uint64_t addr, uint32_t gen)
 {
-	return lw_hash_combine(lw_hash_combine(pid, addr), gen);
+	return lw_hash_combine(lw_hash_combine(lw_hash_key(pid), addr), gen);
 }
 
 static uint64_t edge_hash(pid_t pid, const struct lw_order_lock *a, const struct lw_order_lock *b,
 			  unsigned int modes)
 {
-	return lw_hash_combine(lw_hash_combine(lw_hash_combine(pid, (uintptr_t)a), (uintptr_t)b),
+	return lw_hash_combine(lw_hash_combine(lw_hash_combine(lw_hash_key(pid), (uintptr_t)a), (uintptr_t)b),
 			       modes);
 }
 
@@ -141,7 +141,7 @@ static uint64_t edge_hash_of(const void *p)
 
 static uint64_t stack_hash(const struct lw_order_stack *s)
 {
-	uint64_t h = lw_hash_combine(s->n, s->from_call);
+	uint64_t h = lw_hash_combine(lw_hash_key(s->n), s->from_call);
 
 	for (int i = 0; i < s->n && i < LW_ORDER_FRAMES; i++)
 		h = lw_hash_combine(h, s->pcs[i]);
