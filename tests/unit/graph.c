@@ -270,9 +270,8 @@ static void test_chosen_keys(void)
 	plain = probes_for(addr, N);
 	lw_hash_seed_init();
 	seeded = probes_for(addr, N);
-	diag("entries compared: %llu unseeded, %llu seeded (seed %#llx)",
-	     (unsigned long long)plain, (unsigned long long)seeded,
-	     (unsigned long long)lw_hash_seed);
+	diag("entries compared: %llu unseeded, %llu seeded (seed %#llx)", (unsigned long long)plain,
+	     (unsigned long long)seeded, (unsigned long long)lw_hash_seed);
 	ok(plain > (uint64_t)N * N / 4, "unseeded, they make one chain (the attack is real)");
 	ok(lw_hash_seed && seeded < 8 * N, "seeded, %d waits cost < %d compares", N, 8 * N);
 	ok(g && search().ncycles == 0 && graph__nlocks(g) == N, "every lock is there");

@@ -32,8 +32,9 @@ static uint64_t lock_hash(pid_t pid, uint64_t addr, uint32_t gen)
 static uint64_t edge_hash(pid_t pid, const struct lw_order_lock *a, const struct lw_order_lock *b,
 			  unsigned int modes)
 {
-	return lw_hash_combine(lw_hash_combine(lw_hash_combine(lw_hash_key(pid), (uintptr_t)a), (uintptr_t)b),
-			       modes);
+	return lw_hash_combine(
+		lw_hash_combine(lw_hash_combine(lw_hash_key(pid), (uintptr_t)a), (uintptr_t)b),
+		modes);
 }
 
 struct lw_order *order__new(void)

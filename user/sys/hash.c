@@ -19,5 +19,6 @@ void lw_hash_seed_init(void)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	lw_hash_seed = lw_hash64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
-				 ((uint64_t)getpid() << 16)) | 1;
+				 ((uint64_t)getpid() << 16)) |
+		       1;
 }
