@@ -6,7 +6,7 @@
 # cross-process cycle follows the shared lock into the other one. Threads
 # that loop on futex(2) over words laid out like mutexes they own (each call
 # looks like a self-deadlock starting) get no alert, and never keep
-# lockwatch from its --duration or a SIGTERM.
+# lockwatch from its --duration, a SIGTERM or a deadlock elsewhere.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -108,17 +108,23 @@ test_follow_shared()
 
 test_selfwait()
 {
-	local dir tdir pdir h t0 took
+	local dir tdir pdir h dl t0 took
 
-	t_begin "threads looping on futex over mutexes they own: silent, --duration and SIGTERM honoured"
+	t_begin "threads looping on futex over mutexes they own: silent, --duration and SIGTERM honoured, a deadlock beside them found"
 	bg_start "$LW_PROGS/healthy" selfwait 40
 	h=$BG_PID
-	sleep 0.5
+	bg_start "$DL" abba
+	dl=$BG_PID
+	wait_hung "$dl" 3 || t_fail "deadlock abba did not hang"
 	dir=$(lw_dir selfwait-host)
 	LW_TIMEOUT=20 lw_run "$dir" --json --duration 3
-	t_rc "$dir" 0
+	t_rc "$dir" 1
 	t_json_lines "$dir"
 	t_jq "whole host: no alert about it" "$dir" 'about($p) | length == 0' --argjson p "$h"
+	t_jq "whole host: the deadlock beside it, poster and auditor" "$dir" \
+		'about($p) | length == 1 and
+		 ([.[0].cycle[].waiter.name] | sort) == ["auditor", "poster"]' --argjson p "$dl"
+	bg_stop "$dl"
 	took=$(lw_elapsed "$dir")
 	awk -v t="$took" 'BEGIN { exit !(t < 6) }' || t_fail "--duration 3 took $took s"
 

@@ -192,6 +192,7 @@ static void reap_gone(struct lw_loop *l)
 static void turn(struct lw_loop *l, uint64_t min_age_ns)
 {
 	struct lw_turn t = { .now_ns = lw_now_ns(), .min_age_ns = min_age_ns };
+	uint64_t t0 = t.now_ns;
 	int err;
 
 	t.look_now = l->look_now;
@@ -203,15 +204,26 @@ static void turn(struct lw_loop *l, uint64_t min_age_ns)
 		syms_cache__invalidate(l->syms, l->dying[i]);
 	l->ndying = 0;
 	follow_linked(l);
+	l->turn_ns = lw_now_ns() - t0;
+}
+
+/* The soonest the next turn may start, ms after the last one started. */
+static uint64_t paced(const struct lw_loop *l, uint64_t started, unsigned int ms)
+{
+	uint64_t gap = ms * 1000000ull;
+
+	if (gap < LW_TURN_PACE * l->turn_ns)
+		gap = LW_TURN_PACE * l->turn_ns;
+	return started + gap;
 }
 
 /* When the next turn is due: the sweep's time, or sooner when a hint, a PI
  * refusal or a finding left for later asks for it - but not sooner than
- * LW_HINT_TURN_MS after the last turn that came early. */
+ * LW_HINT_TURN_MS (or the pace) after the last turn that came early. */
 static uint64_t sooner(struct lw_loop *l, uint64_t next_turn, uint64_t last_early, uint64_t now)
 {
 	int want = pipeline__next_turn_ms(l->pipe);
-	uint64_t at, soonest = last_early + LW_HINT_TURN_MS * 1000000ull;
+	uint64_t at, soonest = paced(l, last_early, LW_HINT_TURN_MS);
 
 	if (want < 0)
 		return next_turn;
@@ -267,11 +279,13 @@ void loop__run(struct lw_loop *l)
 		now = lw_now_ns();
 		next_turn = sooner(l, next_turn, last_early, now);
 		if (now >= next_turn) {
-			if (now < next_sweep)
+			int sweep = now >= next_sweep;
+
+			if (!sweep)
 				last_early = now; /* asked for, before the sweep */
-			else
-				next_sweep = now + LW_SWEEP_MS * 1000000ull;
 			turn(l, LW_SWEEP_MIN_AGE_NS);
+			if (sweep)
+				next_sweep = paced(l, now, LW_SWEEP_MS);
 			next_turn = sooner(l, next_sweep, last_early, now);
 		}
 		if (lw_reopen) {

@@ -28,6 +28,10 @@
 #define LW_SWEEP_MS 100 /* a turn at least this often */
 #define LW_SWEEP_MIN_AGE_NS (50 * 1000000ull) /* sweeps start from waits this old */
 #define LW_HINT_TURN_MS 10 /* hints start a turn at most this often */
+/* and no turn starts sooner than this many times the last one took after
+ * the last one started: turns take at most a quarter of the loop's time,
+ * however many waits a host has or a process makes hints of */
+#define LW_TURN_PACE 4
 #define LW_STATS_MS 1000 /* the counters to the sinks that want them, this often */
 
 struct lw_loop {
@@ -48,6 +52,7 @@ struct lw_loop {
 	uint64_t start_ns;
 	int look_now; /* waits were seeded: look at every one at once */
 	unsigned int budget; /* records this round may still take */
+	uint64_t turn_ns; /* what the last turn took */
 };
 
 extern volatile sig_atomic_t lw_exiting;
