@@ -228,7 +228,83 @@ test_cmd_status()
 	t_end
 }
 
-tap_plan 20
+# At the end, the command's process group gets SIGTERM, and SIGKILL 2 s
+# later for what ignored it.
+test_cmd_group_end()
+{
+	local dir f=$LW_TMP/stubborn.pid took
+
+	dir=$(lw_dir cmd-group-end)
+	t_begin "--duration ends the command's group: SIGTERM, then SIGKILL 2 s later"
+	rm -f "$f"
+	lw_run "$dir" --json --duration 2 -- sh -c \
+		'sh -c "trap \"\" TERM; echo \$\$ >$1; while :; do sleep 0.1; done" & exec sleep 600' sh "$f"
+	t_rc "$dir" 0
+	took=$(lw_elapsed "$dir")
+	awk -v t="$took" 'BEGIN { exit !(t > 3.5 && t < 9) }' ||
+		t_fail "took $took s (2 s, then a 2 s grace)"
+	[ -s "$f" ] || t_fail "the stubborn child never started"
+	[ -s "$f" ] && wait_until 3 eval '! kill -0 "$(cat "$f")" 2>/dev/null' ||
+		t_fail "the child that ignored SIGTERM lives on"
+	t_end
+}
+
+# The command exits after a second, leaving a daemon (its own session)
+# that lockwatch goes on watching. The command's PID must not become a stranger's
+# process group before lockwatch signals the command's group at the end: the
+# command stays unreaped until then. A stranger tries to take that PID
+# (through ns_last_pid).
+test_cmd_pgid_reuse()
+{
+	local dir f=$LW_TMP/cmd.pid d=$LW_TMP/daemon.pid cmd lw stranger
+
+	dir=$(lw_dir cmd-pgid)
+	t_begin "an exited command's PID is no stranger's process group at the end"
+	rm -f "$f" "$d"
+	lw_spawn "$dir" --json --duration 4 -- sh -c \
+		'setsid sh -c "echo \$\$ >$2; exec sleep 600" & sleep 1; echo $$ >"$1"' sh "$f" "$d" ||
+		t_fail "lockwatch did not start"
+	wait_until 5 test -s "$f" -a -s "$d" || t_fail "the command did not run"
+	cmd=$(cat "$f")
+	lw=$(cat "$dir/pid")
+	wait_until 3 eval '! [ -d /proc/$cmd ] || [ "$(awk "{ print \$3 }" /proc/$cmd/stat)" = Z ]'
+	stranger=$(python3 - "$cmd" <<'PY'
+import os, sys
+want = int(sys.argv[1])
+for _ in range(30):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(want - 1))
+    pid = os.fork()
+    if pid == 0:  # a stranger: a group of its own, asleep
+        os.setsid()
+        null = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.execvp("sleep", ["sleep", "600"])
+    if pid == want:
+        print(pid)
+        break
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+PY
+)
+	if [ -z "$stranger" ]; then
+		# it could not be taken: still the command, a zombie of lockwatch
+		[ "$(awk '{ print $3, $4 }' "/proc/$cmd/stat" 2>/dev/null)" = "Z $lw" ] ||
+			t_fail "pid $cmd is neither taken nor lockwatch's zombie: $(cat "/proc/$cmd/stat" 2>&1)"
+	fi
+	lw_reap "$dir"
+	t_rc "$dir" 0
+	if [ -n "$stranger" ]; then
+		kill -0 "$stranger" 2>/dev/null ||
+			t_fail "the stranger that took pid $cmd (its own group) was killed"
+		kill "$stranger"
+	fi
+	kill "$(cat "$d")" 2>/dev/null
+	t_end
+}
+
+tap_plan 22
 test_unknown_pid
 expect_error "bad option (--no-such-option): exit 2" 2 'no-such-option' --no-such-option
 expect_error "-p abc: exit 2" 2 'abc' -p abc
@@ -243,6 +319,8 @@ test_kernel_thread
 test_watched_exits
 test_cmd_not_found
 test_cmd_status
+test_cmd_group_end
+test_cmd_pgid_reuse
 test_hostile_comm
 expect_error "--lock-order on the whole host: exit 2" 2 'lock-order' --lock-order --duration 5
 expect_error "--lock-fn without --lock-order: exit 2" 2 'lock-fn' --lock-fn a,b -- true

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Starts, releases, reaps and ends the command given after "--". */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include "loop/child.h"
 #include "sys/clock.h"
 #include "sys/log.h"
+#include "sys/proc.h"
 
 int child__path(const char *argv0, char *buf, size_t len)
 {
@@ -99,31 +101,88 @@ int child__go(struct lw_child *c, char **argv)
 	return 0;
 }
 
-static int reap(struct lw_child *c, int flags)
+/*
+ * Whether it has exited, without reaping it: an unreaped command keeps its
+ * PID, and so its process group's ID, from being given to anyone else, so
+ * the group lockwatch signals at the end is still the command's (reaped
+ * early, its PGID could be a stranger's group by then).
+ */
+int child__poll(struct lw_child *c)
 {
-	pid_t r;
-	int st;
+	siginfo_t si;
 
 	if (c->exited || c->pid <= 0)
 		return 1;
-	do
-		r = waitpid(c->pid, &st, flags);
-	while (r < 0 && errno == EINTR);
-	if (r != c->pid)
+	si.si_pid = 0;
+	if (waitid(P_PID, c->pid, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid != c->pid)
 		return 0;
 	c->exited = 1;
-	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	c->status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
 	return 1;
 }
 
-int child__poll(struct lw_child *c)
+/* Reap it, waiting as long as it takes. */
+static void reap(struct lw_child *c)
 {
-	return reap(c, WNOHANG);
+	int st;
+
+	if (c->reaped || c->pid <= 0)
+		return;
+	while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	c->reaped = 1;
+	if (!c->exited) {
+		c->exited = 1;
+		c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
 }
 
 void child__wait(struct lw_child *c)
 {
-	reap(c, 0);
+	while (!child__poll(c)) {
+		siginfo_t si;
+
+		if (waitid(P_PID, c->pid, &si, WEXITED | WNOWAIT) && errno != EINTR)
+			break;
+	}
+}
+
+/* A process of the group other than an exited one (the command, unreaped,
+ * is one until the end). */
+static int group_lives(pid_t pgid)
+{
+	struct lw_proc_stat st;
+	struct dirent *de;
+	int lives = 0;
+	DIR *d;
+
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	while (!lives && (de = readdir(d))) {
+		pid_t pid = atoi(de->d_name);
+
+		lives = pid > 0 && !lw_proc_stat(pid, 0, &st) && st.pgrp == pgid &&
+			st.state != 'Z' && st.state != 'X';
+	}
+	closedir(d);
+	return lives;
+}
+
+/* Whether any of it runs: the command itself (which may have left the
+ * group), or its group. */
+static int runs(struct lw_child *c)
+{
+	return !child__poll(c) || group_lives(c->pid);
+}
+
+/* sig to its group, and to the command should it have left the group (its
+ * PID is still its own: it is not reaped). */
+static void signal_all(struct lw_child *c, int sig)
+{
+	kill(-c->pid, sig);
+	if (!child__poll(c))
+		kill(c->pid, sig);
 }
 
 void child__stop(struct lw_child *c, int grace_ms)
@@ -134,19 +193,17 @@ void child__stop(struct lw_child *c, int grace_ms)
 		/* never released: it is still ours, waiting on the pipe */
 		close(c->go_fd);
 		c->go_fd = -1;
-		child__wait(c);
+		reap(c);
 		return;
 	}
-	/* the command may be gone while processes it started live on */
-	if (kill(-c->pid, SIGTERM) && errno == ESRCH) {
-		child__wait(c);
-		return;
+	/* the command may be gone while processes it started live on; its
+	 * group is still its own, as it is not reaped yet */
+	if (runs(c)) {
+		signal_all(c, SIGTERM);
+		for (int waited = 0; waited < grace_ms && runs(c); waited += 10)
+			lw_sleep_ms(10);
+		if (runs(c))
+			signal_all(c, SIGKILL);
 	}
-	for (int waited = 0; waited < grace_ms; waited += 10) {
-		if (child__poll(c) && kill(-c->pid, 0) && errno == ESRCH)
-			return;
-		lw_sleep_ms(10);
-	}
-	kill(-c->pid, SIGKILL);
-	child__wait(c);
+	reap(c);
 }

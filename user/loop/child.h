@@ -16,7 +16,8 @@ struct lw_child {
 	pid_t pid;
 	int go_fd; /* write end: a byte releases the child into execve */
 	int err_fd; /* read end: errno of a failed execve, EOF on success */
-	int exited; /* reaped */
+	int exited; /* has exited (a zombie until reaped, at the end) */
+	int reaped;
 	int status; /* exit status as a shell reports it (128+N: signal N) */
 };
 
@@ -27,11 +28,12 @@ int child__start(struct lw_child *c, char **argv);
 int child__path(const char *argv0, char *buf, size_t len);
 /* Let it execve; 0, or -errno of a failed execve (message printed). */
 int child__go(struct lw_child *c, char **argv);
-/* Reap without blocking; 1 when it has exited. */
+/* 1 when it has exited; it stays unreaped (child.c says why). */
 int child__poll(struct lw_child *c);
-/* Reap, waiting as long as it takes: for a command known to have exited. */
+/* Until it has exited, waiting as long as it takes. */
 void child__wait(struct lw_child *c);
-/* SIGTERM to its process group, then SIGKILL after grace_ms; reaps it. */
+/* SIGTERM to its process group while any of it runs, then SIGKILL after
+ * grace_ms; reaps it. */
 void child__stop(struct lw_child *c, int grace_ms);
 
 #endif /* LW_CHILD_H */

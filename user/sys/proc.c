@@ -69,8 +69,8 @@ int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st)
 	/* comm may hold ')' and spaces: the fields follow the last ')' */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' ||
-	    sscanf(p + 2, "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %d",
-		   &st->state, &st->flags, &ut, &stm, &st->nthreads) != 5)
+	    sscanf(p + 2, "%c %*d %d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %d",
+		   &st->state, &st->pgrp, &st->flags, &ut, &stm, &st->nthreads) != 6)
 		return -EINVAL;
 	st->utime = ut;
 	st->stime = stm;

@@ -29,6 +29,7 @@ enum lw_proc_state {
 /* /proc/PID/stat, or /proc/PID/task/TID/stat with tid */
 struct lw_proc_stat {
 	char state; /* R, S, D, Z, X, ... */
+	pid_t pgrp; /* its process group */
 	unsigned long flags; /* PF_* */
 	uint64_t utime, stime; /* clock ticks */
 	int nthreads; /* of the process */
