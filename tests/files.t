@@ -7,7 +7,7 @@
 # one and an asyncio one alike - and marked stale once it exits. After an
 # alert, when the deadlocked process is gone and the graph empties, every
 # file is still whole and stale stays 0. --sysfs without the module is a
-# clear error.
+# clear error. A /run/lockwatch that is not root's alone is not used.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -172,10 +172,76 @@ test_sysfs_missing()
 	t_end
 }
 
-tap_plan 5
+# /run/lockwatch as anyone could have left it: a link to elsewhere, a
+# directory others may write to, or not root's, is refused with one line and
+# nothing is written there; a link planted where a file is written is
+# replaced, not written through; a second lockwatch leaves the first one's
+# files alone. The real directory is put back after.
+run_dir_refused()
+{
+	local dir=$1 want=$2
+
+	lw_run "$dir" --no-sysfs --duration 1 -- true
+	t_rc "$dir" 0
+	t_stderr_line "$dir" "not publishing under $RUN: $want; going on without it"
+}
+
+test_run_dir_hostile()
+{
+	local dir saved=$RUN.saved-$$ elsewhere=$LW_TMP/elsewhere victim=$LW_TMP/victim pid first
+
+	t_begin "$RUN: a link, a directory others may write, not root's: refused; planted links and a second run do no harm"
+	[ -e "$RUN" ] && mv "$RUN" "$saved"
+	mkdir -p "$elsewhere"
+	ln -s "$elsewhere" "$RUN"
+	run_dir_refused "$(lw_dir run-link)" "it is not a directory \(a link, or a file\)"
+	[ -z "$(ls -A "$elsewhere")" ] || t_fail "files were written through the link: $(ls -A "$elsewhere")"
+	rm "$RUN"
+	mkdir -m 0777 "$RUN"
+	run_dir_refused "$(lw_dir run-0777)" "it is not root's own, or others may write to it"
+	chmod 0755 "$RUN"
+	chown 65534 "$RUN"
+	run_dir_refused "$(lw_dir run-nobody)" "it is not root's own, or others may write to it"
+	[ -z "$(ls -A "$RUN")" ] || t_fail "files were written in a refused directory: $(ls -A "$RUN")"
+	chown 0 "$RUN"
+
+	echo precious >"$victim"
+	ln -s "$victim" "$RUN/.stale.tmp"
+	ln -s "$victim" "$RUN/.generation.tmp"
+	dir=$(lw_dir run-planted)
+	lw_run "$dir" --no-sysfs --duration 1 -- true
+	t_rc "$dir" 0
+	[ "$(cat "$victim")" = precious ] || t_fail "written through a planted link: $(cat "$victim")"
+	[ -f "$RUN/stale" ] && [ ! -L "$RUN/stale" ] && [ "$(cat "$RUN/stale")" = 1 ] ||
+		t_fail "stale is not a file saying 1"
+
+	bg_start "$DL" abba
+	pid=$BG_PID
+	wait_hung "$pid" 3 || t_fail "deadlock abba did not hang"
+	first=$(lw_dir run-first)
+	lw_spawn "$first" --json --no-sysfs --duration 5 -p "$pid" || t_fail "lockwatch did not start"
+	wait_until 10 eval '[ "$(cat $RUN/daemon_pid 2>/dev/null)" = "$(cat "$first/pid")" ]' ||
+		t_fail "the first lockwatch did not publish"
+	dir=$(lw_dir run-second)
+	lw_run "$dir" --json --no-sysfs --duration 1 -p "$pid"
+	t_rc "$dir" 1
+	t_stderr_line "$dir" "not publishing under $RUN: another lockwatch publishes there"
+	[ "$(cat "$RUN/daemon_pid")" = "$(cat "$first/pid")" ] && [ "$(cat "$RUN/stale")" = 0 ] ||
+		t_fail "the second run took over the first one's files"
+	lw_reap "$first"
+	t_rc "$first" 1
+	bg_stop "$pid"
+
+	rm -rf "$RUN"
+	[ -e "$saved" ] && mv "$saved" "$RUN"
+	t_end
+}
+
+tap_plan 6
 test_files
 test_files_asyncio
 test_files_empty native
 test_files_empty asyncio
 test_sysfs_missing
+test_run_dir_hostile
 tap_finish

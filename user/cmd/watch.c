@@ -67,7 +67,8 @@ static int add_files_sink(const struct env *env, struct lw_sink **head)
 		return LW_EXIT_ENV;
 	}
 	/* the report on stdout matters more than the files */
-	lw_err("cannot write " LW_RUN_DIR ": %s; going on without it", strerror(errno));
+	lw_err("not publishing under " LW_RUN_DIR ": %s; going on without it",
+	       sink__files_strerror(errno));
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ struct files_sink {
 	uint64_t generation, last_sig, last_ns;
 	unsigned int last_nalerts;
 	int published;
+	int dirfd, lockfd; /* LW_RUN_DIR, and its .lock held: -1 with sysfs */
 	struct text graph, section;
 };
 
@@ -158,30 +160,35 @@ static void alerts_body(struct files_sink *f, struct text *t)
 		text_line(t, f->alerts[i % ALERTS_MAX], TEXT_MAX);
 }
 
-static int write_file(const char *name, const char *data, size_t len)
+/* Replaces dir/name whole: a new file beside it, renamed over it. The
+ * directory is root's and this run holds its lock (sink__files), and still
+ * nothing is written through a link or into a file that was there before. */
+static int write_file(int dirfd, const char *name, const char *data, size_t len)
 {
-	char tmp[320], path[320];
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	mode_t mode = !strcmp(name, "graph") || !strcmp(name, "alerts") ? 0400 : 0444;
+	char tmp[320];
 	int fd, err = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", LW_RUN_DIR, name);
-	snprintf(path, sizeof(path), "%s/%s", LW_RUN_DIR, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		  !strcmp(name, "graph") || !strcmp(name, "alerts") ? 0400 : 0444);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	fd = openat(dirfd, tmp, flags, mode);
+	if (fd < 0 && errno == EEXIST && !unlinkat(dirfd, tmp, 0))
+		fd = openat(dirfd, tmp, flags, mode); /* a crashed run's */
 	if (fd < 0)
 		return -errno;
 	if (write(fd, data, len) != (ssize_t)len)
 		err = -EIO;
 	close(fd);
-	if (!err && rename(tmp, path))
+	if (!err && renameat(dirfd, tmp, dirfd, name))
 		err = -errno;
 	if (err)
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 	return err;
 }
 
-static void write_value(const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void write_value(const char *name, const char *fmt, ...)
+static void write_value(int dirfd, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void write_value(int dirfd, const char *name, const char *fmt, ...)
 {
 	char buf[64];
 	va_list ap;
@@ -190,7 +197,7 @@ static void write_value(const char *name, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	write_file(name, buf, n);
+	write_file(dirfd, name, buf, n);
 }
 
 struct counts {
@@ -210,20 +217,20 @@ static void publish_run(struct files_sink *f, const struct text *graph, const st
 		struct text body = {};
 
 		section(&f->section, "graph", f->generation, graph);
-		write_file("graph", f->section.buf, f->section.len);
+		write_file(f->dirfd, "graph", f->section.buf, f->section.len);
 		alerts_body(f, &body);
 		section(&f->section, "alerts", f->generation, &body);
 		free(body.buf);
-		write_file("alerts", f->section.buf, f->section.len);
+		write_file(f->dirfd, "alerts", f->section.buf, f->section.len);
 	}
-	write_value("deadlocks", "%u\n", c->deadlocks);
-	write_value("blocked_threads", "%u\n", c->blocked);
-	write_value("tracked_locks", "%u\n", c->locks);
-	write_value("version", "1\n");
-	write_value("daemon_pid", "%d\n", stopping ? 0 : getpid());
-	write_value("updated", "%lld.%09ld\n", (long long)now.tv_sec, now.tv_nsec);
-	write_value("stale", "%d\n", stopping);
-	write_value("generation", "%" PRIu64 "\n", f->generation);
+	write_value(f->dirfd, "deadlocks", "%u\n", c->deadlocks);
+	write_value(f->dirfd, "blocked_threads", "%u\n", c->blocked);
+	write_value(f->dirfd, "tracked_locks", "%u\n", c->locks);
+	write_value(f->dirfd, "version", "1\n");
+	write_value(f->dirfd, "daemon_pid", "%d\n", stopping ? 0 : getpid());
+	write_value(f->dirfd, "updated", "%lld.%09ld\n", (long long)now.tv_sec, now.tv_nsec);
+	write_value(f->dirfd, "stale", "%d\n", stopping);
+	write_value(f->dirfd, "generation", "%" PRIu64 "\n", f->generation);
 }
 
 /* The module: one record, "lockwatch-publish 1 length=N ...", the graph and
@@ -336,6 +343,10 @@ static void files_destroy(struct lw_sink *s)
 		free(f->alerts[i]);
 	free(f->graph.buf);
 	free(f->section.buf);
+	if (f->lockfd >= 0)
+		close(f->lockfd);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
 	free(f);
 }
 
@@ -344,6 +355,48 @@ static const struct lw_sink_ops files_ops = {
 	.graph = files_graph,
 	.destroy = files_destroy,
 };
+
+/*
+ * LW_RUN_DIR, made if need be: a directory (not a link to one), owned by
+ * this user (root) and writable by no one else, or anyone could have put
+ * links in it for root to write through. Its .lock is held for the run: a
+ * second lockwatch does not overwrite the first one's files. A -errno that
+ * sink__files_strerror() explains.
+ */
+static int open_run_dir(struct files_sink *f)
+{
+	struct stat st;
+
+	if (mkdir(LW_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	f->dirfd = open(LW_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (f->dirfd < 0)
+		return errno == ENOTDIR || errno == ELOOP ? -ENOTDIR : -errno;
+	if (fstat(f->dirfd, &st))
+		return -errno;
+	if (st.st_uid != geteuid() || st.st_mode & 022)
+		return -EPERM;
+	f->lockfd = openat(f->dirfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f->lockfd < 0)
+		return -errno;
+	if (flock(f->lockfd, LOCK_EX | LOCK_NB))
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
+const char *sink__files_strerror(int err)
+{
+	switch (err) {
+	case ENOTDIR:
+		return "it is not a directory (a link, or a file)";
+	case EPERM:
+		return "it is not root's own, or others may write to it";
+	case EBUSY:
+		return "another lockwatch publishes there";
+	default:
+		return strerror(err);
+	}
+}
 
 struct lw_sink *sink__files(int sysfs)
 {
@@ -354,10 +407,20 @@ struct lw_sink *sink__files(int sysfs)
 		return NULL;
 	f->base.ops = &files_ops;
 	f->sysfs = sysfs;
-	if (sysfs ? access(LW_MODULE_PUBLISH, W_OK) == 0 :
-		    mkdir(LW_RUN_DIR, 0755) == 0 || errno == EEXIST)
-		return &f->base;
-	err = errno;
+	f->dirfd = f->lockfd = -1;
+	if (sysfs) {
+		if (access(LW_MODULE_PUBLISH, W_OK) == 0)
+			return &f->base;
+		err = errno;
+	} else {
+		err = -open_run_dir(f);
+		if (!err)
+			return &f->base;
+		if (f->lockfd >= 0)
+			close(f->lockfd);
+		if (f->dirfd >= 0)
+			close(f->dirfd);
+	}
 	free(f);
 	errno = err;
 	return NULL;

@@ -70,9 +70,11 @@ struct lw_sink *sink__syslog(const char *path);
 /*
  * The graph, counters and recent alerts as files (kmod/FORMAT.md): published
  * to the module (LW_MODULE_PUBLISH) when sysfs is set, else written under
- * LW_RUN_DIR by atomic replace. NULL and errno when the place cannot be used.
+ * LW_RUN_DIR by atomic replace. NULL and errno when the place cannot be used;
+ * sink__files_strerror(errno) says why.
  */
 struct lw_sink *sink__files(int sysfs);
+const char *sink__files_strerror(int err);
 
 /* An alert's headline, "DEADLOCK: summary" (the summary escaped for a
  * terminal), as the text, journal and syslog sinks begin it. */
