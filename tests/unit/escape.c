@@ -125,6 +125,19 @@ static void text_bufs(void)
 	lw_text_buf(buf, 9, "abc\x1b\x1b");
 	ok(!strcmp(buf, "abc\\x1b"), "text buffer: a whole escape that fits is kept (%s)", buf);
 	ok(!strcmp(lw_text_buf(buf, sizeof(buf), NULL), "?"), "text buffer: NULL is ?");
+	/* fuzz/escape.c found these two */
+	lw_text_buf(buf, 6, "ab\xf0\x9f\x98\x80");
+	ok(!strcmp(buf, "ab"), "text buffer: cut before a character that does not fit whole (%s)",
+	   buf);
+	lw_text_buf(buf, 4, "a\\bc");
+	ok(!strcmp(buf, "a\\\\"), "text buffer: an escaped backslash kept whole (%s)", buf);
+	lw_text_buf(buf, 5, "\\abc");
+	ok(!strcmp(buf, "\\\\ab"),
+	   "text buffer: no escaped backslash taken for an escape's start (%s)", buf);
+	lw_value_str(buf, 4,
+		     "\x03"
+		     "abc");
+	ok(!strcmp(buf, ""), "files value: cut to nothing is empty, not \"-\" (%s)", buf);
 }
 
 static void random_strings(void)

@@ -9,6 +9,7 @@
  * the depth below which a frame inside `with` keeps the lock's __exit__.
  * Needs no root.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,31 @@ static int check(const char *python, const char *root)
 	return ncode;
 }
 
+/* Tables a process forged (fuzz/pycode.c found the first): a line past
+ * INT_MAX, or before 1, is no line; a handler's range past 2^32 does not
+ * wrap around to end before its start. */
+static void forged(void)
+{
+	uint8_t up[] = { 0xe8, 0x48, 0x03 }; /* one unit, "no column", line + 100 */
+	uint8_t down[] = { 0xe8, 0x49, 0x03 }; /* line - 100 */
+	uint8_t wide[] = { 0x80 | 3, /* start 3 */
+			   0x7f,     0x7f, 0x7f, 0x7f, 0x7f, 0x3f, /* size 2^32 - 1 */
+			   0x00,     0x02 }; /* target 0, depth 1 */
+	struct lw_pycode c = { .linetable = up, .nlinetable = sizeof(up) };
+
+	c.firstlineno = INT32_MAX - 1;
+	ok(pycode__line(&c, 0) == 0, "a line past INT_MAX is none (%d)", pycode__line(&c, 0));
+	c.linetable = down;
+	c.firstlineno = 50;
+	ok(pycode__line(&c, 0) == 0, "a line below 1 is none (%d)", pycode__line(&c, 0));
+	c.firstlineno = 500;
+	ok(pycode__line(&c, 0) == 400, "a line 100 before 500 is 400 (%d)", pycode__line(&c, 0));
+	c.exctable = wide;
+	c.nexctable = sizeof(wide);
+	ok(pycode__handler_depth(&c, 5) == 1 && pycode__handler_depth(&c, 2) == 0,
+	   "a handler from 3 on for 2^32 - 1 units covers 5, not 2");
+}
+
 int main(void)
 {
 	const char *root = getenv("LW_ROOT") ? getenv("LW_ROOT") : ".";
@@ -106,5 +132,6 @@ int main(void)
 	for (py = strtok_r(pythons, " ", &save); py; py = strtok_r(NULL, " ", &save))
 		ok(check(py, root) > 0, "%s ran and gave vectors", py);
 	free(pythons);
+	forged();
 	return done();
 }

@@ -130,9 +130,10 @@ void lw_text_str(FILE *f, const char *s)
 
 char *lw_value_str(char *buf, size_t len, const char *s)
 {
+	int empty = !s || !*s;
 	size_t o = 0;
 
-	for (; s && *s && o + 5 <= len; s++) {
+	for (; !empty && *s && o + 5 <= len; s++) {
 		unsigned char c = *s;
 
 		if (c <= ' ' || c >= 0x7f || c == '=' || c == '\\')
@@ -140,8 +141,8 @@ char *lw_value_str(char *buf, size_t len, const char *s)
 		else
 			buf[o++] = c;
 	}
-	if (!o && len >= 2)
-		buf[o++] = '-';
+	if (empty && len >= 2)
+		buf[o++] = '-'; /* only for what is empty: not for a value cut to nothing */
 	if (len)
 		buf[o < len ? o : len - 1] = '\0';
 	return buf;
@@ -179,13 +180,19 @@ char *lw_text_buf(char *buf, size_t len, const char *s)
 		free(out);
 		return buf;
 	}
-	k = n < len ? n : len - 1;
-	/* not inside an escape: \xNN is the longest, after its backslash */
-	for (size_t i = k >= 3 ? k - 3 : 0; k < n && i < k; i++)
-		if (out[i] == '\\') {
-			k = i;
+	/* whole pieces only: an escape (\\, \n, \xNN, ...) or a character */
+	for (k = 0; k < n;) {
+		unsigned char c = out[k];
+		size_t piece = c == '\\' ? (k + 1 < n && out[k + 1] == 'x' ? 4 : 2) :
+			       c < 0xc0	 ? 1 :
+			       c < 0xe0	 ? 2 :
+			       c < 0xf0	 ? 3 :
+					   4;
+
+		if (k + piece > len - 1 || k + piece > n)
 			break;
-		}
+		k += piece;
+	}
 	memcpy(buf, out, k);
 	buf[k] = '\0';
 	free(out);

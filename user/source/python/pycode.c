@@ -54,7 +54,8 @@ static unsigned int varint_be(const uint8_t *t, int n, int *i)
  * order, each moving the line by a delta. */
 int pycode__line(const struct lw_pycode *c, int instr)
 {
-	int i = 0, addr = 0, line = c->firstlineno;
+	int64_t line = c->firstlineno; /* a forged table's deltas add up to anything */
+	int i = 0, addr = 0;
 
 	while (i < c->nlinetable) {
 		uint8_t first = c->linetable[i++];
@@ -78,7 +79,7 @@ int pycode__line(const struct lw_pycode *c, int instr)
 		}
 		line += delta;
 		if (instr >= addr && instr < addr + len)
-			return code == 15 ? 0 : line;
+			return code == 15 || line <= 0 || line > INT32_MAX ? 0 : (int)line;
 		addr += len;
 	}
 	return 0;
@@ -101,7 +102,7 @@ int pycode__handler_depth(const struct lw_pycode *c, int instr)
 		depth = varint_be(c->exctable, c->nexctable, &i) >> 1;
 		if ((unsigned int)instr < start)
 			return 0;
-		if ((unsigned int)instr < start + size)
+		if ((uint64_t)(unsigned int)instr < (uint64_t)start + size)
 			return depth;
 	}
 	return 0;
