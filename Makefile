@@ -34,6 +34,7 @@ TEST_PROGS := $(TEST_C_PROGS) $(TEST_CXX_PROGS) $(OUTPUT)/tests/orders-static
 TEST_LIBS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.so,$(wildcard tests/lib*.c))
 UNIT_PROGS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(wildcard tests/unit/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
+FUZZ_PROGS := $(patsubst fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard fuzz/*.c))
 
 ifeq ($(V),1)
 Q =
@@ -46,7 +47,7 @@ endif
 .DELETE_ON_ERROR:
 # the skeleton and BPF object are products, not scratch: keep them
 .SECONDARY:
-.PHONY: all deps demo check bench format format-check clean module vmtest lint install deb
+.PHONY: all deps demo check bench fuzz format format-check clean module vmtest lint install deb
 
 # The kernel module is built for Debian's 6.1 kernel (tested in a VM: this
 # machine's kernel loads no modules); KDIR may name another build tree.
@@ -128,6 +129,26 @@ $(UNIT_PROGS): $(OUTPUT)/tests/unit/%: tests/unit/%.c tests/unit/tap.h \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
 
+# Fuzzers (fuzz/, libFuzzer from clang, under ASan and UBSan): each links the
+# sources of user/ it fuzzes, built with it. tests/fuzz.t runs each briefly
+# from its corpus (fuzz/corpus/NAME); `make fuzz FUZZ_SECS=600` for longer.
+FUZZ_escape := sys/escape
+FUZZ_maps := sys/maps
+FUZZ_pycode := source/python/pycode
+FUZZ_pydebug := source/python/pylayout
+FUZZ_kmod_publish :=
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	       -fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE -Wall -Iuser
+$(FUZZ_PROGS): $(OUTPUT)/fuzz/%: fuzz/%.c fuzz/kernel.h kmod/parse.h \
+	       $$(addprefix user/,$$(addsuffix .c,$$(FUZZ_$$*))) $(USER_HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(addprefix user/,$(addsuffix .c,$(FUZZ_$*))) -o $@
+
+FUZZ_SECS ?= 600
+fuzz: $(FUZZ_PROGS)
+	LW_FUZZ_SECS=$(FUZZ_SECS) prove -v tests/fuzz.t
+
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -D_GNU_SOURCE $< -o $@ -lpthread
@@ -168,13 +189,13 @@ lint:
 # The unit tests first (no root, seconds), then the end-to-end ones. The
 # CPython table decoders are checked under every CPython 3.11-3.13 present.
 LW_PYTHONS ?= /usr/bin/python3.11 $(wildcard /root/.pyenv/versions/3.1[123].*/bin/python3.1[123])
-check: deps all format-check module
+check: deps all $(FUZZ_PROGS) format-check module
 	LW_PYTHONS="$(LW_PYTHONS)" prove $(PROVE_FLAGS) $(UNIT_PROGS) tests/
 
 bench: deps all
 	./bench/run.sh
 
-FORMAT_SRCS := $(wildcard bpf/*.[ch] tests/*.c tests/unit/*.[ch] bench/*.c) $(USER_SRCS) $(USER_HDRS)
+FORMAT_SRCS := $(wildcard bpf/*.[ch] tests/*.c tests/unit/*.[ch] bench/*.c fuzz/*.[ch]) $(USER_SRCS) $(USER_HDRS)
 format:
 	clang-format -i $(FORMAT_SRCS)
 

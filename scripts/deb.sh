@@ -112,7 +112,7 @@ root=$OUT/lockwatch-dkms
 src=$root/usr/src/lockwatch-$VERSION
 mkdir -p "$src/kmod" "$root/DEBIAN"
 install -m 0644 Kbuild "$src/Kbuild"
-install -m 0644 kmod/Kbuild kmod/lockwatch.c "$src/kmod/"
+install -m 0644 kmod/Kbuild kmod/lockwatch.c kmod/parse.h "$src/kmod/"
 cat >"$src/dkms.conf" <<EOF
 PACKAGE_NAME="lockwatch"
 PACKAGE_VERSION="$VERSION"

@@ -5,7 +5,7 @@
 # Idempotent: a second run installs nothing and mounts nothing.
 set -eu
 
-PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
+PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
       zlib1g-dev libcapstone-dev libsystemd-dev libgraphviz-dev graphviz libxml2-utils libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
       qemu-system-x86 busybox-static cpio kmod strace lintian
       python3.11 python3.11-dev libpython3.11-testsuite debootstrap"

@@ -38,7 +38,7 @@ fi
 # the module, built against its headers
 build=$root/tmp/lwkmod
 rm -rf "$build" && mkdir -p "$build/kmod"
-cp "$ROOT/Kbuild" "$build/" && cp "$ROOT/kmod/Kbuild" "$ROOT/kmod/lockwatch.c" "$build/kmod/"
+cp "$ROOT/Kbuild" "$build/" && cp "$ROOT/kmod/Kbuild" "$ROOT/kmod/lockwatch.c" "$ROOT/kmod/parse.h" "$build/kmod/"
 chroot "$root" make -C "/usr/src/linux-headers-$kver" M=/tmp/lwkmod modules \
 	>"$CACHE/kmod-$kver.log" 2>&1 || bail "the module does not build against $kver: $(grep -m 3 -i error "$CACHE/kmod-$kver.log" | tr '\n' ' ')"
 cp "$build/kmod/lockwatch.ko" "$ROOT/.output/vm/lockwatch-$kver.ko"

@@ -12,23 +12,26 @@ struct lw_maps {
 	char line[PATH_MAX + 256];
 };
 
-struct lw_maps *maps__open(pid_t pid)
+struct lw_maps *maps__from(FILE *f)
 {
-	struct lw_maps *m = malloc(sizeof(*m));
-	char path[64];
+	struct lw_maps *m = f ? malloc(sizeof(*m)) : NULL;
 
-	if (!m)
-		return NULL;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	m->f = fopen(path, "re");
-	if (!m->f) {
-		int err = errno;
-
-		free(m);
-		errno = err;
+	if (!m) {
+		if (f)
+			fclose(f);
+		errno = f ? ENOMEM : errno;
 		return NULL;
 	}
+	m->f = f;
 	return m;
+}
+
+struct lw_maps *maps__open(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	return maps__from(fopen(path, "re"));
 }
 
 /* A whole line into m->line: 1, or 0 at the end. */

@@ -10,6 +10,7 @@
 #define LW_MAPS_H
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,6 +27,8 @@ struct lw_maps;
 
 /* NULL and errno when /proc/PID/maps cannot be opened. */
 struct lw_maps *maps__open(pid_t pid);
+/* The same over f, which it closes (NULL: errno as it was); for fuzz/maps.c. */
+struct lw_maps *maps__from(FILE *f);
 /* The next mapping: 1, or 0 at the end. */
 int maps__next(struct lw_maps *m, struct lw_mapping *out);
 void maps__close(struct lw_maps *m);
