@@ -114,6 +114,22 @@ static void test_once(void)
 	   "the same cycle in the next turn: not reported again, still standing");
 	graph__clear(g);
 	ok(run(&f) == 0 && detect__standing(d) == 0, "gone from the graph: standing 0");
+
+	/* a report that could not be made (out of memory) is not taken for made */
+	graph__clear(g);
+	ring(2, 20, NS, 0);
+	n = run(&f);
+	ok(n == 1, "another cycle of 2: found");
+	if (n == 1)
+		detect__unreported(d, &f[0]);
+	ok(detect__standing(d) == 0, "not reported: not standing");
+	graph__clear(g);
+	ring(2, 20, NS, 0);
+	n = run(&f);
+	ok(n == 1 && f[0].kind == LW_FINDING_DEADLOCK && detect__standing(d) == 1,
+	   "the next turn finds it again, and this time it stands");
+	graph__clear(g);
+	run(&f);
 }
 
 static void test_long_cycles(void)

@@ -457,6 +457,17 @@ static void remember(struct lw_detect *d, const struct lw_finding *f)
 		seen__add(d->seen, wait_sig(f->waiters[i]));
 }
 
+void detect__unreported(struct lw_detect *d, const struct lw_finding *f)
+{
+	seen__remove(d->seen, f->sig);
+	for (int i = 0; i < f->nlocks; i++)
+		seen__remove(d->seen, orphan_sig(f->locks[i]));
+	for (int i = 0; i < f->n; i++)
+		seen__remove(d->seen, wait_sig(f->waiters[i]));
+	if (f->kind == LW_FINDING_DEADLOCK || f->kind == LW_FINDING_ORPHANED_LOCK)
+		d->standing--;
+}
+
 /* Drops the waiters of a long wait that a finding confirmed before it in
  * this run already covers; 0 when none is left. */
 static int still_long(struct lw_detect *d, struct lw_finding *f)

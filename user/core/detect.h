@@ -67,6 +67,9 @@ void detect__free(struct lw_detect *d);
  */
 int detect__run(struct lw_detect *d, struct lw_graph *g, const struct lw_turn *t,
 		struct lw_finding **out);
+/* f, one of the last run's, could not be reported (out of memory): it is
+ * found, confirmed and returned again by a later run, not taken for said. */
+void detect__unreported(struct lw_detect *d, const struct lw_finding *f);
 /* After a run: deadlock-class findings in the graph that were confirmed
  * (now or before), and whether candidates were left for the next turn. */
 unsigned int detect__standing(const struct lw_detect *d);

@@ -83,3 +83,8 @@ void seen__add(struct lw_seen *s, uint64_t sig)
 		;
 	s->slot[i] = k;
 }
+
+void seen__remove(struct lw_seen *s, uint64_t sig)
+{
+	forget(s, key(sig));
+}

@@ -19,5 +19,8 @@ void seen__free(struct lw_seen *s);
 int seen__has(const struct lw_seen *s, uint64_t sig);
 /* Remember sig (once); forgets the oldest when full. */
 void seen__add(struct lw_seen *s, uint64_t sig);
+/* Forget sig. Its place in the ring stays: added again, it may be forgotten
+ * sooner than its age says (reported once more, at worst). */
+void seen__remove(struct lw_seen *s, uint64_t sig);
 
 #endif /* LW_SEEN_H */

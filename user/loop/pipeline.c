@@ -74,6 +74,12 @@ int pipeline__turn(struct lw_pipeline *p, const struct lw_turn *t)
 	for (int i = 0; i < n; i++) {
 		struct lw_alert *a = report__alert(p->report, &found[i], t->now_ns);
 
+		if (!a) {
+			/* not said, so not taken for said: a later turn tries again */
+			lw_err("out of memory: an alert is put off to a later turn");
+			detect__unreported(p->detect, &found[i]);
+			continue;
+		}
 		/* deadlock, orphaned_lock and lock_order (an inversion, with
 		 * --lock-order) are deadlock-class; long_wait, long_hold and
 		 * hang (which a signal may yet end) are not */
@@ -82,10 +88,6 @@ int pipeline__turn(struct lw_pipeline *p, const struct lw_turn *t)
 		    found[i].kind == LW_FINDING_LOCK_ORDER)
 			p->deadlocks++;
 		p->alerts++;
-		if (!a) {
-			lw_err("out of memory: an alert was lost");
-			continue;
-		}
 		sinks__alert(p->sinks, a);
 		alert__free(a);
 	}
