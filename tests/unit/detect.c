@@ -366,6 +366,23 @@ static void test_seen(void)
 	ok(all_new && old_gone && twice,
 	   "the dedup keeps the newest %d signatures, forgets the oldest first", LW_SEEN_MAX);
 	seen__free(s);
+
+	/* the oldest 100 still asked about (standing); 200 new ones come */
+	s = seen__new();
+	all_new = old_gone = 1;
+	for (uint64_t i = 1; i <= LW_SEEN_MAX; i++)
+		seen__add(s, i * 0x9e3779b97f4a7c15ull);
+	for (uint64_t i = 1; i <= 100; i++)
+		seen__has(s, i * 0x9e3779b97f4a7c15ull);
+	for (uint64_t i = LW_SEEN_MAX + 1; i <= LW_SEEN_MAX + 200; i++)
+		seen__add(s, i * 0x9e3779b97f4a7c15ull);
+	for (uint64_t i = 1; i <= 100; i++)
+		all_new &= seen__has(s, i * 0x9e3779b97f4a7c15ull);
+	for (uint64_t i = 101; i <= 300; i++)
+		old_gone &= !seen__has(s, i * 0x9e3779b97f4a7c15ull);
+	ok(all_new && old_gone,
+	   "full: what is still asked about stays, the oldest not asked about goes instead");
+	seen__free(s);
 }
 
 int main(void)

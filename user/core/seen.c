@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Reported signatures (see seen.h): an open-addressing set (linear probing,
- * backward-shift deletion) with a ring that says which is oldest.
+ * backward-shift deletion) with a ring that says which is oldest, and a bit a
+ * slot that says it was asked about since it last came round (CLOCK's second
+ * chance): what is still standing is asked about every turn, and stays.
  */
 #include <stdlib.h>
 #include "core/seen.h"
@@ -11,6 +13,7 @@
 
 struct lw_seen {
 	uint64_t slot[SLOTS]; /* 0: empty */
+	uint8_t asked[SLOTS]; /* the slot's signature was asked about */
 	uint64_t ring[LW_SEEN_MAX];
 	unsigned int n, next;
 };
@@ -35,14 +38,23 @@ static unsigned int home(uint64_t k)
 	return (unsigned int)lw_hash64(k) & (SLOTS - 1);
 }
 
-int seen__has(const struct lw_seen *s, uint64_t sig)
+/* The slot of k, or -1. */
+static int find(const struct lw_seen *s, uint64_t k)
 {
-	uint64_t k = key(sig);
-
 	for (unsigned int i = home(k); s->slot[i]; i = (i + 1) & (SLOTS - 1))
 		if (s->slot[i] == k)
-			return 1;
-	return 0;
+			return i;
+	return -1;
+}
+
+int seen__has(struct lw_seen *s, uint64_t sig)
+{
+	int i = find(s, key(sig));
+
+	if (i < 0)
+		return 0;
+	s->asked[i] = 1;
+	return 1;
 }
 
 static void forget(struct lw_seen *s, uint64_t k)
@@ -60,10 +72,29 @@ static void forget(struct lw_seen *s, uint64_t k)
 
 		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
 			s->slot[i] = s->slot[j];
+			s->asked[i] = s->asked[j];
 			i = j;
 		}
 	}
 	s->slot[i] = 0;
+	s->asked[i] = 0;
+}
+
+/* Makes room at the ring's head: its oldest signature not asked about since
+ * it last came round goes; those asked about go round again, unasked. */
+static void evict(struct lw_seen *s)
+{
+	for (int turns = 0; turns <= LW_SEEN_MAX; turns++) {
+		int i = find(s, s->ring[s->next]);
+
+		if (i < 0 || !s->asked[i] || turns == LW_SEEN_MAX) {
+			if (i >= 0)
+				forget(s, s->ring[s->next]);
+			return;
+		}
+		s->asked[i] = 0;
+		s->next = (s->next + 1) % LW_SEEN_MAX;
+	}
 }
 
 void seen__add(struct lw_seen *s, uint64_t sig)
@@ -71,10 +102,10 @@ void seen__add(struct lw_seen *s, uint64_t sig)
 	uint64_t k = key(sig);
 	unsigned int i;
 
-	if (seen__has(s, sig))
+	if (find(s, k) >= 0)
 		return;
 	if (s->n == LW_SEEN_MAX)
-		forget(s, s->ring[s->next]);
+		evict(s);
 	else
 		s->n++;
 	s->ring[s->next] = k;
