@@ -7,7 +7,8 @@
 # and a cycle of three processes.  A shared lock's key names its backing object
 # (shmem:DEV:INODE:OFFSET, file:DEV:INODE:OFFSET), checked against
 # /proc/PID/maps of the waiter.  True negative: two processes taking shared
-# mutexes in one order under load, watched and checked.
+# mutexes in one order under load, watched and checked. Two processes in a
+# PID namespace of their own, whose locks name the namespace's TIDs.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -117,6 +118,33 @@ t_file_offsets()
 		t_fail "key offsets are$offs, not $FILE_LEFT_FORK and $FILE_RIGHT_FORK"
 }
 
+# The same two processes in a PID namespace of their own (a container's):
+# the owner TID a shared mutex holds is the namespace's, not the host's.
+test_shared_anon_pidns()
+{
+	local dir ready ns parent child
+
+	dir=$(lw_dir anon-pidns)
+	ready=$LW_TMP/pidns.ready
+	t_begin "shared-anon in a PID namespace: the owner TIDs are the namespace's; check PARENT"
+	rm -f "$ready"
+	bg_start unshare --pid --fork --mount-proc env LW_READY_FILE="$ready" "$HANG" shared-anon
+	ns=$BG_PID
+	wait_until 20 test -s "$ready" || t_fail "no ready line from hang in its namespace"
+	parent=$(ps -o pid= --ppid "$ns" | tr -d ' ')
+	child=$(ps -o pid= --ppid "$parent" 2>/dev/null | tr -d ' ' | head -n 1)
+	[ -n "$parent" ] && [ -n "$child" ] || t_fail "no parent ($parent) or child ($child)"
+	[ "$(awk '/^NSpid:/ { print NF - 1 }' "/proc/$parent/status")" = 2 ] ||
+		t_fail "hang is not in a namespace of its own: $(grep NSpid "/proc/$parent/status")"
+	lw_check "$dir" "$parent" --json
+	t_rc "$dir" 1
+	t_cycle "$dir" "diner-a:mutex:*:diner-b" "diner-b:mutex:*:diner-a"
+	t_comms "$dir" "$parent:diner-a" "$child:diner-b"
+	t_jq "no orphaned lock" "$dir" 'map(select(.kind == "orphaned_lock")) | length == 0'
+	kill -KILL "$child" "$parent" "$ns" 2>/dev/null
+	t_end
+}
+
 test_shared_file()
 {
 	local dir file=$LW_TMP/table.shm
@@ -192,10 +220,11 @@ test_shared_ordered()
 	t_end
 }
 
-tap_plan 7
+tap_plan 8
 test_shared_anon
 test_shared_anon_child
 test_shared_anon_watch_one
+test_shared_anon_pidns
 test_shared_file
 test_shared_file_child
 test_three_proc

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -266,6 +268,35 @@ int lw_open_file(const char *path)
 	return fd;
 }
 
+int lw_open_in_root(pid_t pid, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		/* "..", absolute links: all within the root; no /proc magic */
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char root[64];
+	struct stat st;
+	int dir, fd;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	dir = open(pid > 0 ? root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	fd = syscall(SYS_openat2, dir, path, &how, sizeof(how));
+	if (fd < 0) {
+		fd = -errno;
+		close(dir);
+		return fd;
+	}
+	close(dir);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
 int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { .iov_base = buf, .iov_len = len };
@@ -343,6 +374,65 @@ pid_t lw_proc_global_tid(pid_t pid, pid_t nstid)
 		snprintf(status, sizeof(status), "/proc/%d/task/%s/status", pid, de->d_name);
 		if (nspid(status, &levels) == nstid)
 			found = atoi(de->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The threads of process n whose TID in their own namespace is nstid: the
+ * kernel's TID of the first, or -ESRCH. */
+static pid_t task_with_nspid(pid_t n, pid_t nstid)
+{
+	char path[64], status[300];
+	struct dirent *de;
+	pid_t found = -ESRCH;
+	int levels;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", n);
+	d = opendir(path);
+	if (!d)
+		return -ESRCH;
+	while (found < 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(status, sizeof(status), "/proc/%d/task/%s/status", n, de->d_name);
+		if (nspid(status, &levels) == nstid && levels > 1)
+			found = atoi(de->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+pid_t lw_proc_ns_tid(pid_t pid, pid_t nstid)
+{
+	char path[64];
+	struct stat ns, other;
+	struct dirent *de;
+	pid_t found;
+	DIR *d;
+
+	/* outside a namespace, the TID itself; inside, one of pid's threads */
+	found = lw_proc_global_tid(pid, nstid);
+	if (found > 0)
+		return found;
+	/* else a thread of another process of its namespace */
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	if (stat(path, &ns))
+		return -ESRCH;
+	d = opendir("/proc");
+	if (!d)
+		return -ESRCH;
+	found = -ESRCH;
+	while (found < 0 && (de = readdir(d))) {
+		pid_t n = atoi(de->d_name);
+
+		if (n <= 0 || n == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", n);
+		if (stat(path, &other) || other.st_ino != ns.st_ino || other.st_dev != ns.st_dev)
+			continue;
+		found = task_with_nspid(n, nstid);
 	}
 	closedir(d);
 	return found;

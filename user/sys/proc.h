@@ -62,6 +62,10 @@ int lw_proc_tgid(pid_t tid);
  * of pid has it. Outside a namespace, the TID itself.
  */
 pid_t lw_proc_global_tid(pid_t pid, pid_t nstid);
+/* The same for a thread of any process in pid's PID namespace (a shared
+ * lock's owner in another process of a container); pid's own threads first.
+ * -ESRCH when none has it. */
+pid_t lw_proc_ns_tid(pid_t pid, pid_t nstid);
 /* whether tid is a live thread of process pid */
 int lw_proc_has_thread(pid_t pid, pid_t tid);
 /*
@@ -70,6 +74,11 @@ int lw_proc_has_thread(pid_t pid, pid_t tid);
  * accepted. The fd, or -errno (-EINVAL: not a regular file).
  */
 int lw_open_file(const char *path);
+/*
+ * The same for path as process pid sees it (pid 0: lockwatch's own root),
+ * resolved inside pid's root: "..", and absolute links, never lead out of it.
+ */
+int lw_open_in_root(pid_t pid, const char *path);
 /* the whole of [addr, addr+len) or -errno (-EFAULT on a short read) */
 int lw_proc_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 /* pid's threads (at most max), in TID order: how many, or -errno */

@@ -85,11 +85,13 @@ int holder__resolve(const struct lw_futex_wait *w, struct lw_held *h)
 		return 0;
 	}
 	if ((w->flags & LW_WF_SHARED) && strncmp(h->key, "anon:", 5) != 0) {
-		/* a shared lock held in another process that maps it too */
-		pid = lw_proc_tgid(tid);
+		/* a shared lock held in another process that maps it too: the
+		 * TID is one of the waiter's namespace (a container's) */
+		gtid = lw_proc_ns_tid(w->tgid, tid);
+		pid = gtid > 0 ? lw_proc_tgid(gtid) : -ESRCH;
 		if (pid > 0 && lw_mem_maps_object(pid, h->key)) {
 			h->holder_pid = pid;
-			h->holder_tid = tid;
+			h->holder_tid = gtid;
 			return 0;
 		}
 		if (pid > 0)
