@@ -279,7 +279,50 @@ test_child_process()
 	t_end
 }
 
-tap_plan 10
+# Debug info through .gnu_debuglink (the binary stripped, its DWARF beside
+# it): found and used, as gdb finds it; but the name is the binary's to
+# choose, so a FIFO under it must not hang lockwatch (libdw's own finder
+# opened it with a plain O_RDONLY and waited forever), and a file with
+# another build ID is not taken.
+test_debuglink()
+{
+	local dir d=$LW_TMP/debuglink pid
+
+	t_begin "a stripped binary's .gnu_debuglink: used when it is the binary's; a FIFO or a stranger there does no harm"
+	mkdir -p "$d"
+	objcopy --only-keep-debug "$DL" "$d/deadlock.debug" &&
+		objcopy --strip-debug --add-gnu-debuglink="$d/deadlock.debug" "$DL" "$d/deadlock" ||
+		t_fail "objcopy failed"
+	! readelf -S "$d/deadlock" | grep -q debug_info || t_fail "the binary still has DWARF"
+
+	bg_start "$d/deadlock" abba
+	pid=$BG_PID
+	sleep 1 # abba hangs within milliseconds
+	dir=$(lw_dir debuglink-found)
+	lw_run "$dir" check "$pid" --json
+	t_rc "$dir" 1
+	t_frames "$dir" poster take_journal poster
+
+	mv "$d/deadlock.debug" "$d/real.debug"
+	mkfifo "$d/deadlock.debug"
+	dir=$(lw_dir debuglink-fifo)
+	LW_TIMEOUT=30 lw_run "$dir" check "$pid" --json
+	t_rc "$dir" 1
+	t_jq "a FIFO there: the cycle, named from the symbol table" "$dir" \
+		'[thread("poster").stack[].function] | index("take_journal") != null'
+	rm "$d/deadlock.debug"
+
+	objcopy --only-keep-debug "$LW_PROGS/hang" "$d/deadlock.debug"
+	dir=$(lw_dir debuglink-stranger)
+	lw_run "$dir" check "$pid" --json
+	t_rc "$dir" 1
+	t_jq "another binary's debug info there: not taken (no file and line)" "$dir" \
+		'all(thread("poster").stack[]; (.file // "") | endswith("deadlock.c") | not)'
+	bg_stop "$pid"
+	t_end
+}
+
+tap_plan 11
 start_once
 test_abba_json
 test_abba_text
@@ -291,4 +334,5 @@ test_attach
 test_error_exitcode
 test_child_process
 test_once
+test_debuglink
 tap_finish

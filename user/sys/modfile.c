@@ -1,43 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Finding a watched process's binaries and debug info for libdw: through
- * /proc/PID/map_files and /proc/PID/root, so a binary deleted after start or
- * one inside a container is the one symbolized; debug info from the local
- * build-id tree only.
+ * /proc/PID/map_files and inside /proc/PID/root, so a binary deleted after
+ * start or one inside a container is the one symbolized; debug info from the
+ * local build-id tree, or a .gnu_debuglink's file found safely.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elfutils/libdwelf.h>
 #include <unistd.h>
 #include "sys/maps.h"
 #include "sys/modfile.h"
 #include "sys/proc.h"
 
 char *lw_modfile_debuginfo_path;
-
-/*
- * dwfl_standard_find_debuginfo ends with a debuginfod download when
- * DEBUGINFOD_URLS is set. A watchdog must not stall on the network (or leak
- * what runs on the host) while it looks at a hung process: with the variable
- * set, search only the local build-id tree (where Debian's -dbg packages go).
- */
-int lw_modfile_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-			      Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-			      GElf_Word debuglink_crc, char **debuginfo_file_name)
-{
-	const char *urls = getenv("DEBUGINFOD_URLS");
-
-	if (urls && urls[0])
-		return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
-						    debuglink_file, debuglink_crc,
-						    debuginfo_file_name);
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-					    debuglink_crc, debuginfo_file_name);
-}
 
 /* The process dwfl_linux_proc_report is reporting: find_elf has no other way
  * to know it (lockwatch is single-threaded). */
@@ -46,6 +28,68 @@ static pid_t reporting_pid;
 void lw_modfile_pid(pid_t pid)
 {
 	reporting_pid = pid;
+}
+
+/* Whether the ELF file fd has the build ID id (len bytes). */
+static int same_build_id(int fd, const unsigned char *id, int len)
+{
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	const void *got;
+	int n = e ? dwelf_elf_gnu_build_id(e, &got) : -1;
+	int same = n == len && !memcmp(got, id, len);
+
+	if (e)
+		elf_end(e);
+	return same;
+}
+
+/*
+ * Debug info, where Debian and gdb look: the local build-id tree
+ * (/usr/lib/debug/.build-id, where -dbg packages go: root's, its names hex),
+ * then the file a module's .gnu_debuglink names, beside the module, in its
+ * .debug/ or under /usr/lib/debug. Those places are the target's to choose:
+ * the name must be a file name (no "/": no "../" out of them), it is opened
+ * inside the target's root without blocking (a FIFO there hung libdw's own
+ * finder, which opens with a plain O_RDONLY), and taken only with the
+ * module's build ID. No debuginfod: a watchdog must not stall on the network
+ * (or tell it what runs here) while it looks at a hung process.
+ */
+int lw_modfile_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			      Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			      GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	static const char *const places[] = { "%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s" };
+	char dir[PATH_MAX], path[2 * PATH_MAX];
+	const unsigned char *id;
+	GElf_Addr id_vaddr;
+	/* debug info is looked for when first needed: the process is the
+	 * one find_elf noted for the module then (see there) */
+	pid_t pid = (pid_t)(intptr_t)*userdata;
+	const char *slash;
+	int fd, len;
+
+	fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					  debuglink_crc, debuginfo_file_name);
+	if (fd >= 0)
+		return fd;
+	len = dwfl_module_build_id(mod, &id, &id_vaddr);
+	if (!debuglink_file || !debuglink_file[0] || strchr(debuglink_file, '/') || !file_name ||
+	    file_name[0] != '/' || len <= 0)
+		return -1;
+	slash = strrchr(file_name, '/');
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file_name), file_name);
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		snprintf(path, sizeof(path), places[i], dir, debuglink_file);
+		fd = lw_open_in_root(pid, path);
+		if (fd < 0)
+			continue;
+		if (same_build_id(fd, id, len)) {
+			*debuginfo_file_name = strdup(path);
+			return fd;
+		}
+		close(fd);
+	}
+	return -1;
 }
 
 /* "START-END" of the first mapping of path in pid, for map_files/. */
@@ -79,15 +123,14 @@ int lw_modfile_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	char range[64], path[PATH_MAX + 64];
 	int fd = -1;
 
+	*userdata = (void *)(intptr_t)reporting_pid; /* whose files, for debug info */
 	if (reporting_pid > 0 && name[0] == '/') {
 		if (mapping_range(reporting_pid, name, range, sizeof(range))) {
 			snprintf(path, sizeof(path), "/proc/%d/map_files/%s", reporting_pid, range);
 			fd = lw_open_file(path);
 		}
-		if (fd < 0) {
-			snprintf(path, sizeof(path), "/proc/%d/root%s", reporting_pid, name);
-			fd = lw_open_file(path);
-		}
+		if (fd < 0)
+			fd = lw_open_in_root(reporting_pid, name);
 	}
 	if (fd < 0)
 		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
