@@ -12,6 +12,9 @@
  *                      mutexes first, second and third
  *   deadlock self      thread "rebuilder": store_rebuild() holds store_lock and
  *                      calls store_set_hash(), which takes it again
+ *   deadlock self-inlined  the same, thread "refresher": cache_refresh() calls
+ *                      cache_set_hash(), which calls cache_store(), which
+ *                      takes it again: both always inlined
  *
  * Every thread takes its first lock, then all meet at a barrier.  The thread
  * that closes the cycle waits until the others are asleep in the kernel (read
@@ -320,6 +323,35 @@ static void *rebuilder(void *arg)
 	return NULL;
 }
 
+/* --- self-inlined --- */
+
+__attribute__((always_inline)) static inline void cache_store(void)
+{
+	lock(&store_lock);
+	pthread_mutex_unlock(&store_lock);
+}
+
+__attribute__((always_inline)) static inline void cache_set_hash(void)
+{
+	stamp();
+	cache_store();
+}
+
+__attribute__((noinline)) static void cache_refresh(void)
+{
+	lock(&store_lock);
+	cache_set_hash();
+	pthread_mutex_unlock(&store_lock);
+}
+
+static void *refresher(void *arg)
+{
+	set_name("refresher");
+	meet();
+	cache_refresh();
+	return NULL;
+}
+
 struct mode {
 	const char *name;
 	void *(*threads[3])(void *);
@@ -331,6 +363,7 @@ static const struct mode modes[] = {
 	{ .name = "abba-pi", .threads = { poster, auditor }, .pi = 1 },
 	{ .name = "three", .threads = { alpha, beta, gamma_thread } },
 	{ .name = "self", .threads = { rebuilder } },
+	{ .name = "self-inlined", .threads = { refresher } },
 };
 
 static void wait_before_start(void)

@@ -16,6 +16,7 @@
 #include "sys/proc.h"
 
 #define MAX_FRAMES 64
+#define INLINED_MAX 16 /* frames of inlined functions beside a few pcs' */
 
 static int native(struct lw_syms_cache *syms, const struct lw_participant *p,
 		  const struct lw_syscall *sc, struct lw_frame *out, int max, int *err)
@@ -63,6 +64,16 @@ static int merge(struct lw_frame *nat, int nn, const struct lw_frame *py, int np
 	int n = 0, k = 0;
 
 	for (int i = 0; i < nn && n < max; i++) {
+		int j = i;
+
+		/* what the interpreter inlined into its eval loop: the Python
+		 * frames that replace the loop say it better */
+		while (j < nn - 1 && nat[j].inlined)
+			j++;
+		if (nat[i].inlined && is_eval_loop(&nat[j]) && k < np) {
+			lw_frames_free(&nat[i], 1);
+			continue;
+		}
 		if (!is_eval_loop(&nat[i]) || k == np) {
 			out[n++] = nat[i];
 			continue;
@@ -112,12 +123,18 @@ int stack__pcs(struct lw_syms_cache *syms, pid_t pid, const uint64_t *pcs, int n
 	struct lw_syms *s = syms_cache__get(syms, pid);
 	int k = 0;
 
-	*out = calloc(n > 0 ? n : 1, sizeof(**out));
+	int max = n + INLINED_MAX;
+
+	*out = calloc(max > 0 ? max : 1, sizeof(**out));
 	if (!*out || !s)
 		return 0;
-	for (int i = 0; i < n; i++)
-		if (pcs[i] && !syms__frame(s, pcs[i], i == 0 && !from_call, &(*out)[k]))
-			k++;
+	for (int i = 0; i < n && k < max; i++) {
+		int got = pcs[i] ? syms__frames(s, pcs[i], i == 0 && !from_call, &(*out)[k],
+						max - k) :
+				   0;
+
+		k += got > 0 ? got : 0;
+	}
 	return k;
 }
 

@@ -87,6 +87,8 @@ static void json_frame(FILE *f, const struct lw_frame *fr)
 	lw_json_str(f, fr->function);
 	fprintf(f, ",\"offset\":%" PRIu64 ",\"module\":", fr->offset);
 	lw_json_str(f, fr->module);
+	if (fr->inlined) /* inlined into the next frame's function, at the same pc */
+		fputs(",\"inlined\":true", f);
 	if (fr->file && fr->line > 0) {
 		fputs(",\"file\":", f);
 		lw_json_str(f, fr->file);

@@ -102,8 +102,13 @@ static void text_frame(FILE *f, int i, const struct lw_frame *fr)
 		fprintf(f, ":%d)\n", fr->line);
 		return;
 	}
-	fprintf(f, "      #%-2d 0x%016" PRIx64 " in ", i, fr->pc);
-	if (fr->function) {
+	if (fr->inlined) /* "#2  [inlined]          in set_hash (...)": pc is the next frame's */
+		fprintf(f, "      #%-2d %-18s in ", i, "[inlined]");
+	else
+		fprintf(f, "      #%-2d 0x%016" PRIx64 " in ", i, fr->pc);
+	if (fr->function && fr->inlined) {
+		lw_text_str(f, fr->function);
+	} else if (fr->function) {
 		lw_text_str(f, fr->function);
 		fprintf(f, "+0x%" PRIx64, fr->offset);
 	} else {

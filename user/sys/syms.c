@@ -11,6 +11,8 @@
  * The target is never ptraced, signalled or stopped; reading its memory needs
  * ptrace-attach permission only (root has it).
  */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <gelf.h>
@@ -29,6 +31,7 @@
 #define DWARF_REG_RSP 7
 #define FP_SCAN_WORDS 512 /* 4 KiB of stack searched for a frame record */
 #define FP_MAX_RESUMES 16
+#define INLINE_MAX 8 /* functions inlined at one pc that are shown */
 
 /*
  * A symbolized pc. The strings point into libdw's own data (string tables,
@@ -340,9 +343,141 @@ static int fill_frame(struct lw_syms *s, struct lw_frame *f, uint64_t pc, bool a
 	return 0;
 }
 
-int syms__frame(struct lw_syms *s, uint64_t pc, int activation, struct lw_frame *f)
+/* A function's name from its DIE or the one it was inlined from: the
+ * linkage name (demangled later) where there is one. */
+static const char *die_name(Dwarf_Die *die)
 {
-	return fill_frame(s, f, pc, activation);
+	Dwarf_Attribute a;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+	return name;
+}
+
+struct inlined {
+	const char *function, *file;
+	int line;
+};
+
+/*
+ * The functions the compiler inlined at addr, innermost first, as gdb and
+ * eu-stack -i show them: each with where in it addr is (the innermost: addr's
+ * own line; each next: the call site of the one inside it). *file and *line
+ * come in as addr's place and go out as the place in the function that is
+ * really there. At most max; how many. Strings are libdw's.
+ */
+static int inlined_at(Dwfl_Module *mod, uint64_t addr, struct inlined *out, int max,
+		      const char **file, int *line)
+{
+	Dwarf_Die *cu, *scopes = NULL, *chain = NULL;
+	Dwarf_Files *files = NULL;
+	Dwarf_Half version = 0;
+	Dwarf_Addr bias;
+	int n, k = 0;
+
+	cu = dwfl_module_addrdie(mod, addr, &bias);
+	if (!cu)
+		return 0;
+	/* the innermost scope at addr, then the scopes around that DIE with
+	 * each inlined instance's own call site (dwarf_getscopes alone gives
+	 * the parents of the abstract definition, losing nested inlines) */
+	n = dwarf_getscopes(cu, addr - bias, &scopes);
+	if (n > 0)
+		n = dwarf_getscopes_die(&scopes[0], &chain);
+	free(scopes);
+	if (n <= 0) {
+		free(chain);
+		return 0;
+	}
+	if (dwarf_getsrcfiles(cu, &files, NULL))
+		files = NULL;
+	dwarf_cu_info(cu->cu, &version, NULL, NULL, NULL, NULL, NULL, NULL);
+	for (int i = 0; i < n && k < max; i++) {
+		Dwarf_Word call_file = 0, call_line = 0;
+		Dwarf_Attribute a;
+		int tag = dwarf_tag(&chain[i]);
+
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue; /* a lexical block */
+		out[k].function = die_name(&chain[i]);
+		out[k].file = *file;
+		out[k++].line = *line;
+		if (!dwarf_attr(&chain[i], DW_AT_call_file, &a) || dwarf_formudata(&a, &call_file))
+			call_file = version >= 5 ? (Dwarf_Word)-1 : 0;
+		dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &a), &call_line);
+		/* file 0 is the unit's own source from DWARF 5 on, none before */
+		*file = files && (call_file || version >= 5) && call_file != (Dwarf_Word)-1 ?
+				dwarf_filesrc(files, call_file, NULL, NULL) :
+				NULL;
+		*line = *file && call_line < INT32_MAX ? (int)call_line : 0;
+	}
+	free(chain);
+	return k;
+}
+
+/*
+ * pc as frames: the functions inlined there (each marked inlined, pc for
+ * all), then the function that holds it. At most max (>= 1); how many, or
+ * -ENOMEM.
+ */
+static int fill_frames(struct lw_syms *s, struct lw_frame *f, int max, uint64_t pc, bool activation)
+{
+	uint64_t addr = activation ? pc : pc - 1;
+	struct inlined inl[INLINE_MAX];
+	const struct pc_sym *e;
+	Dwfl_Module *mod;
+	const char *file;
+	int k = 0, line;
+
+	if (fill_frame(s, &f[0], pc, activation))
+		return -ENOMEM;
+	e = symbolize(s, pc, activation);
+	mod = max > 1 ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+	file = e->file;
+	line = e->line;
+	if (mod)
+		k = inlined_at(mod, addr, inl, max - 1 < INLINE_MAX ? max - 1 : INLINE_MAX, &file,
+			       &line);
+	if (!k)
+		return 1;
+	/* the holder of pc goes last, at the call site of what is inlined */
+	f[k] = f[0];
+	free(f[k].file);
+	f[k].file = NULL;
+	f[k].line = file ? line : 0;
+	if (file && dup_str(&f[k].file, file, 0))
+		goto nomem;
+	for (int i = 0; i < k; i++) {
+		const char *fn = inl[i].function;
+
+		memset(&f[i], 0, sizeof(f[i]));
+		f[i].pc = pc;
+		f[i].inlined = 1;
+		f[i].line = inl[i].file ? inl[i].line : 0;
+		if (fn && !(f[i].function = demangle(fn, strlen(fn))) &&
+		    dup_str(&f[i].function, fn, 0))
+			goto nomem_at;
+		if (dup_str(&f[i].module, f[k].module, 0) || dup_str(&f[i].file, inl[i].file, 0))
+			goto nomem_at;
+		continue;
+nomem_at:
+		lw_frames_free(f, i + 1);
+		lw_frames_free(&f[k], 1);
+		return -ENOMEM;
+	}
+	return k + 1;
+nomem:
+	lw_frames_free(&f[k], 1);
+	return -ENOMEM;
+}
+
+int syms__frames(struct lw_syms *s, uint64_t pc, int activation, struct lw_frame *f, int max)
+{
+	return max < 1 ? 0 : fill_frames(s, f, max, pc, activation);
 }
 
 struct unwind_ctx {
@@ -382,16 +517,17 @@ static int unwind_frame_cb(Dwfl_Frame *frame, void *arg)
 		ctx->frames[ctx->n].pc = pc;
 		err = 0;
 	} else {
-		err = fill_frame(ctx->s, &ctx->frames[ctx->n], pc, activation);
+		err = fill_frames(ctx->s, &ctx->frames[ctx->n], ctx->max - ctx->n, pc, activation);
 	}
-	if (err) {
+	if (err < 0) {
 		ctx->err = err;
 		return DWARF_CB_ABORT;
 	}
 	ctx->last_pc = pc;
 	ctx->last_activation = activation;
 	ctx->last_sp = sp;
-	if (++ctx->n >= ctx->max)
+	ctx->n += ctx->pcs_only ? 1 : err;
+	if (ctx->n >= ctx->max)
 		return DWARF_CB_ABORT;
 	return DWARF_CB_OK;
 }

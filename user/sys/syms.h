@@ -21,6 +21,7 @@ struct lw_frame {
 	int line; /* 0 without debug info */
 	int python; /* a Python frame: function is its qualified name, no pc */
 	int entry; /* a Python frame: the first a C call into the interpreter ran */
+	int inlined; /* a function inlined into the next frame's at pc (pc shared) */
 };
 
 struct lw_syms; /* one process's modules, symbols and unwinder */
@@ -33,8 +34,9 @@ void syms__close(struct lw_syms *s);
 /*
  * Unwind thread `tid` of the process, starting from the stack pointer and
  * program counter of a thread blocked in a syscall. Fills at most `max`
- * frames, symbolized; returns how many, or a negative errno when not even the
- * first frame could be made. Frames must be freed with lw_frames_free().
+ * frames, symbolized, functions the compiler inlined included (as gdb shows
+ * them); returns how many, or a negative errno when not even the first frame
+ * could be made. Frames must be freed with lw_frames_free().
  */
 int syms__unwind(struct lw_syms *s, pid_t tid, uint64_t sp, uint64_t pc, struct lw_frame *frames,
 		 int max);
@@ -52,13 +54,14 @@ struct lw_unwind_start {
 /*
  * Unwind from st, reading the stack from its copy (and the process for the
  * rest): only the pcs, into frames[].pc (no strings: nothing to free), for
- * syms__frame() to symbolize later. How many, or a negative errno.
+ * syms__frames() to symbolize later. How many, or a negative errno.
  */
 int syms__unwind_from(struct lw_syms *s, pid_t tid, const struct lw_unwind_start *st,
 		      struct lw_frame *frames, int max);
-/* Symbolize pc (a return address unless activation) into f; 0 or -ENOMEM.
- * lw_frames_free() it. */
-int syms__frame(struct lw_syms *s, uint64_t pc, int activation, struct lw_frame *f);
+/* Symbolize pc (a return address unless activation) into f: the functions
+ * inlined there first (each .inlined), then the one that holds it; at most
+ * max. How many, or -ENOMEM. lw_frames_free() them. */
+int syms__frames(struct lw_syms *s, uint64_t pc, int activation, struct lw_frame *f, int max);
 
 /*
  * Name a data address by the ELF symbol that covers it: "ledger" at its start,
