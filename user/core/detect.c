@@ -76,9 +76,10 @@ static uint64_t orders_sig(struct lw_order_edge *const *e, int n)
 	uint64_t sig = 0x6f72646572ull;
 
 	for (int i = 0; i < n; i++)
-		sig += lw_hash_combine(lw_hash_combine(lw_hash_combine(e[i]->a->pid, e[i]->a->addr),
-						       e[i]->b->addr),
-				       (uint64_t)e[i]->a->gen << 32 | e[i]->b->gen);
+		sig += lw_hash_combine(
+			lw_hash_combine(lw_hash_combine(lw_hash_key(e[i]->a->pid), e[i]->a->addr),
+					e[i]->b->addr),
+			(uint64_t)e[i]->a->gen << 32 | e[i]->b->gen);
 	return sig;
 }
 
@@ -466,6 +467,8 @@ void detect__unreported(struct lw_detect *d, const struct lw_finding *f)
 		seen__remove(d->seen, wait_sig(f->waiters[i]));
 	if (f->kind == LW_FINDING_DEADLOCK || f->kind == LW_FINDING_ORPHANED_LOCK)
 		d->standing--;
+	if (f->kind == LW_FINDING_LOCK_ORDER && f->norders)
+		order__again(graph__order(d->g), f->orders[0]); /* its orders, handed out again */
 }
 
 /* Drops the waiters of a long wait that a finding confirmed before it in

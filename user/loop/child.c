@@ -124,14 +124,15 @@ int child__poll(struct lw_child *c)
 /* Reap it, waiting as long as it takes. */
 static void reap(struct lw_child *c)
 {
-	int st;
+	pid_t r;
+	int st = 0;
 
 	if (c->reaped || c->pid <= 0)
 		return;
-	while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+	while ((r = waitpid(c->pid, &st, 0)) < 0 && errno == EINTR)
 		;
 	c->reaped = 1;
-	if (!c->exited) {
+	if (!c->exited && r == c->pid) {
 		c->exited = 1;
 		c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
@@ -199,8 +200,10 @@ void child__stop(struct lw_child *c, int grace_ms)
 	/* the command may be gone while processes it started live on; its
 	 * group is still its own, as it is not reaped yet */
 	if (runs(c)) {
+		uint64_t until = lw_now_ns() + grace_ms * 1000000ull;
+
 		signal_all(c, SIGTERM);
-		for (int waited = 0; waited < grace_ms && runs(c); waited += 10)
+		while (lw_now_ns() < until && runs(c))
 			lw_sleep_ms(10);
 		if (runs(c))
 			signal_all(c, SIGKILL);

@@ -204,17 +204,17 @@ static void turn(struct lw_loop *l, uint64_t min_age_ns)
 		syms_cache__invalidate(l->syms, l->dying[i]);
 	l->ndying = 0;
 	follow_linked(l);
+	l->turn_start = t0;
 	l->turn_ns = lw_now_ns() - t0;
 }
 
-/* The soonest the next turn may start, ms after the last one started. */
-static uint64_t paced(const struct lw_loop *l, uint64_t started, unsigned int ms)
+/* The soonest the next turn may start: ms after `since`, and the pace after
+ * the start of the last turn, whatever its kind. */
+static uint64_t paced(const struct lw_loop *l, uint64_t since, unsigned int ms)
 {
-	uint64_t gap = ms * 1000000ull;
+	uint64_t at = since + ms * 1000000ull, pace = l->turn_start + LW_TURN_PACE * l->turn_ns;
 
-	if (gap < LW_TURN_PACE * l->turn_ns)
-		gap = LW_TURN_PACE * l->turn_ns;
-	return started + gap;
+	return at > pace ? at : pace;
 }
 
 /* When the next turn is due: the sweep's time, or sooner when a hint, a PI

@@ -52,7 +52,7 @@ struct lw_loop {
 	uint64_t start_ns;
 	int look_now; /* waits were seeded: look at every one at once */
 	unsigned int budget; /* records this round may still take */
-	uint64_t turn_ns; /* what the last turn took */
+	uint64_t turn_start, turn_ns; /* when the last turn started, what it took */
 };
 
 extern volatile sig_atomic_t lw_exiting;

@@ -33,7 +33,7 @@ void lw_modfile_pid(pid_t pid)
 /* Whether the ELF file fd has the build ID id (len bytes). */
 static int same_build_id(int fd, const unsigned char *id, int len)
 {
-	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL); /* no map: truncated, SIGBUS */
 	const void *got;
 	int n = e ? dwelf_elf_gnu_build_id(e, &got) : -1;
 	int same = n == len && !memcmp(got, id, len);
@@ -132,7 +132,11 @@ int lw_modfile_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 		if (fd < 0)
 			fd = lw_open_in_root(reporting_pid, name);
 	}
-	if (fd < 0)
+	/* not libdw's own finder for a path: it opens it with a plain open(2)
+	 * in lockwatch's root, where a FIFO swapped in would block it */
+	if (fd < 0 && name[0] == '/')
+		return -1;
+	if (fd < 0) /* [vdso] and the like: from memory */
 		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
 	*elfp = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!*elfp) {

@@ -301,8 +301,8 @@ static enum lw_pykind type_kind(struct lw_pymem *m, uint64_t type)
 		t = pymem__ptr(m, t + m->L->tp_base);
 	}
 	m->kinding--;
-	if (k == PK_BAD)
-		return k; /* not cached: may read next time */
+	/* a bad one too: the look reads the same memory each time it asks
+	 * (a forged type would otherwise be read anew for each of its keys) */
 	if (m->ntypes < TYPE_CACHE)
 		m->types[m->ntypes++] = (struct type_kind){ type, k };
 	return k;
