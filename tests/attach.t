@@ -174,6 +174,11 @@ test_check_many()
 		t_rc "$dir" 0
 		t_json_lines "$dir"
 		t_jq "no deadlock-class alert" "$dir" 'dl_alerts | length == 0'
+		t_jq "it read them: 500 waiters on big_lock, held by a thread of it" "$dir" \
+			'summary.blocked | map(select(.waits_for.name == "big_lock")) |
+			 length == 1 and .[0].count == 500 and
+			 .[0].waits_for.holder.pid == $p and .[0].waits_for.holder.tid > $p' \
+			--argjson p "$HANG_PID"
 		ms=$(lw_ms "$dir")
 		echo "# check on 1001 threads took $ms ms"
 		[ "$ms" -lt 1000 ] || t_fail "check took $ms ms (limit 1000)"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # longwait.t - a wait on a lock past --wait-threshold gets one long_wait alert
 # naming the waiter, the lock and its holder; it is not deadlock-class (exit
-# 0); shorter waits, and the members of a deadlock, get none.
+# 0); the same wait under a higher threshold, and the members of a deadlock,
+# get none.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
@@ -37,15 +38,23 @@ test_long_wait()
 	t_end
 }
 
+# The same 2.5 s wait on either side of the threshold: no alert at 4 s, and
+# the one the first test asserts at 2 s, so the silence is the threshold's.
 test_short_wait()
 {
-	local dir
+	local dir above
 
 	dir=$(lw_dir short)
-	t_begin "slowhold with the default threshold (30 s): no alert"
-	lw_run "$dir" --json --duration 20 -- "$HEALTHY" slowhold 4
+	above=$(lw_dir short-above)
+	t_begin "slowhold's 2.5 s wait: no alert with --wait-threshold 4, a long_wait with 2"
+	lw_run "$dir" --json --wait-threshold 4 --duration 20 -- "$HEALTHY" slowhold 4
 	t_rc "$dir" 0
 	t_jq "no alert" "$dir" 'summary.alerts == 0 and (map(select(.kind != "summary")) | length == 0)'
+	lw_run "$above" --json --wait-threshold 2 --duration 20 -- "$HEALTHY" slowhold 4
+	t_rc "$above" 0
+	t_jq "with 2 s: the long_wait, slow-1 for slow_lock" "$above" \
+		'[.[] | select(.kind == "long_wait")] | length == 1 and
+		 .[0].waits[0].waiter.name == "slow-1" and .[0].waits[0].waits_for.name == "slow_lock"'
 	t_end
 }
 

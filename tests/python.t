@@ -957,12 +957,15 @@ test_unsupported()
 
 	dir=$(lw_dir unsupported)
 	t_begin "a Python without a layout: one line names it, the native detector goes on"
-	bg_start "$LW_PROGS/fakepy"
-	sleep 0.2
+	bg_start env LW_FAKEPY_DEADLOCK=1 "$LW_PROGS/fakepy"
+	sleep 0.3
 	lw_check "$dir" --json "$BG_PID"
-	t_rc "$dir" 0
+	t_rc "$dir" 1
 	t_stderr_line "$dir" "pid $BG_PID: unsupported Python 3\.16\.0: .*native locks still are"
-	t_no_alert "$dir"
+	t_jq "its native deadlock: native-a and native-b on left and right" "$dir" \
+		'[.[] | select(.kind == "deadlock")] | length == 1 and
+		 ([.[0].cycle[] | [.waiter.name, .waits_for.name, .held_by.name]] | sort) ==
+		 [["native-a", "right", "native-b"], ["native-b", "left", "native-a"]]'
 	bg_stop "$BG_PID"
 	t_end
 }
