@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Starts, releases, reaps and ends the command given after "--". */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -150,24 +149,17 @@ void child__wait(struct lw_child *c)
 
 /* A process of the group other than an exited one (the command, unreaped,
  * is one until the end). */
-static int group_lives(pid_t pgid)
+static int in_group(pid_t pid, void *pgid)
 {
 	struct lw_proc_stat st;
-	struct dirent *de;
-	int lives = 0;
-	DIR *d;
 
-	d = opendir("/proc");
-	if (!d)
-		return 0;
-	while (!lives && (de = readdir(d))) {
-		pid_t pid = atoi(de->d_name);
+	return !lw_proc_stat(pid, 0, &st) && st.pgrp == *(pid_t *)pgid && st.state != 'Z' &&
+	       st.state != 'X';
+}
 
-		lives = pid > 0 && !lw_proc_stat(pid, 0, &st) && st.pgrp == pgid &&
-			st.state != 'Z' && st.state != 'X';
-	}
-	closedir(d);
-	return lives;
+static int group_lives(pid_t pgid)
+{
+	return lw_proc_each(0, in_group, &pgid) > 0;
 }
 
 /* Whether any of it runs: the command itself (which may have left the

@@ -6,7 +6,6 @@
  * pipeline on the sweep timer or soon after a hint, follows processes that
  * hold locks watched threads wait for, and stops when told.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +28,18 @@ static int find(const struct lw_loop *l, pid_t pid)
 	return -1;
 }
 
+static int seed(pid_t pid, void *arg)
+{
+	struct lw_loop *l = arg;
+
+	if (futex_source__seed(l->futex, pid))
+		l->look_now = 1;
+	return 0;
+}
+
 void loop__seed_host(struct lw_loop *l)
 {
-	struct dirent *de;
-	DIR *d = opendir("/proc");
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (atoi(de->d_name) > 0 && futex_source__seed(l->futex, atoi(de->d_name)))
-			l->look_now = 1;
-	closedir(d);
+	lw_proc_each(0, seed, l);
 }
 
 int loop__add(struct lw_loop *l, pid_t pid, int named)

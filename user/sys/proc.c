@@ -97,31 +97,53 @@ int lw_proc_wakers(pid_t pid, uint64_t *sigcgt, int *ntimers)
 	return 0;
 }
 
-int lw_proc_runtime_ns(pid_t pid, uint64_t *ns)
+int lw_proc_each(pid_t pid, int (*fn)(pid_t id, void *arg), void *arg)
 {
-	char path[300], buf[128];
+	char path[64];
 	struct dirent *de;
+	int ret = 0;
 	DIR *d;
-	int seen = 0;
 
-	*ns = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
+	d = opendir(pid ? path : "/proc");
 	if (!d)
 		return -errno;
-	while ((de = readdir(d))) {
-		unsigned long long v;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid, de->d_name);
-		if (read_file(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &v) == 1) {
-			*ns += v;
-			seen = 1;
-		}
-	}
+	while (!ret && (de = readdir(d)))
+		if (atoi(de->d_name) > 0)
+			ret = fn(atoi(de->d_name), arg);
 	closedir(d);
-	return seen ? 0 : -ENOENT;
+	return ret;
+}
+
+struct runtime {
+	pid_t pid;
+	uint64_t ns;
+	int seen;
+};
+
+static int add_runtime(pid_t tid, void *arg)
+{
+	struct runtime *r = arg;
+	char path[64], buf[128];
+	unsigned long long v;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", r->pid, tid);
+	if (read_file(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &v) == 1) {
+		r->ns += v;
+		r->seen = 1;
+	}
+	return 0;
+}
+
+int lw_proc_runtime_ns(pid_t pid, uint64_t *ns)
+{
+	struct runtime r = { .pid = pid };
+	int err = lw_proc_each(pid, add_runtime, &r);
+
+	*ns = r.ns;
+	if (err)
+		return err;
+	return r.seen ? 0 : -ENOENT;
 }
 
 #define PF_KTHREAD 0x00200000
@@ -335,6 +357,32 @@ static pid_t nspid(const char *status_path, int *levels)
 	return last;
 }
 
+struct nstid {
+	pid_t pid, nstid;
+	struct stat ns; /* the namespace's, for another process of it */
+};
+
+/* a thread of process n whose TID in its own (nested) namespace is nstid */
+static int has_nstid(pid_t tid, void *arg)
+{
+	const struct nstid *q = arg;
+	char status[64];
+	int levels;
+
+	snprintf(status, sizeof(status), "/proc/%d/task/%d/status", q->pid, tid);
+	return nspid(status, &levels) == q->nstid && levels > 1 ? tid : 0;
+}
+
+/* The threads of process n whose TID in their own namespace is nstid: the
+ * kernel's TID of the first, or -ESRCH. */
+static pid_t task_with_nspid(pid_t n, pid_t nstid)
+{
+	struct nstid q = { .pid = n, .nstid = nstid };
+	int tid = lw_proc_each(n, has_nstid, &q);
+
+	return tid > 0 ? tid : -ESRCH;
+}
+
 pid_t lw_proc_global_tid(pid_t pid, pid_t nstid)
 {
 	/* most processes live in the root namespace: remember which do not */
@@ -344,10 +392,7 @@ pid_t lw_proc_global_tid(pid_t pid, pid_t nstid)
 	} seen[64];
 	static unsigned int next;
 	char path[64];
-	struct dirent *de;
 	int levels, nested = -1;
-	pid_t found = -ESRCH;
-	DIR *d;
 
 	for (unsigned int i = 0; i < 64; i++)
 		if (seen[i].pid == pid)
@@ -360,57 +405,30 @@ pid_t lw_proc_global_tid(pid_t pid, pid_t nstid)
 		seen[next % 64].pid = pid;
 		seen[next++ % 64].nested = nested;
 	}
-	if (!nested)
-		return nstid;
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return -ESRCH;
-	while (found < 0 && (de = readdir(d))) {
-		char status[300];
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(status, sizeof(status), "/proc/%d/task/%s/status", pid, de->d_name);
-		if (nspid(status, &levels) == nstid)
-			found = atoi(de->d_name);
-	}
-	closedir(d);
-	return found;
+	return nested ? task_with_nspid(pid, nstid) : nstid;
 }
 
-/* The threads of process n whose TID in their own namespace is nstid: the
- * kernel's TID of the first, or -ESRCH. */
-static pid_t task_with_nspid(pid_t n, pid_t nstid)
+/* a process of the namespace other than the one asked about, with the thread */
+static int ns_thread(pid_t n, void *arg)
 {
-	char path[64], status[300];
-	struct dirent *de;
-	pid_t found = -ESRCH;
-	int levels;
-	DIR *d;
+	const struct nstid *q = arg;
+	struct stat other;
+	char path[64];
+	pid_t tid;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", n);
-	d = opendir(path);
-	if (!d)
-		return -ESRCH;
-	while (found < 0 && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(status, sizeof(status), "/proc/%d/task/%s/status", n, de->d_name);
-		if (nspid(status, &levels) == nstid && levels > 1)
-			found = atoi(de->d_name);
-	}
-	closedir(d);
-	return found;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", n);
+	if (n == q->pid || stat(path, &other) || other.st_ino != q->ns.st_ino ||
+	    other.st_dev != q->ns.st_dev)
+		return 0;
+	tid = task_with_nspid(n, q->nstid);
+	return tid > 0 ? tid : 0;
 }
 
 pid_t lw_proc_ns_tid(pid_t pid, pid_t nstid)
 {
+	struct nstid q = { .pid = pid, .nstid = nstid };
 	char path[64];
-	struct stat ns, other;
-	struct dirent *de;
 	pid_t found;
-	DIR *d;
 
 	/* outside a namespace, the TID itself; inside, one of pid's threads */
 	found = lw_proc_global_tid(pid, nstid);
@@ -418,24 +436,10 @@ pid_t lw_proc_ns_tid(pid_t pid, pid_t nstid)
 		return found;
 	/* else a thread of another process of its namespace */
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-	if (stat(path, &ns))
+	if (stat(path, &q.ns))
 		return -ESRCH;
-	d = opendir("/proc");
-	if (!d)
-		return -ESRCH;
-	found = -ESRCH;
-	while (found < 0 && (de = readdir(d))) {
-		pid_t n = atoi(de->d_name);
-
-		if (n <= 0 || n == pid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/pid", n);
-		if (stat(path, &other) || other.st_ino != ns.st_ino || other.st_dev != ns.st_dev)
-			continue;
-		found = task_with_nspid(n, nstid);
-	}
-	closedir(d);
-	return found;
+	found = lw_proc_each(0, ns_thread, &q);
+	return found > 0 ? found : -ESRCH;
 }
 
 static int by_tid(const void *a, const void *b)
@@ -443,23 +447,28 @@ static int by_tid(const void *a, const void *b)
 	return *(const pid_t *)a - *(const pid_t *)b;
 }
 
+struct tids {
+	pid_t *out;
+	int n, max;
+};
+
+static int add_tid(pid_t tid, void *arg)
+{
+	struct tids *t = arg;
+
+	t->out[t->n++] = tid;
+	return t->n == t->max;
+}
+
 int lw_proc_tids(pid_t pid, pid_t *out, int max)
 {
-	char path[64];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
+	struct tids t = { .out = out, .max = max };
+	int err = max > 0 ? lw_proc_each(pid, add_tid, &t) : 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while (n < max && (de = readdir(d)))
-		if (atoi(de->d_name) > 0)
-			out[n++] = atoi(de->d_name);
-	closedir(d);
-	qsort(out, n, sizeof(*out), by_tid);
-	return n;
+	if (err < 0)
+		return err;
+	qsort(out, t.n, sizeof(*out), by_tid);
+	return t.n;
 }
 
 void lw_raise_fd_limit(void)

@@ -37,6 +37,10 @@ struct lw_proc_stat {
 
 /* 0 or -errno. */
 int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st);
+/* Calls fn for each process (pid 0) or each thread of process pid, by its
+ * folder in /proc, until fn returns non-zero: that value; 0 when fn never
+ * did, -errno when the folder cannot be read. */
+int lw_proc_each(pid_t pid, int (*fn)(pid_t id, void *arg), void *arg);
 /* The CPU time all threads of pid have run, in ns (schedstat: exact to
  * the ns, where clock ticks miss a short burst of work); 0 or -errno. */
 int lw_proc_runtime_ns(pid_t pid, uint64_t *ns);

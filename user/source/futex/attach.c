@@ -5,7 +5,6 @@
  * stopping it, and process_vm_readv the words at the futex address, which
  * lw_classify() (bpf/lockwatch.h) reads exactly as the BPF side does.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,39 +120,42 @@ static int refused_pi_lock(pid_t pid, pid_t tid, const struct lw_syscall *sc,
 	return 0;
 }
 
+struct scan {
+	pid_t pid;
+	struct lw_futex_wait *out;
+	int n, max;
+	uint64_t now_ns;
+};
+
+/* one thread: a wait of its own if it is in one */
+static int scan_thread(pid_t tid, void *arg)
+{
+	uint32_t words[LW_MUTEX_WORDS] = { 0 }, owner = 0, owner_word;
+	struct scan *s = arg;
+	struct lw_futex_wait *w = &s->out[s->n];
+	struct lw_syscall sc;
+	int kind;
+
+	if (lw_proc_syscall(s->pid, tid, &sc) || sc.nr < 0)
+		return 0;
+	kind = from_syscall(s->pid, tid, &sc, w);
+	if (!kind)
+		return 0;
+	lw_proc_read(s->pid, w->uaddr, words, sizeof(words));
+	w->flags |= lw_classify(words, w->val, tid, kind == 2, &owner, &owner_word);
+	w->word = words[0];
+	w->owner = owner;
+	w->kind = w->flags & LW_WF_RWLOCK ? owner_word : words[LW_MUTEX_KIND];
+	refused_pi_lock(s->pid, tid, &sc, w);
+	w->flags |= LW_WF_ATTACH;
+	w->start_ns = s->now_ns;
+	return ++s->n == s->max;
+}
+
 int attach__scan(pid_t pid, struct lw_futex_wait *out, int max, uint64_t now_ns)
 {
-	char path[64];
-	struct dirent *de;
-	struct lw_syscall sc;
-	int n = 0;
-	DIR *d;
+	struct scan s = { .pid = pid, .out = out, .max = max, .now_ns = now_ns };
+	int err = max > 0 ? lw_proc_each(pid, scan_thread, &s) : 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)) && n < max) {
-		uint32_t words[LW_MUTEX_WORDS] = { 0 }, owner = 0, owner_word;
-		struct lw_futex_wait *w = &out[n];
-		pid_t tid = atoi(de->d_name);
-		int kind;
-
-		if (tid <= 0 || lw_proc_syscall(pid, tid, &sc) || sc.nr < 0)
-			continue;
-		kind = from_syscall(pid, tid, &sc, w);
-		if (!kind)
-			continue;
-		lw_proc_read(pid, w->uaddr, words, sizeof(words));
-		w->flags |= lw_classify(words, w->val, tid, kind == 2, &owner, &owner_word);
-		w->word = words[0];
-		w->owner = owner;
-		w->kind = w->flags & LW_WF_RWLOCK ? owner_word : words[LW_MUTEX_KIND];
-		refused_pi_lock(pid, tid, &sc, w);
-		w->flags |= LW_WF_ATTACH;
-		w->start_ns = now_ns;
-		n++;
-	}
-	closedir(d);
-	return n;
+	return err < 0 ? err : s.n;
 }
