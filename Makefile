@@ -27,7 +27,16 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -I$(OUTPUT) -Ibpf \
 # user/ ("core/graph.h"), so the folder a name comes from is always visible.
 USER_SRCS := $(shell find user -name '*.c' | sort)
 USER_HDRS := $(shell find user -name '*.h')
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+# `make check SANITIZE=1`: lockwatch and the unit tests built under ASan and
+# UBSan into a folder of their own (the test programs stay as they are: their
+# stacks are what the tests assert); every report goes to $(SAN_LOGS), and
+# check fails if it holds one.
+comma := ,
+SAN_FLAGS := $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(comma)undefined \
+	     -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+SAN_LOGS := $(OUTPUT)/san-logs
+UOUT := $(OUTPUT)/$(if $(SAN_FLAGS),san/)user
+USER_OBJS := $(patsubst user/%.c,$(UOUT)/%.o,$(USER_SRCS))
 TEST_C_PROGS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(filter-out tests/lib%.c,$(wildcard tests/*.c)))
 TEST_CXX_PROGS := $(patsubst tests/%.cc,$(OUTPUT)/tests/%,$(wildcard tests/*.cc))
 TEST_PROGS := $(TEST_C_PROGS) $(TEST_CXX_PROGS) $(OUTPUT)/tests/orders-static
@@ -47,7 +56,7 @@ endif
 .DELETE_ON_ERROR:
 # the skeleton and BPF object are products, not scratch: keep them
 .SECONDARY:
-.PHONY: all deps demo check bench fuzz format format-check clean module vmtest lint install deb
+.PHONY: FORCE all deps demo check bench fuzz format format-check clean module vmtest lint install deb
 
 # The kernel module is built for Debian's 6.1 kernel (tested in a VM: this
 # machine's kernel loads no modules); KDIR may name another build tree.
@@ -75,14 +84,18 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c))
 
-$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) bpf/lockwatch.h $(BPF_SKELS)
+$(UOUT)/%.o: user/%.c $(USER_HDRS) bpf/lockwatch.h $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(HARDEN) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(HARDEN) -c $< -o $@
 
-lockwatch: $(USER_OBJS)
+# which flavour the binaries were last linked as: switching relinks them
+$(OUTPUT)/flavour: FORCE | $(OUTPUT)
+	$(Q)echo '$(SAN_FLAGS)' | cmp -s - $@ || echo '$(SAN_FLAGS)' > $@
+
+lockwatch: $(USER_OBJS) $(OUTPUT)/flavour
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(HARDEN) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(HARDEN) $(USER_OBJS) $(LDLIBS) -o $@
 
 # Test programs and benchmarks keep frame pointers and debug info: the tests
 # assert file:line in the stacks lockwatch prints.
@@ -123,11 +136,11 @@ UNIT_escape := sys/escape
 UNIT_pycode := source/python/pycode
 UNIT_pydebug := source/python/pylayout
 .SECONDEXPANSION:
-$(UNIT_PROGS): $(OUTPUT)/tests/unit/%: tests/unit/%.c tests/unit/tap.h \
-	       $$(addprefix $(OUTPUT)/user/,$$(addsuffix .o,$$(UNIT_$$*)))
+$(UNIT_PROGS): $(OUTPUT)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(OUTPUT)/flavour \
+	       $$(addprefix $(UOUT)/,$$(addsuffix .o,$$(UNIT_$$*)))
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $< $(filter %.o,$^) $(LDLIBS) -o $@
 
 # Fuzzers (fuzz/, libFuzzer from clang, under ASan and UBSan): each links the
 # sources of user/ it fuzzes, built with it. tests/fuzz.t runs each briefly
@@ -189,8 +202,13 @@ lint:
 # The unit tests first (no root, seconds), then the end-to-end ones. The
 # CPython table decoders are checked under every CPython 3.11-3.13 present.
 LW_PYTHONS ?= /usr/bin/python3.11 $(wildcard /root/.pyenv/versions/3.1[123].*/bin/python3.1[123])
+SAN_ENV := ASAN_OPTIONS=log_path=$(CURDIR)/$(SAN_LOGS)/asan:detect_leaks=1 \
+	   UBSAN_OPTIONS=log_path=$(CURDIR)/$(SAN_LOGS)/ubsan:print_stacktrace=1
 check: deps all $(FUZZ_PROGS) format-check module
-	LW_PYTHONS="$(LW_PYTHONS)" prove $(PROVE_FLAGS) $(UNIT_PROGS) tests/
+	$(if $(SAN_FLAGS),rm -rf $(SAN_LOGS); mkdir -p $(SAN_LOGS))
+	LW_PYTHONS="$(LW_PYTHONS)" $(if $(SAN_FLAGS),$(SAN_ENV)) prove $(PROVE_FLAGS) $(UNIT_PROGS) tests/
+	$(if $(SAN_FLAGS),@! ls -A $(SAN_LOGS) | grep -q . || \
+		{ head -n 40 $(SAN_LOGS)/*; echo "sanitizer reports in $(SAN_LOGS)"; exit 1; })
 
 bench: deps all
 	./bench/run.sh
