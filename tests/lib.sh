@@ -290,6 +290,27 @@ proc_gone()
 	[ ! -d "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]
 }
 
+# py_trap FILE: writes a Python program to FILE whose one asyncio task takes
+# a lock it holds (a self-deadlock). Python lines on stdin go first and set
+# `name`, the task's name.
+py_trap()
+{
+	{
+		echo 'import asyncio'
+		cat
+		cat <<'TRAP'
+lock = asyncio.Lock()
+async def trap():
+    async with lock:
+        async with lock:
+            pass
+async def main():
+    await asyncio.create_task(trap(), name=name)
+asyncio.run(main())
+TRAP
+	} >"$1"
+}
+
 # bg_start CMD...: starts a helper process, ended at exit; sets BG_PID.
 bg_start()
 {

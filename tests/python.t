@@ -876,17 +876,7 @@ test_hostile_name()
 {
 	local text json script=$LW_TMP/evil.py name
 
-	cat >"$script" <<'EVIL'
-import asyncio
-lock = asyncio.Lock()
-async def trap():
-    async with lock:
-        async with lock:
-            pass
-async def main():
-    await asyncio.create_task(trap(), name="evil\x1b[2J\nDEADLOCK: forged \udcff\u00e9")
-asyncio.run(main())
-EVIL
+	py_trap "$script" <<<'name = "evil\x1b[2J\nDEADLOCK: forged \udcff\u00e9"'
 	t_begin "a hostile task name: escaped in text, valid UTF-8 in JSON, no forged line"
 	bg_start "$PY" "$script"
 	sleep 0.7
@@ -918,8 +908,8 @@ test_hostile_type()
 {
 	local dir script=$LW_TMP/evtype.py
 
-	cat >"$script" <<'EVIL'
-import asyncio, gc
+	py_trap "$script" <<'EVIL'
+import gc
 class K(str):
     def __str__(self):
         return self
@@ -928,14 +918,7 @@ rest = dict(d)
 d.clear()
 d[K("zz")] = 1
 d.update(rest)
-lock = asyncio.Lock()
-async def trap():
-    async with lock:
-        async with lock:
-            pass
-async def main():
-    await asyncio.create_task(trap(), name=K("trap"))
-asyncio.run(main())
+name = K("trap")
 EVIL
 	t_begin "a type whose dict has a key of that type: read to a bounded depth"
 	bg_start "$PY" "$script"

@@ -449,22 +449,25 @@ static int per_order(struct lw_detect *d)
 
 /* Remembered as reported: the finding, and each of its waits, so that a
  * deadlock's waiters get no long_wait on top. */
+/* op (seen__add, seen__remove) on each signature a finding stands for */
+static void each_sig(struct lw_detect *d, const struct lw_finding *f,
+		     void (*op)(struct lw_seen *, uint64_t))
+{
+	op(d->seen, f->sig);
+	for (int i = 0; i < f->nlocks; i++)
+		op(d->seen, orphan_sig(f->locks[i]));
+	for (int i = 0; i < f->n; i++)
+		op(d->seen, wait_sig(f->waiters[i]));
+}
+
 static void remember(struct lw_detect *d, const struct lw_finding *f)
 {
-	seen__add(d->seen, f->sig);
-	for (int i = 0; i < f->nlocks; i++)
-		seen__add(d->seen, orphan_sig(f->locks[i]));
-	for (int i = 0; i < f->n; i++)
-		seen__add(d->seen, wait_sig(f->waiters[i]));
+	each_sig(d, f, seen__add);
 }
 
 void detect__unreported(struct lw_detect *d, const struct lw_finding *f)
 {
-	seen__remove(d->seen, f->sig);
-	for (int i = 0; i < f->nlocks; i++)
-		seen__remove(d->seen, orphan_sig(f->locks[i]));
-	for (int i = 0; i < f->n; i++)
-		seen__remove(d->seen, wait_sig(f->waiters[i]));
+	each_sig(d, f, seen__remove);
 	if (f->kind == LW_FINDING_DEADLOCK || f->kind == LW_FINDING_ORPHANED_LOCK)
 		d->standing--;
 	if (f->kind == LW_FINDING_LOCK_ORDER && f->norders)

@@ -106,45 +106,42 @@ int child__go(struct lw_child *c, char **argv)
  * the group lockwatch signals at the end is still the command's (reaped
  * early, its PGID could be a stranger's group by then).
  */
-int child__poll(struct lw_child *c)
+static int wait_for(struct lw_child *c, int options)
 {
 	siginfo_t si;
+	int err;
 
+	si.si_pid = 0;
+	while ((err = waitid(P_PID, c->pid, &si, WEXITED | options)) && errno == EINTR)
+		;
+	if (err || si.si_pid != c->pid)
+		return 0;
+	if (!c->exited)
+		c->status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+	c->exited = 1;
+	return 1;
+}
+
+int child__poll(struct lw_child *c)
+{
 	if (c->exited || c->pid <= 0)
 		return 1;
-	si.si_pid = 0;
-	if (waitid(P_PID, c->pid, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid != c->pid)
-		return 0;
-	c->exited = 1;
-	c->status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-	return 1;
+	return wait_for(c, WNOHANG | WNOWAIT);
 }
 
 /* Reap it, waiting as long as it takes. */
 static void reap(struct lw_child *c)
 {
-	pid_t r;
-	int st = 0;
-
 	if (c->reaped || c->pid <= 0)
 		return;
-	while ((r = waitpid(c->pid, &st, 0)) < 0 && errno == EINTR)
-		;
+	wait_for(c, 0);
 	c->reaped = 1;
-	if (!c->exited && r == c->pid) {
-		c->exited = 1;
-		c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	}
 }
 
 void child__wait(struct lw_child *c)
 {
-	while (!child__poll(c)) {
-		siginfo_t si;
-
-		if (waitid(P_PID, c->pid, &si, WEXITED | WNOWAIT) && errno != EINTR)
-			break;
-	}
+	if (!child__poll(c))
+		wait_for(c, WNOWAIT);
 }
 
 /* A process of the group other than an exited one (the command, unreaped,

@@ -329,6 +329,19 @@ static void files_alert(struct lw_sink *s, const struct lw_alert *a)
 	f->alerts[f->nalerts++ % ALERTS_MAX] = copy;
 }
 
+static void files_free(struct files_sink *f)
+{
+	for (int i = 0; i < ALERTS_MAX; i++)
+		free(f->alerts[i]);
+	free(f->graph.buf);
+	free(f->section.buf);
+	if (f->lockfd >= 0)
+		close(f->lockfd);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	free(f);
+}
+
 static void files_destroy(struct lw_sink *s)
 {
 	struct files_sink *f = (struct files_sink *)s;
@@ -339,15 +352,7 @@ static void files_destroy(struct lw_sink *s)
 		publish_sysfs(f, NULL, &none, 1);
 	else
 		publish_run(f, NULL, &none, 1);
-	for (int i = 0; i < ALERTS_MAX; i++)
-		free(f->alerts[i]);
-	free(f->graph.buf);
-	free(f->section.buf);
-	if (f->lockfd >= 0)
-		close(f->lockfd);
-	if (f->dirfd >= 0)
-		close(f->dirfd);
-	free(f);
+	files_free(f);
 }
 
 static const struct lw_sink_ops files_ops = {
@@ -416,12 +421,8 @@ struct lw_sink *sink__files(int sysfs)
 		err = -open_run_dir(f);
 		if (!err)
 			return &f->base;
-		if (f->lockfd >= 0)
-			close(f->lockfd);
-		if (f->dirfd >= 0)
-			close(f->dirfd);
 	}
-	free(f);
+	files_free(f);
 	errno = err;
 	return NULL;
 }

@@ -313,29 +313,38 @@ static int dup_str(char **dst, const char *src, size_t len)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/*
+ * A function's name as people write it, malloc'd into *dst (NULL for none):
+ * demangled, and without what libc's debug symtab adds to its aliases (libdw
+ * picks one such as "__GI___lll_lock_wait" or
+ * "pthread_mutex_lock@@GLIBC_2.2.5"): the internal-alias prefix and the
+ * symbol version.
+ */
+static int set_function(char **dst, const char *fn)
+{
+	size_t len;
+
+	*dst = NULL;
+	if (!fn)
+		return 0;
+	if (strncmp(fn, "__GI_", 5) == 0 && fn[5])
+		fn += 5;
+	len = strcspn(fn, "@");
+	if (!len)
+		len = strlen(fn);
+	*dst = demangle(fn, len);
+	return *dst ? 0 : dup_str(dst, fn, len);
+}
+
 static int fill_frame(struct lw_syms *s, struct lw_frame *f, uint64_t pc, bool activation)
 {
 	const struct pc_sym *e = symbolize(s, pc, activation);
-	const char *fn = e->function;
-	size_t fn_len = 0;
 
 	memset(f, 0, sizeof(*f));
 	f->pc = pc;
 	f->offset = e->offset;
 	f->line = e->line;
-	/*
-	 * libc's debug symtab has several aliases per address and libdw picks
-	 * one such as "__GI___lll_lock_wait" or "pthread_mutex_lock@@GLIBC_2.2.5":
-	 * drop the internal-alias prefix and the symbol version.
-	 */
-	if (fn) {
-		if (strncmp(fn, "__GI_", 5) == 0 && fn[5])
-			fn += 5;
-		fn_len = strcspn(fn, "@");
-	}
-	if (fn && (f->function = demangle(fn, fn_len ? fn_len : strlen(fn))))
-		fn = NULL; /* dup_str() leaves it be */
-	if ((fn && dup_str(&f->function, fn, fn_len)) || dup_str(&f->module, e->module, 0) ||
+	if (set_function(&f->function, e->function) || dup_str(&f->module, e->module, 0) ||
 	    dup_str(&f->file, e->file, 0)) {
 		lw_frames_free(f, 1);
 		return -ENOMEM;
@@ -452,22 +461,16 @@ static int fill_frames(struct lw_syms *s, struct lw_frame *f, int max, uint64_t 
 	if (file && dup_str(&f[k].file, file, 0))
 		goto nomem;
 	for (int i = 0; i < k; i++) {
-		const char *fn = inl[i].function;
-
 		memset(&f[i], 0, sizeof(f[i]));
 		f[i].pc = pc;
 		f[i].inlined = 1;
 		f[i].line = inl[i].file ? inl[i].line : 0;
-		if (fn && !(f[i].function = demangle(fn, strlen(fn))) &&
-		    dup_str(&f[i].function, fn, 0))
-			goto nomem_at;
-		if (dup_str(&f[i].module, f[k].module, 0) || dup_str(&f[i].file, inl[i].file, 0))
-			goto nomem_at;
-		continue;
-nomem_at:
-		lw_frames_free(f, i + 1);
-		lw_frames_free(&f[k], 1);
-		return -ENOMEM;
+		if (set_function(&f[i].function, inl[i].function) ||
+		    dup_str(&f[i].module, f[k].module, 0) || dup_str(&f[i].file, inl[i].file, 0)) {
+			lw_frames_free(f, i + 1);
+			lw_frames_free(&f[k], 1);
+			return -ENOMEM;
+		}
 	}
 	return k + 1;
 nomem:
