@@ -300,7 +300,8 @@ void order__narrow(struct lw_order *o, pid_t pid, uint64_t a, uint32_t gen_a, ui
 
 	if (!e || ngates > LW_GATES_MAX)
 		return;
-	memcpy(e->gates, gates, ngates * sizeof(*gates));
+	if (ngates > 0)
+		memcpy(e->gates, gates, ngates * sizeof(*gates));
 	e->ngates = ngates;
 	mark_changed(o, e);
 }

@@ -53,9 +53,13 @@ static int keep(struct lw_pysnap *s)
 	    grow((void **)&s->holds, &s->capholds, s->nholds + p->nholds, sizeof(*s->holds)) ||
 	    grow((void **)&s->names, &s->capnames, s->nnames + len, 1))
 		return -ENOMEM;
-	memcpy(s->frames + s->nframes, s->scratch, p->nframes * sizeof(*p->frames));
-	memcpy(s->holds + s->nholds, s->scratch_holds, p->nholds * sizeof(*p->holds));
-	memcpy(s->names + s->nnames, s->scratch_name, len);
+	/* an array with nothing in it yet may be NULL, which memcpy may not see */
+	if (p->nframes)
+		memcpy(s->frames + s->nframes, s->scratch, p->nframes * sizeof(*p->frames));
+	if (p->nholds)
+		memcpy(s->holds + s->nholds, s->scratch_holds, p->nholds * sizeof(*p->holds));
+	if (len)
+		memcpy(s->names + s->nnames, s->scratch_name, len);
 	p->frame0 = s->nframes;
 	p->held0 = s->nholds;
 	p->name0 = p->task ? s->nnames : -1;
