@@ -60,8 +60,9 @@ endif
 .PHONY: FORCE all deps demo check bench fuzz format format-check clean module vmtest lint install deb
 
 # The kernel module is built for Debian's 6.1 kernel (tested in a VM: this
-# machine's kernel loads no modules); KDIR may name another build tree.
-KDIR ?= $(lastword $(wildcard /usr/src/linux-headers-6.1.*-amd64))
+# machine's kernel loads no modules); KDIR may name another build tree. Its
+# PREEMPT_RT flavour (-rt-amd64) is tests/vmrt.t's.
+KDIR ?= $(lastword $(wildcard /usr/src/linux-headers-6.1.*[0-9]-amd64))
 
 all: lockwatch $(TEST_PROGS) $(TEST_LIBS) $(UNIT_PROGS) $(BENCH_PROGS)
 
@@ -204,6 +205,7 @@ lint:
 # CPython table decoders are checked under every CPython 3.11-3.13 present.
 LW_PYTHONS ?= /usr/bin/python3.11 $(wildcard /root/.pyenv/versions/3.1[123].*/bin/python3.1[123])
 SAN_ENV := ASAN_OPTIONS=log_path=$(CURDIR)/$(SAN_LOGS)/asan:detect_leaks=1:exitcode=86 \
+	   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	   UBSAN_OPTIONS=print_stacktrace=1:exitcode=86
 check: deps all $(FUZZ_PROGS) format-check module
 	$(if $(SAN_FLAGS),rm -rf $(SAN_LOGS); mkdir -p $(SAN_LOGS))

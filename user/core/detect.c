@@ -166,7 +166,8 @@ static struct lw_finding *add_candidate(struct lw_detect *d, enum lw_finding_kin
 		free(f->obs);
 		return NULL;
 	}
-	memcpy(f->waiters, w, n * sizeof(*w));
+	if (n)
+		memcpy(f->waiters, w, n * sizeof(*w));
 	f->kind = kind;
 	f->n = n;
 	f->lock = lock;

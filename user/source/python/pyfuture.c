@@ -359,11 +359,11 @@ int pyfut__read(struct lw_pymem *m, const struct lw_pysnap *s, struct lw_pyfutur
 		err = read_chained(m, f);
 	if (err)
 		return err;
-	qsort(f->chained, f->nchained, sizeof(*f->chained), pymem__by_addr);
+	pymem__sort(f->chained, f->nchained, sizeof(*f->chained));
 	/* a chained one points into known: sort it last, by a copy */
 	for (int i = 0; i < f->nchained; i++)
 		f->chained[i].f = f->known[f->chained[i].idx].f;
-	qsort(f->known, f->nknown, sizeof(*f->known), pymem__by_addr);
+	pymem__sort(f->known, f->nknown, sizeof(*f->known));
 	return 0;
 }
 

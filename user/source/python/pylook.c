@@ -68,7 +68,7 @@ static int holders(struct ctx *c, struct lw_pypair **hold, struct lw_pypair **fu
 		for (int j = 0; j < s->p[i].nholds; j++)
 			(*hold)[k++] = (struct lw_pypair){ s->p[i].holds[j].lock, i,
 							   s->p[i].holds[j].lock };
-	qsort(*hold, k, sizeof(**hold), pymem__by_addr);
+	pymem__sort(*hold, k, sizeof(**hold));
 	/* the same lock held by two: neither is believed */
 	for (int i = 0; i < k; i++) {
 		if (i && (*hold)[i].key == (*hold)[w - 1].key) {
@@ -93,7 +93,7 @@ static int holders(struct ctx *c, struct lw_pypair **hold, struct lw_pypair **fu
 						    kind == PK_TLOCK ? LW_LOCK_THREADING_LOCK :
 								       LW_LOCK_THREADING_RLOCK };
 	}
-	qsort(*futex, *nfutex, sizeof(**futex), pymem__by_addr);
+	pymem__sort(*futex, *nfutex, sizeof(**futex));
 	return k;
 }
 
@@ -112,7 +112,7 @@ static int index_tasks(struct ctx *c)
 		if (s->p[i].task)
 			lk->tasks[lk->ntasks++] =
 				(struct lw_pypair){ .key = s->p[i].addr, .idx = i };
-	qsort(lk->tasks, lk->ntasks, sizeof(*lk->tasks), pymem__by_addr);
+	pymem__sort(lk->tasks, lk->ntasks, sizeof(*lk->tasks));
 	return 0;
 }
 

@@ -667,6 +667,12 @@ int pymem__by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+void pymem__sort(void *v, int n, size_t size)
+{
+	if (n > 1)
+		qsort(v, n, size, pymem__by_addr);
+}
+
 const void *pymem__find(const void *v, int n, size_t size, uint64_t addr)
 {
 	return n > 0 ? bsearch(&addr, v, n, size, pymem__by_addr) : NULL;

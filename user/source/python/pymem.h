@@ -121,6 +121,9 @@ int pycode__handler_depth(const struct lw_pycode *c, int instr);
 
 /* qsort()/bsearch() order of addresses, or of records that start with one */
 int pymem__by_addr(const void *a, const void *b);
+/* Sorts v (n records of size bytes) by pymem__by_addr(); v may be NULL when
+ * n is 0. */
+void pymem__sort(void *v, int n, size_t size);
 /* The record of v (n, each size bytes, sorted by pymem__by_addr()) that
  * starts with addr, or NULL. */
 const void *pymem__find(const void *v, int n, size_t size, uint64_t addr);

@@ -79,7 +79,7 @@ static const struct lw_pylook *seen_in(struct lw_python_source *ps, struct pypro
 		n = chain(p, gp, want, WANT_MAX - 1);
 	if (task)
 		want[n++] = task;
-	qsort(want, n, sizeof(*want), pymem__by_addr);
+	pymem__sort(want, n, sizeof(*want));
 	return reread(ps, p, want, n);
 }
 

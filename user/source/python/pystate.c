@@ -423,7 +423,7 @@ static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int w
 	int n = set ? pymem__set_keys(m, set, refs, LW_PY_MAX_TASKS) : -1, k = 0, bad = 0;
 
 	if (n > 0)
-		qsort(refs, n, sizeof(*refs), pymem__by_addr);
+		pymem__sort(refs, n, sizeof(*refs));
 	for (int i = 0; i < n; i++) {
 		uint64_t task = refs[i];
 
@@ -435,7 +435,7 @@ static int read_set(struct lw_pymem *m, struct lw_pysnap *s, uint64_t set, int w
 		refs[k++] = task;
 	}
 	if (weak && k > 0)
-		qsort(refs, k, sizeof(*refs), pymem__by_addr);
+		pymem__sort(refs, k, sizeof(*refs));
 	for (int i = 0; i < k; i++) {
 		if (pymem__kind(m, refs[i]) != PK_TASK)
 			continue; /* a dead reference (None), or the dummy */
@@ -493,7 +493,7 @@ static int gathered(struct lw_pymem *m, struct lw_pysnap *s)
 	for (int i = 0; i < s->n; i++)
 		if (s->p[i].task)
 			seen[n++] = s->p[i].addr;
-	qsort(seen, n, sizeof(*seen), pymem__by_addr);
+	pymem__sort(seen, n, sizeof(*seen));
 	for (int i = 0; i < end && !err; i++) {
 		int k = s->p[i].task && s->p[i].wait == PW_GATHER ?
 				pystate__gather_children(m, s->p[i].wait_obj, items, 64) :
