@@ -45,6 +45,20 @@ struct {
 	__type(value, struct lw_futex_wait);
 } waits SEC(".maps");
 
+/*
+ * The slots each process holds: no process takes more than
+ * LW_WAITS_PER_PROC of them, so one with tens of thousands of threads cannot
+ * leave the others' waits untracked. Counted where a slot is made and freed
+ * (rarely: a thread's first wait, its exit), never per wait.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_WAITS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64); /* 64 bits: the atomics BPF has on every kernel */
+} slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, LW_RINGBUF_DEFAULT);
@@ -151,19 +165,44 @@ static __always_inline void walk_chain(const struct lw_futex_wait *w)
 	}
 }
 
-/* The calling thread's slot, created on its first wait. */
-static __always_inline struct lw_futex_wait *slot(__u32 tid)
+/* The calling thread's slot, created on its first wait while its process
+ * holds fewer than its share. */
+static __always_inline struct lw_futex_wait *slot(__u32 tid, __u32 tgid)
 {
 	struct lw_futex_wait *w = bpf_map_lookup_elem(&waits, &tid);
 	struct lw_futex_wait zero = {};
+	__u64 *n, one = 1;
 
 	if (w)
 		return w;
+	n = bpf_map_lookup_elem(&slots, &tgid);
+	if (n && *n >= LW_WAITS_PER_PROC) {
+		stat_inc(LW_STAT_WAITS_SHARE);
+		return NULL;
+	}
 	if (bpf_map_update_elem(&waits, &tid, &zero, BPF_NOEXIST)) {
 		stat_inc(LW_STAT_WAITS_FULL);
 		return NULL;
 	}
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else if (bpf_map_update_elem(&slots, &tgid, &one, BPF_NOEXIST) &&
+		 (n = bpf_map_lookup_elem(&slots, &tgid)))
+		__sync_fetch_and_add(n, 1); /* another thread of it made the count first */
 	return bpf_map_lookup_elem(&waits, &tid);
+}
+
+/* A slot of tgid's freed. Slots lockwatch seeded at attach were not counted:
+ * never below zero; a count that changed meanwhile stays (one too many). */
+static __always_inline void slot_freed(__u32 tgid)
+{
+	__u64 *n = bpf_map_lookup_elem(&slots, &tgid), old;
+
+	if (!n)
+		return;
+	old = *n;
+	if (old && __sync_val_compare_and_swap(n, old, old - 1) == old && old == 1)
+		bpf_map_delete_elem(&slots, &tgid);
 }
 
 /*
@@ -184,7 +223,7 @@ static __always_inline struct lw_futex_wait *record(__u32 how, __u64 uaddr, __u3
 	flags = lw_classify(words, val, (__u32)id, pi, &owner, &owner_word);
 	if (shared)
 		flags |= LW_WF_SHARED;
-	w = slot((__u32)id);
+	w = slot((__u32)id, id >> 32);
 	if (!w)
 		return NULL;
 	w->uaddr = uaddr;
@@ -256,15 +295,22 @@ static __always_inline int futex_enter(__u64 uaddr, int op, __u32 val, __u64 tim
 	return 0;
 }
 
+/*
+ * The syscalls:sys_{enter,exit}_NAME tracepoints' own records,
+ * syscall_trace_{enter,exit} (nr an int), not raw_syscalls' (id a long):
+ * the two agree only while struct trace_entry is 8 bytes. PREEMPT_RT
+ * kernels make it 12, which moves args and ret (CO-RE places the fields as
+ * the running kernel's BTF has them).
+ */
 SEC("tracepoint/syscalls/sys_enter_futex")
-int handle_futex_enter(struct trace_event_raw_sys_enter *ctx)
+int handle_futex_enter(struct syscall_trace_enter *ctx)
 {
 	return futex_enter(ctx->args[0], (int)ctx->args[1], (__u32)ctx->args[2], ctx->args[3]);
 }
 
 /* futex_wait(2), Linux 6.7+: not loaded where the tracepoint is missing */
 SEC("tracepoint/syscalls/sys_enter_futex_wait")
-int handle_futex2_enter(struct trace_event_raw_sys_enter *ctx)
+int handle_futex2_enter(struct syscall_trace_enter *ctx)
 {
 	struct lw_futex_wait *w;
 
@@ -285,7 +331,7 @@ struct futex_waitv_user {
 };
 
 SEC("tracepoint/syscalls/sys_enter_futex_waitv")
-int handle_futex_waitv_enter(struct trace_event_raw_sys_enter *ctx)
+int handle_futex_waitv_enter(struct syscall_trace_enter *ctx)
 {
 	struct futex_waitv_user first = {};
 	struct lw_futex_wait *w;
@@ -329,19 +375,19 @@ static __always_inline int wait_end(long ret)
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex")
-int handle_futex_exit(struct trace_event_raw_sys_exit *ctx)
+int handle_futex_exit(struct syscall_trace_exit *ctx)
 {
 	return wait_end(ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_wait")
-int handle_futex2_exit(struct trace_event_raw_sys_exit *ctx)
+int handle_futex2_exit(struct syscall_trace_exit *ctx)
 {
 	return wait_end(ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_waitv")
-int handle_futex_waitv_exit(struct trace_event_raw_sys_exit *ctx)
+int handle_futex_waitv_exit(struct syscall_trace_exit *ctx)
 {
 	return wait_end(ctx->ret);
 }
@@ -375,7 +421,8 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	__u32 dead;
 
 	/* unconditional: a slot outlives a process that stopped being watched */
-	bpf_map_delete_elem(&waits, &tid);
+	if (!bpf_map_delete_elem(&waits, &tid))
+		slot_freed(tgid);
 	if (!targeted(tgid))
 		return 0;
 	dead = BPF_CORE_READ(p, signal, live.counter) == 0;

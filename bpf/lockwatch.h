@@ -33,6 +33,7 @@
 /* Map sizes both sides rely on: the daemon sizes its copies by them. */
 #define LW_TARGETS_MAX 4096 /* watched processes (`targets`) */
 #define LW_WAITS_MAX 65536 /* threads with a wait slot (`waits`) */
+#define LW_WAITS_PER_PROC 16384 /* of them, the most one process holds */
 #define LW_RINGBUF_DEFAULT (256 * 1024) /* `events`, unless --ringbuf-size */
 #define LW_RINGBUF_ORDERS (4 * 1024 * 1024) /* ... with --lock-order: orders carry stacks */
 
@@ -61,6 +62,9 @@
 /* Every bit a glibc mutex kind may carry: type 0..3, robust, PI, PP, pshared,
  * elision flags. */
 #define LW_MUTEX_KIND_BITS (0x3 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200)
+#define LW_MUTEX_ROBUST 0x10 /* PTHREAD_MUTEX_ROBUST_NORMAL_NP */
+#define LW_MUTEX_PI 0x20 /* PTHREAD_MUTEX_PRIO_INHERIT_NP */
+#define LW_FUTEX_WAITERS 0x80000000
 
 /*
  * What a futex wait is on, from the words at uaddr: the one rule both sides
@@ -68,7 +72,8 @@
  * attach). Returns LW_WF_* and sets *owner to the TID the words name:
  *   PI lock: the owner TID is in the futex word itself;
  *   glibc mutex: glibc's lll_lock_wait sleeps with the word at 2, and
- *     __owner and __kind look like a mutex's;
+ *     __owner and __kind look like a mutex's; a robust one with the word at
+ *     the owner's TID and FUTEX_WAITERS, __owner the same TID;
  *   glibc rwlock (bits/struct_rwlock.h: __readers, __writers, __wrphase_futex,
  *     __writers_futex, __pad3, __pad4, __cur_writer, __shared, ...): waits
  *     on __writers_futex or __wrphase_futex expect 1|FUTEX_USED; the
@@ -89,6 +94,14 @@ static __attribute__((always_inline)) inline __u32 lw_classify(const __u32 words
 		return LW_WF_PI;
 	}
 	if (val == 2 && words[LW_MUTEX_OWNER] && !(words[LW_MUTEX_KIND] & ~LW_MUTEX_KIND_BITS)) {
+		*owner = words[LW_MUTEX_OWNER];
+		return LW_WF_MUTEX;
+	}
+	/* a robust mutex (not PI): glibc sleeps on the word, which holds the
+	 * owner's TID with FUTEX_WAITERS, and sets __owner to the same TID */
+	if ((words[LW_MUTEX_KIND] & (LW_MUTEX_ROBUST | LW_MUTEX_PI)) == LW_MUTEX_ROBUST &&
+	    !(words[LW_MUTEX_KIND] & ~LW_MUTEX_KIND_BITS) && (val & LW_FUTEX_WAITERS) &&
+	    (val & LW_FUTEX_TID_MASK) && (val & LW_FUTEX_TID_MASK) == words[LW_MUTEX_OWNER]) {
 		*owner = words[LW_MUTEX_OWNER];
 		return LW_WF_MUTEX;
 	}
@@ -315,6 +328,7 @@ struct lw_ev_held_exit {
 #define LW_STAT_ORDERS_FULL 8 /* lock sites: orders not kept (`orders` full) */
 #define LW_STAT_ORDERS_LATER \
 	9 /* lock sites: orders put off, the ring full (sent when taken again) */
-#define LW_STAT_NR 10
+#define LW_STAT_WAITS_SHARE 10 /* a process held its share of `waits`: not tracked */
+#define LW_STAT_NR 11
 
 #endif /* LOCKWATCH_H */

@@ -32,13 +32,20 @@ PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libel
 # sid's 3.14 and 3.15), kept in /var/cache/lockwatch/chroot.
 
 # The kernel module is built for, and tested on, Debian's 6.1 kernel in a VM
-# (make vmtest): its headers, at the version linux-image-amd64 points to now.
-if [ "$(id -u)" = 0 ] && ! ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; then
-	apt-get update -qq
-	kimg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/.*Depends: linux-image-\(6\.1\.[^ ]*-amd64\)$/\1/p' | head -n 1)
-	[ -n "$kimg" ] && PKGS="$PKGS linux-headers-$kimg"
-fi
+# (make vmtest): its headers, at the version linux-image-amd64 points to now;
+# and for its PREEMPT_RT flavour, linux-image-rt-amd64 (tests/vmrt.t).
+for kimg in amd64 rt-amd64; do
+	[ "$(id -u)" = 0 ] || break
+	# 6.1.0-N-amd64 (a digit before -amd64), 6.1.0-N-rt-amd64
+	[ "$kimg" = amd64 ] && glob='[0-9]-amd64' || glob="-$kimg"
+	# shellcheck disable=SC2086
+	ls -d /usr/src/linux-headers-6.1.*$glob >/dev/null 2>&1 && continue
+	[ -n "${updated:-}" ] || apt-get update -qq
+	updated=1
+	kver=$(apt-cache depends "linux-image-$kimg" 2>/dev/null |
+		sed -n "s/.*Depends: linux-image-\(6\.1\.[^ ]*$glob\)\$/\1/p" | head -n 1)
+	[ -n "$kver" ] && PKGS="$PKGS linux-headers-$kver"
+done
 
 missing=""
 for p in $PKGS; do

@@ -31,6 +31,7 @@ hostname lockwatch-vm
 exec </dev/console >/dev/console 2>&1
 
 echo "VMTEST-START: $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime) s"
+echo "VMTEST-KERNEL: $(uname -r) $(uname -v)"
 sh /vm-tests.sh
 rc=$?
 # The kernel log, for the host's scan for WARNING:/BUG:/Oops: with "quiet"

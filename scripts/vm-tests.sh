@@ -6,8 +6,9 @@
 #
 # Every output line starts with "VMTAP ": "VMTAP ok - NAME", "VMTAP not ok -
 # NAME" or "VMTAP # diagnostic"; the host numbers the results and adds its own.
-# The last line is "VMTEST-RESULT: N passed, M failed, K skipped"; the exit
-# status is 0 only when nothing failed.
+# After each test of the list at the end, "VMTEST-RAN: CALL". The last line
+# is "VMTEST-RESULT: N passed, M failed, K skipped"; the exit status is 0 only
+# when nothing failed.
 
 LW=${LW:-/usr/bin/lockwatch}
 T=${T:-/tests}
@@ -792,6 +793,13 @@ say "guest: $(uname -a)"
 say "guest: $(nproc) CPUs, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo), uptime $(cut -d' ' -f1 /proc/uptime) s"
 START=$(cut -d' ' -f1 /proc/uptime)
 
+# The tests, one call a line; the host reads this list from this file and
+# expects a VMTEST-RAN marker for each, in order (a test that did not run
+# fails the stage).
+while read -r call <&3; do
+	eval "$call"
+	echo "VMTEST-RAN: $call"
+done 3<<'TESTS'
 test_version
 test_env
 test_load
@@ -799,6 +807,11 @@ test_deadlock abba mutex poster:journal:auditor auditor:ledger:poster
 test_deadlock abba-pi pi_mutex poster:journal:auditor auditor:ledger:poster
 test_deadlock three mutex alpha:second:beta beta:third:gamma gamma:first:alpha
 test_deadlock self mutex rebuilder:store_lock:rebuilder
+test_deadlock self-inlined mutex refresher:store_lock:refresher
+test_deadlock abba-robust mutex poster:journal:auditor auditor:ledger:poster
+test_deadlock abba-errorcheck mutex poster:journal:auditor auditor:ledger:poster
+test_deadlock abba-waitv mutex poster:journal:auditor auditor:ledger:poster
+test_deadlock abba-array mutex poster:accounts+0x50:auditor auditor:accounts+0x28:poster
 test_healthy ordered 3
 test_healthy recursive 3
 test_healthy errorcheck 3
@@ -825,6 +838,7 @@ test_watch_hung pid
 test_watch_hung host
 test_module
 test_module_live
+TESTS
 
 say "guest: tests took $(echo "$START $(cut -d' ' -f1 /proc/uptime)" | awk '{ printf "%.1f", $2 - $1 }') s"
 echo "VMTEST-RESULT: $PASS passed, $FAIL failed, $SKIP skipped"

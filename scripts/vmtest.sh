@@ -306,6 +306,19 @@ else
 	console_tail 60
 fi
 
+# the kernel asked for, and for an -rt- package one built PREEMPT_RT
+kernel=$(sed -n 's/^VMTEST-KERNEL: //p' "$TXT" | head -n 1)
+want=$KVER
+case $KVER in *-rt-*) want="$KVER (PREEMPT_RT)" ;; esac
+case $KVER:$kernel in
+*-rt-*:"$KVER "*PREEMPT_RT*) res ok "vm: the guest runs $want" ;;
+*-rt-*:*) res fail "vm: the guest runs $want" ;;
+*:"$KVER "*) res ok "vm: the guest runs $want" ;;
+*) res fail "vm: the guest runs $want" ;;
+esac
+[ "$kernel" != "" ] || kernel="(no VMTEST-KERNEL line)"
+echo "guest kernel: $kernel" | diag
+
 while IFS= read -r line; do
 	line=${line#VMTAP }
 	case $line in
@@ -315,6 +328,17 @@ while IFS= read -r line; do
 	"#"*) echo "$line" >>"$TAP" ;;
 	esac
 done < <(grep '^VMTAP ' "$TXT" || true)
+
+# every test of the guest's list ran, in order
+sed -n "/^done 3<<'TESTS'\$/,/^TESTS\$/p" "$ROOT/scripts/vm-tests.sh" | sed '1d;$d' >"$WORK/planned"
+sed -n 's/^VMTEST-RAN: //p' "$TXT" >"$WORK/ran"
+planned=$(wc -l <"$WORK/planned")
+if [ "$planned" -gt 0 ] && cmp -s "$WORK/planned" "$WORK/ran"; then
+	res ok "vm: all $planned tests of the guest's list ran"
+else
+	res fail "vm: all $planned tests of the guest's list ran"
+	diff "$WORK/planned" "$WORK/ran" | head -n 20 | diag
+fi
 
 result=$(sed -n 's/^VMTEST-RESULT: //p' "$TXT" | tail -n 1)
 gexit=$(sed -n 's/^VMTEST-EXIT: \([0-9][0-9]*\).*/\1/p' "$TXT" | tail -n 1)

@@ -15,6 +15,16 @@
  *   deadlock self-inlined  the same, thread "refresher": cache_refresh() calls
  *                      cache_set_hash(), which calls cache_store(), which
  *                      takes it again: both always inlined
+ *   deadlock abba-recursive, abba-adaptive, abba-errorcheck, abba-robust
+ *                      abba on mutexes of that type (each blocks on a lock
+ *                      another thread holds)
+ *   deadlock abba-heap abba on two mutexes malloc()ed: no symbol names them
+ *   deadlock abba-array  abba on accounts[1] and accounts[2] of a global
+ *                      array of mutexes ("accounts+0x28", "accounts+0x50")
+ *   deadlock abba-futex2, abba-waitv  abba where the threads take ledger and
+ *                      journal by hand, as glibc would (lock word, __owner),
+ *                      but wait with futex_wait(2) (Linux 6.7+) or
+ *                      futex_waitv(2) instead of futex(2)
  *
  * Every thread takes its first lock, then all meet at a barrier.  The thread
  * that closes the cycle waits until the others are asleep in the kernel (read
@@ -36,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +56,9 @@
 
 pthread_mutex_t ledger = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t journal = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t accounts[4];
+/* what abba's threads take: ledger and journal but in abba-heap, abba-array */
+static pthread_mutex_t *ledger_p = &ledger, *journal_p = &journal;
 
 pthread_mutex_t first = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t second = PTHREAD_MUTEX_INITIALIZER;
@@ -133,7 +147,8 @@ static int read_task_file(pid_t tid, const char *file, char *buf, size_t size)
 	return 0;
 }
 
-/* Asleep in futex(2): state S and syscall number 202 (x86_64 futex). */
+/* Asleep in futex(2), futex_waitv(2) or futex_wait(2): state S and syscall
+ * number 202, 449 or 455 (x86_64). */
 static int asleep_in_futex(pid_t tid)
 {
 	char buf[512];
@@ -146,7 +161,7 @@ static int asleep_in_futex(pid_t tid)
 		return 0;
 	if (read_task_file(tid, "syscall", buf, sizeof(buf)))
 		return 0;
-	return strncmp(buf, "202 ", 4) == 0;
+	return !strncmp(buf, "202 ", 4) || !strncmp(buf, "449 ", 4) || !strncmp(buf, "455 ", 4);
 }
 
 /* Called by the thread that closes the cycle, right before it does. */
@@ -192,52 +207,103 @@ static void lock(pthread_mutex_t *m)
 	after_lock++;
 }
 
+/* --- abba-futex2, abba-waitv --- */
+
+#define SYS_FUTEX_WAITV 449
+#define SYS_FUTEX_WAIT2 455 /* futex_wait(2) */
+#define FUTEX2_SIZE_U32 0x02
+#define FUTEX2_PRIVATE 128
+
+struct futex_waitv_arg {
+	uint64_t val;
+	uint64_t uaddr;
+	uint32_t flags;
+	uint32_t reserved;
+};
+
+static int use_waitv;
+
+/* glibc's lock word protocol (0 free, 1 taken, 2 taken with waiters) and its
+ * __owner, waiting with the futex2 calls */
+static void lock_futex2(pthread_mutex_t *m)
+{
+	int *word = &m->__data.__lock;
+
+	while (__atomic_exchange_n(word, 2, __ATOMIC_SEQ_CST) != 0) {
+		struct futex_waitv_arg w = { .val = 2,
+					     .uaddr = (uintptr_t)word,
+					     .flags = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE };
+		long r = use_waitv ? syscall(SYS_FUTEX_WAITV, &w, 1, 0, NULL, 0) :
+				     syscall(SYS_FUTEX_WAIT2, word, 2, 0xffffffffUL,
+					     FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, NULL, 0);
+
+		if (r && errno != EAGAIN && errno != EINTR)
+			die(use_waitv ? "futex_waitv" : "futex_wait", errno);
+	}
+	m->__data.__owner = (int)syscall(SYS_gettid);
+	after_lock++;
+}
+
 /* --- abba, abba-pi --- */
+
+/* how abba's threads take a lock */
+static void (*take)(pthread_mutex_t *) = lock;
 
 __attribute__((noinline)) static void take_journal(void)
 {
-	lock(&journal);
-	pthread_mutex_unlock(&journal);
+	take(journal_p);
+	pthread_mutex_unlock(journal_p);
 }
 
 __attribute__((noinline)) static void take_ledger(void)
 {
-	lock(&ledger);
-	pthread_mutex_unlock(&ledger);
+	take(ledger_p);
+	pthread_mutex_unlock(ledger_p);
 }
 
 static void *poster(void *arg)
 {
 	set_name("poster");
-	lock(&ledger);
+	take(ledger_p);
 	meet();
 	register_sleeper();
 	take_journal();
-	pthread_mutex_unlock(&ledger);
+	pthread_mutex_unlock(ledger_p);
 	return NULL;
 }
 
 static void *auditor(void *arg)
 {
 	set_name("auditor");
-	lock(&journal);
+	take(journal_p);
 	meet();
 	wait_for_sleepers(1);
 	stamp();
 	take_ledger();
-	pthread_mutex_unlock(&journal);
+	pthread_mutex_unlock(journal_p);
 	return NULL;
 }
 
-static void make_pi(pthread_mutex_t *m)
+enum attr { PLAIN, PI, RECURSIVE, ADAPTIVE, ERRORCHECK, ROBUST };
+
+static void make(pthread_mutex_t *m, enum attr a)
 {
 	pthread_mutexattr_t attr;
-	int err;
+	int err = 0;
 
 	pthread_mutexattr_init(&attr);
-	err = pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+	if (a == PI)
+		err = pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+	else if (a == RECURSIVE)
+		err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	else if (a == ADAPTIVE)
+		err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	else if (a == ERRORCHECK)
+		err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+	else if (a == ROBUST)
+		err = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
 	if (err)
-		die("pthread_mutexattr_setprotocol", err);
+		die("pthread_mutexattr_set*", err);
 	err = pthread_mutex_init(m, &attr);
 	if (err)
 		die("pthread_mutex_init", err);
@@ -352,15 +418,27 @@ static void *refresher(void *arg)
 	return NULL;
 }
 
+enum where { GLOBALS, HEAP, ARRAY };
+
 struct mode {
 	const char *name;
 	void *(*threads[3])(void *);
-	int pi;
+	enum attr attr; /* of abba's two mutexes */
+	enum where where;
+	int futex2; /* 1: futex_wait(2), 2: futex_waitv(2) */
 };
 
 static const struct mode modes[] = {
 	{ .name = "abba", .threads = { poster, auditor } },
-	{ .name = "abba-pi", .threads = { poster, auditor }, .pi = 1 },
+	{ .name = "abba-pi", .threads = { poster, auditor }, .attr = PI },
+	{ .name = "abba-recursive", .threads = { poster, auditor }, .attr = RECURSIVE },
+	{ .name = "abba-adaptive", .threads = { poster, auditor }, .attr = ADAPTIVE },
+	{ .name = "abba-errorcheck", .threads = { poster, auditor }, .attr = ERRORCHECK },
+	{ .name = "abba-robust", .threads = { poster, auditor }, .attr = ROBUST },
+	{ .name = "abba-heap", .threads = { poster, auditor }, .where = HEAP },
+	{ .name = "abba-array", .threads = { poster, auditor }, .where = ARRAY },
+	{ .name = "abba-futex2", .threads = { poster, auditor }, .futex2 = 1 },
+	{ .name = "abba-waitv", .threads = { poster, auditor }, .futex2 = 2 },
 	{ .name = "three", .threads = { alpha, beta, gamma_thread } },
 	{ .name = "self", .threads = { rebuilder } },
 	{ .name = "self-inlined", .threads = { refresher } },
@@ -380,7 +458,10 @@ static void wait_before_start(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: deadlock abba|abba-pi|three|self\n");
+	fprintf(stderr, "usage: deadlock MODE\n  modes:");
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		fprintf(stderr, " %s", modes[i].name);
+	fprintf(stderr, "\n");
 	return 2;
 }
 
@@ -398,9 +479,22 @@ int main(int argc, char **argv)
 	if (!mode)
 		return usage();
 
-	if (mode->pi) {
-		make_pi(&ledger);
-		make_pi(&journal);
+	if (mode->futex2) {
+		take = lock_futex2;
+		use_waitv = mode->futex2 == 2;
+	}
+	if (mode->where == HEAP) {
+		ledger_p = malloc(sizeof(*ledger_p));
+		journal_p = malloc(sizeof(*journal_p));
+		if (!ledger_p || !journal_p)
+			die("malloc", ENOMEM);
+	} else if (mode->where == ARRAY) {
+		ledger_p = &accounts[1];
+		journal_p = &accounts[2];
+	}
+	if (mode->attr || mode->where) {
+		make(ledger_p, mode->attr);
+		make(journal_p, mode->attr);
 	}
 	while (nr < 3 && mode->threads[nr])
 		nr++;

@@ -237,6 +237,65 @@ test_abba_pi()
 	t_end
 }
 
+# Every mutex type blocks on a lock another thread holds: a cycle of
+# recursive, adaptive, error-checking or robust mutexes is a deadlock.
+test_abba_types()
+{
+	local dir type
+
+	for type in recursive adaptive errorcheck robust; do
+		dir=$(lw_dir "abba-$type")
+		t_begin "abba-$type: the cycle on $type mutexes"
+		lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" "abba-$type"
+		t_rc "$dir" 1
+		check_alert "$dir" mutex poster:journal:auditor auditor:ledger:poster
+		t_frames "$dir" poster take_journal
+		t_end
+	done
+}
+
+# The same cycle waited on with futex_wait(2) and futex_waitv(2): their
+# tracepoints, not futex(2)'s.
+test_abba_futex2()
+{
+	local dir call
+
+	for call in futex2 waitv; do
+		dir=$(lw_dir "abba-$call")
+		t_begin "abba-$call: threads waiting in $([ $call = futex2 ] && echo 'futex_wait(2)' || echo 'futex_waitv(2)')"
+		lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" "abba-$call"
+		t_rc "$dir" 1
+		check_alert "$dir" mutex poster:journal:auditor auditor:ledger:poster
+		t_frames "$dir" poster take_journal
+		t_end
+	done
+}
+
+# Locks no symbol names: a heap mutex by its address and the function that
+# called into it, one inside a global array by the array's symbol and offset.
+test_abba_names()
+{
+	local dir
+
+	dir=$(lw_dir abba-heap)
+	t_begin "abba-heap: malloc()ed mutexes named ADDR in FUNC"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" abba-heap
+	t_rc "$dir" 1
+	t_jq "one alert: poster and auditor wait for each other" "$dir" \
+		'alerts | length == 1 and ([.[0].cycle[] | [.waiter.name, .held_by.name]] | sort) ==
+		 [["auditor", "poster"], ["poster", "auditor"]]'
+	t_jq "each lock: its address in lock(), the function that called into it" "$dir" \
+		'all(alert.cycle[]; .waits_for.name == "\(.waits_for.addr) in lock")'
+	t_end
+
+	dir=$(lw_dir abba-array)
+	t_begin "abba-array: mutexes in a global array named accounts+OFFSET"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" abba-array
+	t_rc "$dir" 1
+	check_alert "$dir" mutex poster:accounts+0x50:auditor auditor:accounts+0x28:poster
+	t_end
+}
+
 test_attach()
 {
 	local dir pid
@@ -355,7 +414,7 @@ test_debuglink()
 	t_end
 }
 
-tap_plan 12
+tap_plan 20
 start_once
 test_abba_json
 test_abba_text
@@ -364,6 +423,9 @@ test_three
 test_self
 test_self_inlined
 test_abba_pi
+test_abba_types
+test_abba_futex2
+test_abba_names
 test_attach
 test_error_exitcode
 test_child_process

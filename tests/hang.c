@@ -28,6 +28,11 @@
  *   many              1000 threads: "holder" holds big_lock and sleeps, 500
  *                     "blocked" threads wait for it, 499 "napper"s sleep; not
  *                     a deadlock, it lasts until killed (timing of "check")
+ *   crowd             70,000 threads asleep on one futex word (more than
+ *                     lockwatch has wait slots), until killed; not a deadlock.
+ *                     Raw clone()s on small stacks in one mapping: pthreads'
+ *                     would take 140,000 mappings (vm.max_map_count is 65,530)
+ *                     and gigabytes. Needs kernel.pid_max above 70,000.
  *   lost-wakeup       a hang with no cycle: thread "producer" signals the
  *                     condition variable order_ready and exits before thread
  *                     "consumer" waits on it (without a predicate); the main
@@ -78,6 +83,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -887,6 +893,42 @@ static int run_many(const char *arg)
 	hang_forever();
 }
 
+/* --- crowd --- */
+
+#define CROWD 70000
+#define CROWD_STACK 16384
+
+static uint32_t crowd_gate; /* never changes: they sleep until killed */
+static int crowd_started;
+
+/* A thread without glibc's thread state: counts itself and sleeps. */
+static int crowd_thread(void *arg)
+{
+	__atomic_fetch_add(&crowd_started, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		syscall(SYS_futex, &crowd_gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	return 0;
+}
+
+static int run_crowd(const char *arg)
+{
+	const int flags =
+		CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+	char *stacks = mmap(NULL, (size_t)CROWD * CROWD_STACK, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (stacks == MAP_FAILED)
+		die("mmap", errno);
+	for (int i = 0; i < CROWD; i++)
+		if (clone(crowd_thread, stacks + (size_t)(i + 1) * CROWD_STACK, flags, NULL) < 0)
+			die("clone (kernel.pid_max above 70,000?)", errno);
+	while (__atomic_load_n(&crowd_started, __ATOMIC_SEQ_CST) < CROWD)
+		sleep_ms(10);
+	sleep_ms(500); /* the last ones from counting to their futex call */
+	ready("%d", getpid());
+	hang_forever();
+}
+
 /* --- shared-ordered --- */
 
 /* Both forks in one order; now and then held across a sleep so the other waits. */
@@ -1461,6 +1503,7 @@ static const struct mode modes[] = {
 	{ "shared-file", run_shared_file },
 	{ "three-proc", run_three_proc },
 	{ "many", run_many },
+	{ "crowd", run_crowd },
 	{ "shared-ordered", run_shared_ordered, 1 },
 	{ "barrier-sem", run_barrier_sem, 1 },
 	{ "robust", run_robust, 1 },

@@ -152,10 +152,75 @@ test_selfwait()
 	t_end
 }
 
-tap_plan 5
+# The ring buffer carries only hints: with one so small that a flood of
+# them overflows it, records are dropped and counted, and a deadlock that
+# forms meanwhile is still found (by the sweep of the waits map).
+test_full_ring()
+{
+	local dir h dl
+
+	t_begin "--ringbuf-size 4096 under a flood of hints: drops counted, a deadlock found all the same"
+	bg_start "$LW_PROGS/healthy" selfwait 30
+	h=$BG_PID
+	dir=$(lw_dir full-ring)
+	LW_TIMEOUT=30 lw_spawn "$dir" --json --ringbuf-size 4096 --duration 6 ||
+		t_fail "lockwatch did not start"
+	lw_wait_attached "$dir" || t_fail "lockwatch did not attach"
+	sleep 1
+	bg_start "$DL" abba
+	dl=$BG_PID
+	lw_reap "$dir"
+	bg_stop "$dl"
+	bg_stop "$h"
+	t_json_lines "$dir"
+	t_jq "records were dropped (the ring was full)" "$dir" 'summary.drops > 0'
+	t_jq "the deadlock: poster and auditor" "$dir" \
+		'about($p) | length == 1 and ([.[0].cycle[].waiter.name] | sort) == ["auditor", "poster"]' \
+		--argjson p "$dl"
+	tap_diag <<<"full ring: $(jq -s -c '.[-1] | {events, drops, waits, cpu_ms}' "$dir/out")"
+	t_end
+}
+
+# One process with more threads asleep in futex(2) than lockwatch has wait
+# slots (65,536) holds its share of them (16,384), not all: a deadlock that
+# forms beside it is still seen.
+test_crowd()
+{
+	local dir crowd dl pid_max
+
+	t_begin "70,000 threads of one process asleep in futex: it holds its share of the wait slots, a deadlock beside it is found"
+	pid_max=$(cat /proc/sys/kernel/pid_max)
+	[ "$pid_max" -ge 140000 ] || echo 140000 >/proc/sys/kernel/pid_max
+	dir=$(lw_dir crowd)
+	LW_TIMEOUT=60 lw_spawn "$dir" --json --duration 12 || t_fail "lockwatch did not start"
+	lw_wait_attached "$dir" || t_fail "lockwatch did not attach"
+	hang_start crowd crowd
+	crowd=$HANG_PID
+	bg_start "$DL" abba
+	dl=$BG_PID
+	wait_hung "$dl" 3 || t_fail "deadlock abba did not hang"
+	lw_reap "$dir"
+	hang_stop "$crowd"
+	bg_stop "$dl"
+	# back once the crowd's PIDs are free
+	echo "$pid_max" >/proc/sys/kernel/pid_max
+	t_json_lines "$dir"
+	t_jq "the deadlock beside it: poster and auditor" "$dir" \
+		'about($p) | length == 1 and ([.[0].cycle[].waiter.name] | sort) == ["auditor", "poster"]' \
+		--argjson p "$dl"
+	t_jq "the crowd's waits: its share tracked, the rest counted as over it" "$dir" \
+		'summary.waits >= 16384 and summary.waits_over_share >= 70000 - 16384 and
+		 summary.waits_full == 0'
+	tap_diag <<<"crowd: $(jq -s -c '.[-1] | {waits, waits_over_share, waits_full, events, cpu_ms, max_rss_kb}' "$dir/out")"
+	t_end
+}
+
+tap_plan 7
 test_host_existing
 test_host_new
 test_host_quiet
 test_follow_shared
 test_selfwait
+test_full_ring
+test_crowd
 tap_finish

@@ -172,6 +172,22 @@ test_shared_file_child()
 	t_end
 }
 
+# POSIX shared memory (shm_open) is a file in /dev/shm's tmpfs: the same
+# cycle, keyed by that object.
+test_shared_posix_shm()
+{
+	local dir file=/dev/shm/lockwatch-test.$$
+
+	dir=$(lw_dir posix-shm)
+	t_begin "shared-file in /dev/shm (POSIX shm): the cycle keyed by that object"
+	hang_start posix-shm shared-file "$file"
+	check_pair "$dir" file file "${HANG_NRS[0]:-0}"
+	t_file_offsets "$dir" "$file"
+	hang_stop "$HANG_PID"
+	rm -f "$file"
+	t_end
+}
+
 test_three_proc()
 {
 	local dir a b c
@@ -220,13 +236,14 @@ test_shared_ordered()
 	t_end
 }
 
-tap_plan 8
+tap_plan 9
 test_shared_anon
 test_shared_anon_child
 test_shared_anon_watch_one
 test_shared_anon_pidns
 test_shared_file
 test_shared_file_child
+test_shared_posix_shm
 test_three_proc
 test_shared_ordered
 tap_finish

@@ -243,6 +243,7 @@ static void stats(struct lw_loop *l, struct lw_summary *s)
 	s->waits = st[LW_STAT_WAITS];
 	s->drops = st[LW_STAT_DROPS];
 	s->waits_full = st[LW_STAT_WAITS_FULL];
+	s->waits_over_share = st[LW_STAT_WAITS_SHARE];
 	s->lock_acquires = st[LW_STAT_ACQUIRES] + (l->uprobes ? uprobes__acquires(l->uprobes) : 0);
 	s->lock_orders = st[LW_STAT_ORDERS];
 	s->held_overflow = st[LW_STAT_HELD_OVERFLOW];

@@ -158,6 +158,7 @@ struct lw_summary {
 	uint64_t events; /* ring-buffer records handled */
 	uint64_t drops; /* ring-buffer records lost */
 	uint64_t waits_full; /* waits not tracked: map full */
+	uint64_t waits_over_share; /* waits not tracked: their process held its share */
 	uint64_t alerts; /* alerts reported, all kinds */
 	uint64_t deadlocks; /* deadlock-class alerts */
 	uint64_t cpu_ms; /* lockwatch's own user+system CPU */

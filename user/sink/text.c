@@ -376,6 +376,10 @@ static void text_summary(struct lw_sink *s, const struct lw_summary *sum)
 		fputs(" (consider a larger --ringbuf-size)", f);
 	if (sum->waits_full)
 		fprintf(f, ", %" PRIu64 " waits not tracked (wait map full)", sum->waits_full);
+	if (sum->waits_over_share)
+		fprintf(f,
+			", %" PRIu64 " waits not tracked (a process held its share of %d threads)",
+			sum->waits_over_share, LW_WAITS_PER_PROC);
 	if (sum->python_processes)
 		fprintf(f, ", %" PRIu64 " look%s at %" PRIu64 " Python process%s",
 			sum->python_looks, sum->python_looks == 1 ? "" : "s", sum->python_processes,

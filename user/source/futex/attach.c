@@ -77,7 +77,6 @@ int attach__is_park(uint32_t op, uint32_t val, uint32_t word)
 
 #define PARK_NEAR_SP 65536 /* the park word is a local of pthread_mutex_lock */
 #define STACK_SCAN 4096 /* where its frames keep the mutex pointer */
-#define MUTEX_PI 0x20
 
 /*
  * A PI deadlock that formed before we looked: the kernel refused the lock
@@ -104,7 +103,7 @@ static int refused_pi_lock(pid_t pid, pid_t tid, const struct lw_syscall *sc,
 			continue;
 		if (lw_proc_read(pid, stack[i], words, sizeof(words)) ||
 		    (words[LW_MUTEX_KIND] & ~LW_MUTEX_KIND_BITS) ||
-		    !(words[LW_MUTEX_KIND] & MUTEX_PI))
+		    !(words[LW_MUTEX_KIND] & LW_MUTEX_PI))
 			continue;
 		owner = words[0] & LW_FUTEX_TID_MASK;
 		if (owner <= 0 || owner == tid ||

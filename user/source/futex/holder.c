@@ -12,8 +12,6 @@
 #include "source/futex/memkey.h"
 #include "sys/proc.h"
 
-#define MUTEX_ROBUST 0x10
-
 static enum lw_lock_kind kind_of(uint32_t flags)
 {
 	if (flags & LW_WF_PI)
@@ -99,7 +97,7 @@ int holder__resolve(const struct lw_futex_wait *w, struct lw_held *h)
 	}
 	/* no thread has that TID: the owner exited holding it. A robust
 	 * mutex whose owner died is recovered by the next locker instead. */
-	if ((w->flags & LW_WF_MUTEX) && !(words[LW_MUTEX_KIND] & MUTEX_ROBUST) &&
+	if ((w->flags & LW_WF_MUTEX) && !(words[LW_MUTEX_KIND] & LW_MUTEX_ROBUST) &&
 	    (gtid <= 0 || lw_proc_tgid(gtid) < 0))
 		h->gone_tid = tid;
 	return 0;
