@@ -57,7 +57,7 @@ endif
 .DELETE_ON_ERROR:
 # the skeleton and BPF object are products, not scratch: keep them
 .SECONDARY:
-.PHONY: FORCE all deps demo check bench fuzz format format-check clean module vmtest lint install deb
+.PHONY: FORCE all deps demo check bench soak fuzz format format-check clean module vmtest lint install deb
 
 # The kernel module is built for Debian's 6.1 kernel (tested in a VM: this
 # machine's kernel loads no modules); KDIR may name another build tree. Its
@@ -205,7 +205,7 @@ lint:
 # CPython table decoders are checked under every CPython 3.11-3.13 present.
 LW_PYTHONS ?= /usr/bin/python3.11 $(wildcard /root/.pyenv/versions/3.1[123].*/bin/python3.1[123])
 SAN_ENV := ASAN_OPTIONS=log_path=$(CURDIR)/$(SAN_LOGS)/asan:detect_leaks=1:exitcode=86 \
-	   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	   UBSAN_OPTIONS=print_stacktrace=1:exitcode=86
 check: deps all $(FUZZ_PROGS) format-check module
 	$(if $(SAN_FLAGS),rm -rf $(SAN_LOGS); mkdir -p $(SAN_LOGS))
@@ -215,6 +215,11 @@ check: deps all $(FUZZ_PROGS) format-check module
 
 bench: deps all
 	./bench/run.sh
+
+# tests/soak.t for longer than make check's minute
+SOAK_SECS ?= 600
+soak: deps all
+	LW_SOAK_SECS=$(SOAK_SECS) prove -v tests/soak.t
 
 FORMAT_SRCS := $(wildcard bpf/*.[ch] tests/*.c tests/unit/*.[ch] bench/*.c fuzz/*.[ch]) $(USER_SRCS) $(USER_HDRS)
 format:

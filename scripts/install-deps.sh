@@ -8,7 +8,8 @@ set -eu
 PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev
       zlib1g-dev libcapstone-dev libsystemd-dev libgraphviz-dev graphviz libxml2-utils libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
       qemu-system-x86 busybox-static cpio kmod strace lintian
-      python3.11 python3.11-dev libpython3.11-testsuite debootstrap"
+      python3.11 python3.11-dev libpython3.11-testsuite debootstrap valgrind
+      stress-ng sysbench"
 
 # libsystemd-dev: --journal sends alerts to journald through its native
 # protocol (systemd itself, whose journald the tests start, is Debian's base).
@@ -18,6 +19,8 @@ PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libel
 # strace shows every system call lockwatch makes, against the unit's filter
 # (tests/install.t); lintian checks `make deb`'s packages (tests/package.t),
 # which are installed into Debian 12's and 13's roots (debootstrap, below).
+# valgrind runs lockwatch's check and dump under memcheck (tests/memcheck.t);
+# stress-ng and sysbench are the load of the soak (tests/soak.t, make soak).
 # libcapstone-dev disassembles the start of a lock function, to place its
 # uprobe where the kernel need not single-step (user/sys/probeat.h).
 # g++ builds the C++ lock-order tests (lockwatch links libstdc++ for its

@@ -246,19 +246,28 @@ static void lock_futex2(pthread_mutex_t *m)
 
 /* --- abba, abba-pi --- */
 
-/* how abba's threads take a lock */
+/* How abba's threads take a lock: lock(), or what the mode says. */
 static void (*take)(pthread_mutex_t *) = lock;
 
+/*
+ * The mutex is kept across the call, as code that unlocks what it locked
+ * keeps it: in a register the lock function saves in its frame, where
+ * lockwatch check finds the lock a parked PI thread was refused.
+ */
 __attribute__((noinline)) static void take_journal(void)
 {
-	take(journal_p);
-	pthread_mutex_unlock(journal_p);
+	pthread_mutex_t *m = journal_p;
+
+	take(m);
+	pthread_mutex_unlock(m);
 }
 
 __attribute__((noinline)) static void take_ledger(void)
 {
-	take(ledger_p);
-	pthread_mutex_unlock(ledger_p);
+	pthread_mutex_t *m = ledger_p;
+
+	take(m);
+	pthread_mutex_unlock(m);
 }
 
 static void *poster(void *arg)

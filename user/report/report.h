@@ -66,7 +66,7 @@ void stack__of(struct lw_syms_cache *syms, const struct lw_participant *p,
 void stack__free(struct lw_stack *st);
 /* Where a lock was taken, or the stack of a taking, from pcs a source kept:
  * pcs[0] a return address when from_call (a lock call's), else the pc of a
- * probe; symbolized into *out (owned). How many frames. */
+ * probe; symbolized into *out (owned; NULL when none). How many frames. */
 int stack__pcs(struct lw_syms_cache *syms, pid_t pid, const uint64_t *pcs, int n, int from_call,
 	       struct lw_frame **out);
 /* The function that called into the lock: the first frame outside libc. */

@@ -125,15 +125,17 @@ int stack__pcs(struct lw_syms_cache *syms, pid_t pid, const uint64_t *pcs, int n
 
 	int max = n + INLINED_MAX;
 
-	*out = calloc(max > 0 ? max : 1, sizeof(**out));
-	if (!*out || !s)
-		return 0;
-	for (int i = 0; i < n && k < max; i++) {
+	*out = s && n > 0 ? calloc(max, sizeof(**out)) : NULL;
+	for (int i = 0; *out && i < n && k < max; i++) {
 		int got = pcs[i] ? syms__frames(s, pcs[i], i == 0 && !from_call, &(*out)[k],
 						max - k) :
 				   0;
 
 		k += got > 0 ? got : 0;
+	}
+	if (!k) { /* nothing to keep: no array for the caller to lose */
+		free(*out);
+		*out = NULL;
 	}
 	return k;
 }
