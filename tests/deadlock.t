@@ -237,20 +237,28 @@ test_abba_pi()
 	t_end
 }
 
+# abba_variant MODE DESC: "deadlock MODE" is abba's cycle on mutexes, found
+abba_variant()
+{
+	local dir
+
+	dir=$(lw_dir "$1")
+	t_begin "$1: $2"
+	lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" "$1"
+	t_rc "$dir" 1
+	check_alert "$dir" mutex poster:journal:auditor auditor:ledger:poster
+	t_frames "$dir" poster take_journal
+	t_end
+}
+
 # Every mutex type blocks on a lock another thread holds: a cycle of
 # recursive, adaptive, error-checking or robust mutexes is a deadlock.
 test_abba_types()
 {
-	local dir type
+	local type
 
 	for type in recursive adaptive errorcheck robust; do
-		dir=$(lw_dir "abba-$type")
-		t_begin "abba-$type: the cycle on $type mutexes"
-		lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" "abba-$type"
-		t_rc "$dir" 1
-		check_alert "$dir" mutex poster:journal:auditor auditor:ledger:poster
-		t_frames "$dir" poster take_journal
-		t_end
+		abba_variant "abba-$type" "the cycle on $type mutexes"
 	done
 }
 
@@ -258,17 +266,8 @@ test_abba_types()
 # tracepoints, not futex(2)'s.
 test_abba_futex2()
 {
-	local dir call
-
-	for call in futex2 waitv; do
-		dir=$(lw_dir "abba-$call")
-		t_begin "abba-$call: threads waiting in $([ $call = futex2 ] && echo 'futex_wait(2)' || echo 'futex_waitv(2)')"
-		lw_run "$dir" --json --exit-on-deadlock --duration 30 -- "$DL" "abba-$call"
-		t_rc "$dir" 1
-		check_alert "$dir" mutex poster:journal:auditor auditor:ledger:poster
-		t_frames "$dir" poster take_journal
-		t_end
-	done
+	abba_variant abba-futex2 "threads waiting in futex_wait(2)"
+	abba_variant abba-waitv "threads waiting in futex_waitv(2)"
 }
 
 # Locks no symbol names: a heap mutex by its address and the function that
