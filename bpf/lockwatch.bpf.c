@@ -418,14 +418,15 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 tid = BPF_CORE_READ(p, pid);
-	__u32 dead;
+	__u32 dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 
 	/* unconditional: a slot outlives a process that stopped being watched */
 	if (!bpf_map_delete_elem(&waits, &tid))
 		slot_freed(tgid);
+	if (dead) /* a count a lost race left over must not pass to a reused PID */
+		bpf_map_delete_elem(&slots, &tgid);
 	if (!targeted(tgid))
 		return 0;
-	dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	if (targ_all && !dead)
 		return 0; /* host-wide: only process exits matter */
 	if (dead && !targ_all)

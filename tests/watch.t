@@ -184,9 +184,16 @@ test_full_ring()
 # One process with more threads asleep in futex(2) than lockwatch has wait
 # slots (65,536) holds its share of them (16,384), not all: a deadlock that
 # forms beside it is still seen.
+# slots_left TGID: the wait slots lockwatch counts as TGID's (0: none).
+slots_left()
+{
+	bpftool -j map dump name slots |
+		jq --argjson p "$1" '[.[] | (.formatted // .) | select(.key == $p) | .value] | add // 0'
+}
+
 test_crowd()
 {
-	local dir crowd dl pid_max
+	local dir crowd dl pid_max left
 
 	t_begin "70,000 threads of one process asleep in futex: it holds its share of the wait slots, a deadlock beside it is found"
 	pid_max=$(cat /proc/sys/kernel/pid_max)
@@ -199,8 +206,13 @@ test_crowd()
 	bg_start "$DL" abba
 	dl=$BG_PID
 	wait_hung "$dl" 3 || t_fail "deadlock abba did not hang"
-	lw_reap "$dir"
+	left=$(slots_left "$crowd")
+	[ "$left" = 16384 ] || t_fail "the crowd counts $left wait slots, not its share of 16384"
 	hang_stop "$crowd"
+	# its 70,000 threads left at once, racing on its count
+	left=$(slots_left "$crowd")
+	[ "$left" = 0 ] || t_fail "the gone crowd still counts $left wait slots"
+	lw_reap "$dir"
 	bg_stop "$dl"
 	# back once the crowd's PIDs are free
 	echo "$pid_max" >/proc/sys/kernel/pid_max
