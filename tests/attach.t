@@ -201,6 +201,60 @@ expect_check_error()
 	t_end
 }
 
+# check_short NAME KIB PID: "check PID" under an address-space limit of KIB
+# (what ulimit -v sets: malloc, the stack and libraries' maps fail there).
+check_short()
+{
+	local dir
+
+	dir=$(lw_dir "$1")
+	echo "prlimit --as=$(($2 * 1024)) $LW_BIN check $3" >"$dir/cmd"
+	timeout -k 10 "$LW_TIMEOUT" prlimit --as=$(($2 * 1024)) "$LW_BIN" check "$3" \
+		>"$dir/out" 2>"$dir/err" </dev/null
+	echo $? >"$dir/rc"
+	echo "$dir"
+}
+
+test_check_short_memory()
+{
+	local dir kib rc full=0 short=0 where pid
+
+	if nm "$LW_BIN" 2>/dev/null | grep -q __asan_init; then
+		# only under make check SANITIZE=1, never on CI
+		tap_skip "check PID with too little memory" "ASan's shadow needs an unlimited address space"
+		return
+	fi
+	t_begin "check PID with too little memory, at every limit from 20 to 72 MiB: the report or one line and exit 5, never a crash"
+	bg_start "$DL" abba
+	pid=$BG_PID
+	wait_hung "$pid" 3 || t_fail "deadlock abba did not hang"
+	for kib in $(seq 20480 1024 73728); do
+		dir=$(check_short "short$kib" "$kib" "$pid")
+		rc=$(cat "$dir/rc")
+		where="at $kib KiB: exit $rc, $(tr '\n' '|' <"$dir/err" | cut -c1-200)"
+		case $rc in
+		1)	# all it found, as far as memory let it read
+			grep -qE "DEADLOCK: 2 threads of pid $pid .* wait for each other" "$dir/out" &&
+				grep -q '(poster) waits for mutex' "$dir/out" &&
+				grep -q '(auditor) waits for mutex' "$dir/out" ||
+				t_fail "$where, without the deadlock"
+			grep -q 'take_journal' "$dir/out" && full=$((full + 1)) ;;
+		5)	tail -n 1 "$dir/err" | grep -qE '^lockwatch: (out of memory|a library gave up)' ||
+				t_fail "$where, without saying why"
+			short=$((short + 1)) ;;
+		127)	# the dynamic loader could not map a library: lockwatch never ran
+			grep -q 'error while loading shared libraries' "$dir/err" ||
+				t_fail "$where" ;;
+		*)	t_fail "$where" ;;
+		esac
+	done
+	echo "# $full runs reported the deadlock with stacks, $short ran out (exit 5)"
+	[ "$full" -gt 0 ] || t_fail "no limit was large enough for a whole report"
+	[ "$short" -gt 0 ] || t_fail "no limit was small enough to run out"
+	bg_stop "$pid"
+	t_end
+}
+
 test_check_unknown()
 {
 	local pid
@@ -339,7 +393,7 @@ test_check_mount_ns()
 	t_end
 }
 
-tap_plan 13
+tap_plan 14
 start_abba
 test_check_json
 test_check_text
@@ -348,6 +402,7 @@ test_check_self
 test_check_pi
 test_check_busy
 test_check_many
+test_check_short_memory
 test_check_unknown
 test_check_zombie
 test_check_kthread

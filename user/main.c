@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include "cmd/cmd.h"
+#include "sys/guard.h"
 #include "sys/hash.h"
 #include "sys/log.h"
 
@@ -26,10 +27,13 @@ int main(int argc, char **argv)
 	if (env__parse(&env, argc, argv, &status))
 		return status;
 	lw_verbose = env.verbose;
+	status = lw_guard_init();
+	if (status)
+		return status;
 	lw_hash_seed_init();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(env.command, commands[i].name))
-			return commands[i].run(&env);
+			return lw_guard_done(commands[i].run(&env));
 	lw_err("unknown command '%s'", env.command);
-	return LW_EXIT_USAGE;
+	return lw_guard_done(LW_EXIT_USAGE);
 }
