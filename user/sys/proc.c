@@ -61,7 +61,7 @@ static void task_path(char *buf, size_t len, pid_t pid, pid_t tid, const char *f
 int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long ut, stm;
+	unsigned long long ut, stm, start;
 	int n;
 
 	task_path(path, sizeof(path), pid, tid, "stat");
@@ -71,12 +71,21 @@ int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st)
 	/* comm may hold ')' and spaces: the fields follow the last ')' */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' ||
-	    sscanf(p + 2, "%c %*d %d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %d",
-		   &st->state, &st->pgrp, &st->flags, &ut, &stm, &st->nthreads) != 6)
+	    sscanf(p + 2,
+		   "%c %*d %d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %d %*d %llu",
+		   &st->state, &st->pgrp, &st->flags, &ut, &stm, &st->nthreads, &start) != 7)
 		return -EINVAL;
 	st->utime = ut;
 	st->stime = stm;
+	st->start = start;
 	return 0;
+}
+
+uint64_t lw_proc_start(pid_t pid)
+{
+	struct lw_proc_stat st;
+
+	return pid > 0 && !lw_proc_stat(pid, 0, &st) ? st.start : 0;
 }
 
 int lw_proc_wakers(pid_t pid, uint64_t *sigcgt, int *ntimers)

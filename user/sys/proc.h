@@ -33,10 +33,15 @@ struct lw_proc_stat {
 	unsigned long flags; /* PF_* */
 	uint64_t utime, stime; /* clock ticks */
 	int nthreads; /* of the process */
+	uint64_t start; /* when it started, clock ticks after boot */
 };
 
 /* 0 or -errno. */
 int lw_proc_stat(pid_t pid, pid_t tid, struct lw_proc_stat *st);
+/* Which process pid names now: its start time (lw_proc_stat's start), or 0
+ * when there is none. Equal starts mean the same process; another one means
+ * the number was given again, to someone else. */
+uint64_t lw_proc_start(pid_t pid);
 /* Calls fn for each process (pid 0) or each thread of process pid, by its
  * folder in /proc, until fn returns non-zero: that value; 0 when fn never
  * did, -errno when the folder cannot be read. */
