@@ -259,6 +259,37 @@ async def abba_main():
     await asyncio.gather(ab, ba)
 
 
+# --- hidden: an abba beside 200 locks only a huge dict could name ---
+# Each of 200 tasks waits for a lock another holds, reached through a list:
+# no frame's local names it, so lockwatch looks for it among the module's
+# globals - a million of them, scanned once per lock (a look that would take
+# a minute without a read budget).
+
+HIDDEN_LOCKS = []
+
+
+async def hide_hold(i):
+    async with HIDDEN_LOCKS[i]:
+        await asyncio.sleep(3600)
+
+
+async def hide_wait(i):
+    await HIDDEN_LOCKS[i].acquire()
+
+
+async def hidden_main():
+    names = globals()
+    for i in range(1_000_000):
+        names[f"filler_{i}"] = i
+    HIDDEN_LOCKS.extend(asyncio.Lock() for _ in range(200))
+    for i in range(200):
+        asyncio.create_task(hide_hold(i), name=f"holder-{i}")
+    await asyncio.sleep(0.1)
+    for i in range(200):
+        asyncio.create_task(hide_wait(i), name=f"waiter-{i}")
+    await abba_main()
+
+
 # --- await: two tasks await each other ---
 
 async def ping():
@@ -309,6 +340,34 @@ async def orphan_main():
         blocked_in(reader1, "read_cache", "__aenter__", "acquire")
         and blocked_in(reader2, "read_cache", "__aenter__", "acquire")))
     await asyncio.gather(reader1, reader2)
+
+
+# --- orphan-chain: 50,000 tasks await one another down to reader-1 ---
+# Each link awaits the task created after it, so telling that every live
+# task ends up waiting for cache_lock took lockwatch one round over all
+# tasks per link (minutes) until it followed the links once.
+
+CHAIN = []
+
+
+async def link(k):
+    await asyncio.sleep(0.1)
+    await CHAIN[k + 1]
+
+
+async def orphan_chain_main():
+    global cache_lock
+
+    cache_lock = asyncio.Lock()
+    loader = asyncio.create_task(load(), name="loader")
+    await asyncio.wait([loader])
+    CHAIN.extend(asyncio.create_task(link(k), name=f"link-{k}") for k in range(50_000))
+    reader = asyncio.create_task(read_cache(), name="reader-1")
+    CHAIN.append(reader)
+    say_ready_when(lambda: (
+        blocked_in(reader, "read_cache", "__aenter__", "acquire")
+        and blocked_in(CHAIN[0], "link")))
+    await CHAIN[0]
 
 
 # --- threads: two threading locks taken in opposite order ---
@@ -784,8 +843,10 @@ async def hold_main():
 MODES = {
     "store": lambda: asyncio.run(store_main()),
     "abba": lambda: asyncio.run(abba_main()),
+    "hidden": lambda: asyncio.run(hidden_main()),
     "await": lambda: asyncio.run(await_main()),
     "orphan": lambda: asyncio.run(orphan_main()),
+    "orphan-chain": lambda: asyncio.run(orphan_chain_main()),
     "threads": threads_main,
     "mixed": lambda: asyncio.run(mixed_main()),
     "join": join_main,

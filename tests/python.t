@@ -240,6 +240,28 @@ test_orphan()
 	hang_stop "$HANG_PID"
 }
 
+test_orphan_chain()
+{
+	local dir
+
+	dir=$(lw_dir orphan-chain)
+	t_begin "check: 50,000 tasks awaiting one another down to a waiter of an orphaned lock: found in seconds"
+	py_start orphan-chain orphan-chain || return
+	LW_TIMEOUT=120 lw_check "$dir" --json "$HANG_PID"
+	t_rc "$dir" 1
+	t_jq "one orphaned_lock: reader-1 waits for cache_lock, held by no live task" "$dir" \
+		'dl_alerts | length == 1 and .[0].kind == "orphaned_lock" and
+		 .[0].waits[0].waiter.name == "reader-1" and .[0].waits[0].waits_for.name == "cache_lock"'
+	# the verdict itself needs every live task read and followed down to
+	# reader-1; the list of what is blocked shows its first 64 links
+	t_jq "it read the chain: links awaiting links among the blocked" "$dir" \
+		'[summary.blocked[] | select(.waits_for.type == "task" and
+		  (.waits_for.name | startswith("link-")))] | length == 64'
+	t_within "$dir" 20
+	t_end
+	hang_stop "$HANG_PID"
+}
+
 test_threads()
 {
 	local dir
@@ -901,6 +923,31 @@ test_hostile_name()
 	t_end
 }
 
+# A look that would read without end: 200 locks waited for that no frame's
+# local names, each looked for among a million globals (a minute a look, and
+# lockwatch deaf to everything else meanwhile). The look stops at its reads:
+# the abba beside them is reported, and lockwatch keeps to its --duration.
+test_hostile_dict()
+{
+	local dir
+
+	dir=$(lw_dir hostile-dict)
+	t_begin "200 locks only a million globals could name: each look stops at its reads, the abba beside them is found"
+	py_start hidden hidden || return
+	lw_run "$dir" --json --duration 8 -p "$HANG_PID"
+	t_rc "$dir" 1
+	t_jq "the abba: transfer-ab and transfer-ba on two asyncio locks" "$dir" \
+		'dl_alerts | length == 1 and ([.[0].cycle[].waiter.name] | sort) == ["transfer-ab", "transfer-ba"] and
+		 ([.[0].cycle[].waits_for | select(.type == "asyncio.Lock") | .key] | unique | length) == 2'
+	t_jq "summary: its looks cut short, counted" "$dir" \
+		'summary.python_looks >= 1 and summary.python_looks_cut >= 1'
+	grep -q "pid $HANG_PID: its Python state is more than one look may read" "$dir/err" ||
+		t_fail "no line says its looks are cut short"
+	t_within "$dir" 12
+	hang_stop "$HANG_PID"
+	t_end
+}
+
 # A type whose dict holds a key of its own type: reading the type's module
 # reads that key's type, which is the type being read (this recursed until
 # the stack ran out). The task's name is of that type, via __str__.
@@ -1077,7 +1124,7 @@ PY314=$IN_ROOT
 in_root py3.15 sid /usr/bin/python3.15 $SID_PKGS
 PY315=$IN_ROOT
 # shellcheck disable=SC2086
-NTESTS=$((34 + $(echo $HEALTHY_MODES | wc -w)))
+NTESTS=$((36 + $(echo $HEALTHY_MODES | wc -w)))
 NTESTS=$((NTESTS + ${#OTHER_PYS[@]} + 4))
 tap_plan "$NTESTS"
 need_python "${PY312[0]}" 3.12 "pyenv's 3.12 build"
@@ -1090,6 +1137,7 @@ test_abba
 test_abba_attach
 test_await
 test_orphan
+test_orphan_chain
 test_threads
 test_threads_watch
 test_mixed
@@ -1112,6 +1160,7 @@ test_ring 33
 test_ring 200
 test_hostile_name
 test_hostile_type
+test_hostile_dict
 test_unsupported
 test_described
 for mode in $HEALTHY_MODES; do

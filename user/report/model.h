@@ -166,6 +166,7 @@ struct lw_summary {
 	uint64_t watched; /* processes watched now (-p, a command, followed); 0: the host */
 	uint64_t python_processes; /* CPython processes read */
 	uint64_t python_looks; /* reads of them */
+	uint64_t python_looks_cut; /* ... that ran out of reads: saw part of the process */
 	/* reads to re-check a finding; of them, partial (only what it rests on) */
 	uint64_t python_rereads, python_rereads_partial;
 	uint64_t python_holds; /* locks their frames were seen holding (each time taken) */

@@ -384,6 +384,9 @@ static void text_summary(struct lw_sink *s, const struct lw_summary *sum)
 		fprintf(f, ", %" PRIu64 " look%s at %" PRIu64 " Python process%s",
 			sum->python_looks, sum->python_looks == 1 ? "" : "s", sum->python_processes,
 			sum->python_processes == 1 ? "" : "es");
+	if (sum->python_looks_cut)
+		fprintf(f, " (%" PRIu64 " cut short: more than a look may read)",
+			sum->python_looks_cut);
 	if (sum->lock_acquires)
 		fprintf(f, ", %" PRIu64 " lock%s taken, %" PRIu64 " lock order%s",
 			sum->lock_acquires, sum->lock_acquires == 1 ? "" : "s", sum->lock_orders,

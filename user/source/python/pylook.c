@@ -449,29 +449,113 @@ static int is_true(struct lw_pymem *m, uint64_t obj)
 	return !strcmp(type, "bool") && !pymem__int(m, obj, &v) && v;
 }
 
-static int accounted_for(const struct ctx *c, const char *acc, const struct lw_pyparticipant *p)
+/* Task j waits, at most, for tasks that are done (acc) - edges from the
+ * tasks it awaits to it, for propagate(). */
+struct awaits {
+	int *first; /* per task: its first edge, -1: none */
+	int *next; /* per edge: the next of the same awaited task */
+	int *to; /* per edge: the awaiting task */
+	int *left; /* per task: awaited tasks not yet accounted for; -1: never */
+	int n, cap;
+};
+
+static int add_edge(struct awaits *a, int from, int to)
+{
+	if (a->n == a->cap) {
+		int cap = a->cap ? a->cap * 2 : 256;
+		int *next = realloc(a->next, cap * sizeof(*next));
+		int *dst = next ? realloc(a->to, cap * sizeof(*dst)) : NULL;
+
+		if (next)
+			a->next = next;
+		if (!dst)
+			return -ENOMEM;
+		a->to = dst;
+		a->cap = cap;
+	}
+	a->to[a->n] = to;
+	a->next[a->n] = a->first[from];
+	a->first[from] = a->n++;
+	return 0;
+}
+
+/* Who awaits whom among the live tasks: a task awaiting one task, or a
+ * gather of at most 64 of them; anything else never counts. */
+static int awaits_of(const struct ctx *c, struct awaits *a)
 {
 	const struct lw_pysnap *s = c->s;
 	uint64_t items[64];
-	int n;
 
-	if (p->wait == PW_TASK) {
-		const struct lw_pyparticipant *t = live_task(c, p->wait_obj);
+	a->first = malloc((s->n + 1) * sizeof(int));
+	a->left = malloc((s->n + 1) * sizeof(int));
+	if (!a->first || !a->left)
+		return -ENOMEM;
+	for (int j = 0; j < s->n; j++)
+		a->first[j] = -1;
+	for (int j = 0; j < s->n; j++) {
+		const struct lw_pyparticipant *p = &s->p[j], *t;
+		int n = 0;
 
-		return t && acc[t - s->p];
+		a->left[j] = -1;
+		if (!p->task || p->state)
+			continue;
+		if (p->wait == PW_TASK) {
+			items[0] = p->wait_obj;
+			n = 1;
+		} else if (p->wait == PW_GATHER) {
+			n = pystate__gather_children(c->m, p->wait_obj, items, 64);
+		}
+		if (n <= 0)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (!live_task(c, items[i]))
+				n = 0;
+		if (!n)
+			continue;
+		a->left[j] = n;
+		for (int i = 0; i < n; i++) {
+			t = live_task(c, items[i]);
+			if (add_edge(a, (int)(t - s->p), j))
+				return -ENOMEM;
+		}
 	}
-	if (p->wait != PW_GATHER)
-		return 0;
-	n = pystate__gather_children(c->m, p->wait_obj, items, 64);
-	if (n <= 0)
-		return 0;
-	for (int i = 0; i < n; i++) {
-		const struct lw_pyparticipant *t = live_task(c, items[i]);
+	return 0;
+}
 
-		if (!t || !acc[t - s->p])
-			return 0;
+static void awaits_free(struct awaits *a)
+{
+	free(a->first);
+	free(a->next);
+	free(a->to);
+	free(a->left);
+}
+
+/* Marks in acc every live task that awaits, through tasks, only tasks
+ * already marked: each edge once (a worklist, not rounds over all tasks -
+ * a chain of 100,000 tasks took as many rounds). */
+static int propagate(const struct awaits *a, char *acc, int n)
+{
+	int *work = malloc((n + 1) * sizeof(*work)), nwork = 0;
+
+	if (!work)
+		return -ENOMEM;
+	for (int j = 0; j < n; j++)
+		if (acc[j])
+			work[nwork++] = j;
+	while (nwork) {
+		int t = work[--nwork];
+
+		for (int e = a->first[t]; e >= 0; e = a->next[e]) {
+			int j = a->to[e];
+
+			if (!acc[j] && a->left[j] > 0 && !--a->left[j]) {
+				acc[j] = 1;
+				work[nwork++] = j;
+			}
+		}
 	}
-	return 1;
+	free(work);
+	return 0;
 }
 
 /* "loader (RuntimeError), ..." */
@@ -493,92 +577,134 @@ static void ended_tasks(struct ctx *c)
 	}
 }
 
-/* asyncio locks that are locked, waited for, and that no live task can
+/* The one asyncio.Lock every live task that waits for a lock at all waits
+ * for (an orphan's waiters; tasks awaiting tasks aside), or 0: then no lock
+ * can be one - a task that waits for anything else is none of its waiters
+ * and awaits none of them. Its first waiter's index in *first. */
+static uint64_t orphan_candidate(const struct ctx *c, int *first)
+{
+	const struct lw_pysnap *s = c->s;
+	const struct lw_pywait *w = c->lk->waits;
+	uint64_t lock = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		if (!s->p[i].task || s->p[i].state > 0 || s->p[i].wait == PW_TASK ||
+		    s->p[i].wait == PW_GATHER)
+			continue;
+		if (!w[i].lock || w[i].kind != LW_LOCK_ASYNCIO_LOCK ||
+		    (lock && w[i].lock != lock))
+			return 0;
+		if (!lock) {
+			lock = w[i].lock;
+			*first = i;
+		}
+	}
+	return lock && !w[*first].holder && !w[*first].gone ? lock : 0;
+}
+
+/* An asyncio lock that is locked, waited for, and that no live task can
  * release: every live task waits for it, or awaits only such tasks. */
 static void orphans(struct ctx *c)
 {
 	const struct lw_pysnap *s = c->s;
 	struct lw_pywait *w = c->lk->waits;
+	struct awaits a = {};
+	uint64_t lock;
+	int first = 0, all = 1;
 	char *acc;
 
-	if (!s->complete)
+	if (!s->complete || !(lock = orphan_candidate(c, &first)))
 		return;
 	acc = calloc(s->n + 1, 1);
-	if (!acc)
-		return;
-	for (int i = 0; i < s->n; i++) {
-		int changed = 1, all = 1, first = 1;
-
-		if (!w[i].lock || w[i].kind != LW_LOCK_ASYNCIO_LOCK || w[i].holder || w[i].gone)
-			continue;
-		memset(acc, 0, s->n);
-		for (int j = 0; j < s->n; j++)
-			if (w[j].lock == w[i].lock && w[j].kind == LW_LOCK_ASYNCIO_LOCK) {
-				first &= j >= i; /* looked at from its first waiter */
-				acc[j] = 1;
-			}
-		if (!first)
-			continue;
-		while (changed) {
-			changed = 0;
-			for (int j = 0; j < s->n; j++)
-				if (s->p[j].task && !s->p[j].state && !acc[j] &&
-				    accounted_for(c, acc, &s->p[j]))
-					acc[j] = changed = 1;
-		}
-		for (int j = 0; j < s->n; j++)
-			if (s->p[j].task && s->p[j].state <= 0 && !acc[j])
-				all = 0;
-		if (!all || !is_true(c->m, pymem__attr(c->m, w[i].lock, "_locked")))
-			continue;
-		for (int j = 0; j < s->n; j++)
-			if (w[j].lock == w[i].lock && w[j].kind == LW_LOCK_ASYNCIO_LOCK)
-				w[j].gone = 1;
-		ended_tasks(c);
-	}
+	if (!acc || awaits_of(c, &a))
+		goto out;
+	for (int j = 0; j < s->n; j++)
+		acc[j] = w[j].lock == lock && w[j].kind == LW_LOCK_ASYNCIO_LOCK;
+	if (propagate(&a, acc, s->n))
+		goto out;
+	for (int j = 0; j < s->n; j++)
+		if (s->p[j].task && s->p[j].state <= 0 && !acc[j])
+			all = 0;
+	if (!all || !is_true(c->m, pymem__attr(c->m, w[first].lock, "_locked")))
+		goto out;
+	for (int j = 0; j < s->n; j++)
+		if (w[j].lock == lock && w[j].kind == LW_LOCK_ASYNCIO_LOCK)
+			w[j].gone = 1;
+	ended_tasks(c);
+out:
+	awaits_free(&a);
 	free(acc);
 }
 
-/* Each lock waited for, named once. */
+/* A wait, for names() to sort by lock. */
+struct by_lock {
+	uint64_t lock;
+	int kind;
+	int i; /* its participant */
+};
+
+static int by_lock(const void *a, const void *b)
+{
+	const struct by_lock *x = a, *y = b;
+
+	if (x->lock != y->lock)
+		return x->lock < y->lock ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->i - y->i;
+}
+
+static int new_lock(const struct by_lock *v, int k)
+{
+	return !k || v[k - 1].lock != v[k].lock || v[k - 1].kind != v[k].kind;
+}
+
+/* Each lock waited for, named once, from its first waiter's frames: the
+ * waits sorted by lock (50,000 tasks awaiting 50,000 tasks made a search
+ * per wait through every name quadratic). */
 static int names(struct ctx *c)
 {
 	struct lw_pylook *lk = c->lk;
+	struct by_lock *v = malloc((c->s->n + 1) * sizeof(*v));
+	int n = 0, distinct = 0;
 
-	lk->nnames = 0;
+	if (!v)
+		return -ENOMEM;
 	for (int i = 0; i < c->s->n; i++) {
 		struct lw_pywait *w = &lk->waits[i];
-		struct lw_pyname *n = NULL;
 
 		w->name = "";
-		if (!w->lock)
-			continue;
-		for (int j = 0; j < lk->nnames && !n; j++)
-			if (lk->names[j].lock == w->lock && lk->names[j].kind == w->kind)
-				n = &lk->names[j];
-		if (!n) {
-			if (lk->nnames == lk->capnames) {
-				int cap = lk->capnames ? lk->capnames * 2 : 16;
-				struct lw_pyname *v = realloc(lk->names, cap * sizeof(*v));
+		if (w->lock)
+			v[n++] = (struct by_lock){ .lock = w->lock, .kind = w->kind, .i = i };
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), by_lock);
+	for (int k = 0; k < n; k++)
+		distinct += new_lock(v, k);
+	if (distinct > lk->capnames) {
+		struct lw_pyname *names = realloc(lk->names, distinct * sizeof(*names));
 
-				if (!v)
-					return -ENOMEM;
-				lk->names = v;
-				lk->capnames = cap;
-			}
-			n = &lk->names[lk->nnames++];
-			n->lock = w->lock;
-			n->kind = w->kind;
-			pyname__lock(c->m, w, n->name, sizeof(n->name));
+		if (!names) {
+			free(v);
+			return -ENOMEM;
 		}
+		lk->names = names;
+		lk->capnames = distinct;
 	}
-	/* the table is final now: point at it */
-	for (int i = 0; i < c->s->n; i++) {
-		struct lw_pywait *w = &lk->waits[i];
+	lk->nnames = 0;
+	for (int k = 0; k < n; k++) {
+		struct lw_pywait *w = &lk->waits[v[k].i];
+		struct lw_pyname *nm;
 
-		for (int j = 0; w->lock && j < lk->nnames; j++)
-			if (lk->names[j].lock == w->lock && lk->names[j].kind == w->kind)
-				w->name = lk->names[j].name;
+		if (new_lock(v, k)) {
+			nm = &lk->names[lk->nnames++];
+			nm->lock = w->lock;
+			nm->kind = w->kind;
+			pyname__lock(c->m, w, nm->name, sizeof(nm->name));
+		}
+		w->name = lk->names[lk->nnames - 1].name;
 	}
+	free(v);
 	return 0;
 }
 
@@ -592,6 +718,8 @@ int pylook__read(struct lw_pylook *lk, struct lw_pymem *m, const uint64_t *want,
 	if (!err)
 		err = waits(&c);
 	if (!err) {
+		if (pymem__cut(m)) /* the holder may be in what it did not read */
+			lk->snap.complete = 0;
 		orphans(&c);
 		err = names(&c);
 	}

@@ -20,6 +20,11 @@
 #define BYTES_MAX (256 * 1024)
 #define PAGE_SIZE 4096ull
 #define CACHE_PAGES 1024 /* 4 MiB, held only while one look lasts */
+/* Reads of the process one look may make (1 GiB; 262,144 tasks take about
+ * 160,000): beyond, it sees nothing more. A process that hides its locks
+ * behind dicts of a million entries, scanned once per lock, would take
+ * minutes a look - and lockwatch from everyone else. */
+#define LOOK_READS (256 * 1024)
 
 /* A page of the process as it was when first read in this look. */
 struct page {
@@ -40,6 +45,8 @@ struct lw_pymem {
 	uint64_t runtime;
 	uint32_t hexversion;
 	uint64_t reads;
+	uint64_t left; /* reads this look may still make */
+	int cut; /* ... and it wanted more */
 	struct type_kind types[TYPE_CACHE];
 	int ntypes;
 	int kinding; /* type_kind() calls under way, one inside another */
@@ -61,6 +68,7 @@ struct lw_pymem *pymem__new(pid_t pid, const struct lw_pylayout *L, uint64_t run
 	m->L = &m->layout;
 	m->runtime = runtime;
 	m->hexversion = hexversion;
+	m->left = LOOK_READS;
 	return m;
 }
 
@@ -74,6 +82,8 @@ void pymem__reset(struct lw_pymem *m)
 	m->ncodes = 0;
 	m->ntypes = 0;
 	m->gen++;
+	m->left = LOOK_READS;
+	m->cut = 0;
 }
 
 void pymem__trim(struct lw_pymem *m)
@@ -121,6 +131,23 @@ uint64_t pymem__reads(const struct lw_pymem *m)
 	return m->reads;
 }
 
+int pymem__cut(const struct lw_pymem *m)
+{
+	return m->cut;
+}
+
+/* One read of len bytes at addr from the process, if the look has one left. */
+static int read_process(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
+{
+	if (!m->left) {
+		m->cut = 1;
+		return -E2BIG;
+	}
+	m->left--;
+	m->reads++;
+	return lw_proc_read(m->pid, addr, buf, len);
+}
+
 /* The page at addr (page-aligned) as this look first read it. */
 static const uint8_t *page(struct lw_pymem *m, uint64_t addr)
 {
@@ -135,8 +162,7 @@ static const uint8_t *page(struct lw_pymem *m, uint64_t addr)
 	p = &m->pages[(addr / PAGE_SIZE) % CACHE_PAGES];
 	if (p->addr == addr && p->gen == m->gen + 1)
 		return p->data;
-	m->reads++;
-	err = lw_proc_read(m->pid, addr, p->data, PAGE_SIZE);
+	err = read_process(m, addr, p->data, PAGE_SIZE);
 	p->addr = addr;
 	p->gen = err ? 0 : m->gen + 1;
 	return err ? NULL : p->data;
@@ -153,10 +179,8 @@ int pymem__read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
 
 	if (!addr || addr < 4096 || addr + len < addr)
 		return -EFAULT;
-	if (len > PAGE_SIZE) {
-		m->reads++;
-		return lw_proc_read(m->pid, addr, buf, len);
-	}
+	if (len > PAGE_SIZE)
+		return read_process(m, addr, buf, len);
 	while (len) {
 		uint64_t base = addr & ~(PAGE_SIZE - 1), off = addr - base;
 		size_t n = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
@@ -176,7 +200,7 @@ int pymem__read_now(struct lw_pymem *m, uint64_t addr, void *buf, size_t len)
 {
 	if (!addr || addr < 4096 || addr + len < addr)
 		return -EFAULT;
-	m->reads++;
+	m->reads++; /* a few words a turn, outside any look's reads */
 	return lw_proc_read(m->pid, addr, buf, len);
 }
 

@@ -73,6 +73,9 @@ int pymem__lock_sem(const struct lw_pymem *m, enum lw_pykind k);
 int pymem__asyncio(struct lw_pymem *m, const uint64_t *words, char *why, size_t len);
 /* reads made so far */
 uint64_t pymem__reads(const struct lw_pymem *m);
+/* The look since the last reset ran out of reads: what it did not read
+ * reads as unreadable (-E2BIG), so it saw less than the whole process. */
+int pymem__cut(const struct lw_pymem *m);
 
 /* 0 or -errno */
 int pymem__read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len);

@@ -22,6 +22,7 @@
 
 struct pyproc {
 	pid_t pid;
+	uint64_t start; /* lw_proc_start(pid) when watched: which process it is */
 	enum { PY_UNKNOWN, PY_YES, PY_NO } state;
 	int open_tries; /* looked for its runtime this many times */
 	uint64_t open_again_ns; /* not before this */
@@ -40,6 +41,7 @@ struct pyproc {
 	int seen_whole; /* ... read whole, or this turn's look */
 	uint64_t last_ns, last_cpu;
 	int looks; /* taken so far */
+	int cut; /* looks that ran out of reads (pymem__cut()): looked at less often */
 	uint64_t orders; /* lock orders seen (distinct, while it lived) */
 };
 
@@ -49,6 +51,7 @@ struct lw_python_source {
 	int n;
 	int next; /* where the next turn starts looking for a due process */
 	uint64_t processes, looks;
+	uint64_t looks_cut; /* looks that ran out of reads */
 	uint64_t rereads, rereads_partial; /* reads for re-checks; of them, partial */
 	uint64_t holds; /* of processes forgotten since: their holds seen */
 	uint64_t loops, loop_samples, loop_busy; /* ... their loops, sampled */

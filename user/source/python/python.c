@@ -96,6 +96,7 @@ static void python_watch(struct lw_source *s, pid_t pid)
 	/* new, or a new program (execve): look again */
 	keep_counts(ps, p);
 	reset(p);
+	p->start = lw_proc_start(pid);
 }
 
 static void python_forget(struct lw_source *s, pid_t pid)
@@ -200,8 +201,6 @@ static void open_py(struct pyproc *p, uint64_t now_ns)
 	p->state = PY_YES;
 }
 
-/* Reads the process into lk, trying again a few times while it cannot be
- * read whole now; 0 or -errno. The page cache goes after each read. */
 /* 3.14+: the task lists as the _asyncio module describes them, once it is
  * loaded. Says once when they cannot be read. */
 static void asyncio_lists(struct pyproc *p)
@@ -233,10 +232,24 @@ int pysource__read(struct pyproc *p, struct lw_pylook *lk, const uint64_t *want,
 
 static void look(struct lw_python_source *ps, struct pyproc *p, uint64_t now_ns)
 {
+	uint64_t start = lw_proc_start(p->pid);
+
+	if (start && start != p->start) {
+		/* another process has its PID now (its exit went unseen): the
+		 * runtime, layout and looks were the old one's */
+		keep_counts(ps, p);
+		reset(p);
+		p->start = start;
+		return;
+	}
 	ps->looks++;
 	p->looks++;
 	p->cur ^= 1; /* the graph of this turn is built after: nothing points here */
 	p->valid = !pysource__read(p, &p->look[p->cur], NULL, 0);
+	if (pymem__cut(p->m) && !p->cut++)
+		lw_err("pid %d: its Python state is more than one look may read; what was read is used, the rest is not seen, and it is looked at every %llu s at most",
+		       p->pid, DUE_ANY_NS / 1000000000ull);
+	ps->looks_cut += pymem__cut(p->m);
 	if (p->valid) {
 		pyholds__update(&p->holds, &p->look[p->cur].snap, now_ns);
 		pystall__update(&p->stalls, p->m, &p->look[p->cur].snap);
@@ -266,7 +279,7 @@ static int due(struct pyproc *p, uint64_t now_ns)
 
 	if (p->withdrawn)
 		return 1;
-	if (since < DUE_IDLE_NS)
+	if (since < (p->cut ? DUE_ANY_NS : DUE_IDLE_NS))
 		return 0;
 	cpu = cpu_ns(p->pid);
 	/* it ran no code since the last look: nothing new to see. Otherwise
@@ -466,6 +479,7 @@ static void python_stats(struct lw_source *s, struct lw_summary *sum)
 
 	sum->python_processes += ps->processes;
 	sum->python_looks += ps->looks;
+	sum->python_looks_cut += ps->looks_cut;
 	sum->python_rereads += ps->rereads;
 	sum->python_rereads_partial += ps->rereads_partial;
 	sum->python_holds += ps->holds;
