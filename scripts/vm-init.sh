@@ -3,13 +3,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm-init.sh - /init of the initramfs that scripts/vmtest.sh boots under qemu.
 #
-# Mounts the pseudo filesystems lockwatch needs, runs /vm-tests.sh (the guest
-# test runner) with its output on the console, dumps the kernel log and
-# reports the runner's exit status through console markers, then powers off.
-# The host trusts only the markers: no marker means the guest failed.
+# Mounts the pseudo filesystems lockwatch needs, runs /lw/scripts/vm-tests.sh
+# (the guest's tests) with each line of its output on the console after
+# "VMTAP ", dumps the kernel log and reports the runner's exit status through
+# console markers, then powers off. The host trusts only the markers: no
+# marker means the guest failed.
 
 /bin/busybox --install -s /bin
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+# the harness's GNU tools (date, pgrep, pkill, bash) before busybox's applets
+export PATH=/usr/local/bin:/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root TMPDIR=/tmp
 
 mount -t proc proc /proc
@@ -32,8 +34,15 @@ exec </dev/console >/dev/console 2>&1
 
 echo "VMTEST-START: $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime) s"
 echo "VMTEST-KERNEL: $(uname -r) $(uname -v)"
-sh /vm-tests.sh
-rc=$?
+# line by line (shell builtins write each at once): a guest that stops
+# midway still shows all it said
+{
+	bash /lw/scripts/vm-tests.sh
+	echo $? >/tmp/vm-tests.rc
+} 2>&1 | while IFS= read -r line; do
+	echo "VMTAP $line"
+done
+rc=$(cat /tmp/vm-tests.rc 2>/dev/null || echo 1)
 # The kernel log, for the host's scan for WARNING:/BUG:/Oops: with "quiet"
 # on the command line the console shows only errors as they happen.
 dmesg | sed 's/^/DMESG: /'

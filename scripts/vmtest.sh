@@ -7,9 +7,11 @@
 #    kernel the module was built for), downloads its package once into
 #    .output/vm/cache (apt-get download, nothing is installed) and extracts
 #    vmlinuz (plus the modules kmod/lockwatch.ko depends on, if any);
-# 2. builds a busybox initramfs: /init (scripts/vm-init.sh), the guest test
-#    runner (scripts/vm-tests.sh), lockwatch, .output/tests/*, jq, the module,
-#    and every shared library they need (ldd);
+# 2. builds a busybox initramfs: /init (scripts/vm-init.sh); under /lw, laid
+#    out as the repository is, lockwatch, .output/tests/*, the guest's tests
+#    (scripts/vm-tests.sh) and the host's harness they use (tests/lib*.sh);
+#    bash, GNU date, pgrep/pkill and jq for that harness, the module, and
+#    every shared library they need (ldd);
 # 3. boots it with a timeout; the guest reports through console markers
 #    (VMTEST-START, "VMTAP ..." results, VMTEST-RESULT, VMTEST-EXIT) and
 #    powers off;
@@ -87,11 +89,17 @@ if [ ! -x "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
 fi
 
 [ -x "$LW_BIN" ] || bail "$LW_BIN is not built (run make)"
-for p in deadlock healthy; do
+for p in deadlock healthy hang orders; do
 	[ -x "$PROGS/$p" ] || bail "$PROGS/$p is not built (run make)"
 done
-for f in vm-init.sh vm-tests.sh; do
-	[ -r "$ROOT/scripts/$f" ] || bail "scripts/$f is missing"
+for f in scripts/vm-init.sh scripts/vm-tests.sh tests/lib.sh tests/lib-attach.sh \
+	tests/lib-programs.sh; do
+	[ -r "$ROOT/$f" ] || bail "$f is missing"
+done
+# what the guest's harness runs beyond busybox: GNU date (+%N), pgrep, pkill
+GNU_TOOLS=(/bin/bash "$(command -v date)" "$(command -v pgrep)" "$(command -v pkill)")
+for t in "${GNU_TOOLS[@]}"; do
+	[ -x "$t" ] || bail "$t is missing (packages bash, coreutils, procps)"
 done
 
 mkdir -p "$VM/cache" "$VM/kernel"
@@ -157,25 +165,33 @@ fi
 
 t0=$(date +%s.%N)
 R=$WORK/root
-mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,tests,proc,sys,dev,tmp,run,root,etc,modules}
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,proc,sys,dev,tmp,run,root,etc,modules} \
+	"$R"/lw/{scripts,tests,.output/tests}
 cp "$BUSYBOX" "$R/bin/busybox"
 ln -s busybox "$R/bin/sh"
 install -m 755 "$ROOT/scripts/vm-init.sh" "$R/init"
-install -m 755 "$ROOT/scripts/vm-tests.sh" "$R/vm-tests.sh"
+install -m 755 "$ROOT/scripts/vm-tests.sh" "$R/lw/scripts/vm-tests.sh"
+install -m 644 "$ROOT"/tests/lib.sh "$ROOT"/tests/lib-attach.sh "$ROOT"/tests/lib-programs.sh \
+	"$R/lw/tests/"
 mknod -m 600 "$R/dev/console" c 5 1 2>/dev/null || true
 mknod -m 666 "$R/dev/null" c 1 3 2>/dev/null || true
 echo "root:x:0:0:root:/root:/bin/sh" >"$R/etc/passwd"
 echo "root:x:0:" >"$R/etc/group"
 
-ELFS=("$R/usr/bin/lockwatch" "$R/usr/bin/jq")
-cp "$LW_BIN" "$R/usr/bin/lockwatch"
+ELFS=("$R/lw/lockwatch" "$R/usr/bin/jq")
+cp "$LW_BIN" "$R/lw/lockwatch"
 cp "$(command -v jq)" "$R/usr/bin/jq"
+# first in the guest's PATH, before busybox's applets of the same names
+for t in "${GNU_TOOLS[@]}"; do
+	cp "$t" "$R/usr/local/bin/"
+	ELFS+=("$R/usr/local/bin/${t##*/}")
+done
 for p in "$PROGS"/*; do
 	if [ ! -f "$p" ] || [ ! -x "$p" ]; then
 		continue
 	fi
-	cp "$p" "$R/tests/"
-	ELFS+=("$R/tests/${p##*/}")
+	cp "$p" "$R/lw/.output/tests/"
+	ELFS+=("$R/lw/.output/tests/${p##*/}")
 done
 
 # every shared library (and the dynamic loader) at the path ldd names
@@ -319,19 +335,21 @@ esac
 [ "$kernel" != "" ] || kernel="(no VMTEST-KERNEL line)"
 echo "guest kernel: $kernel" | diag
 
+# the guest's TAP (its own numbers dropped: these are numbered among the
+# host's)
 while IFS= read -r line; do
 	line=${line#VMTAP }
 	case $line in
-	"ok - "*"# SKIP"*) res skip "${line#ok - }" ;;
-	"ok - "*) res ok "${line#ok - }" ;;
-	"not ok - "*) res fail "${line#not ok - }" ;;
+	"ok "*" - "*"# SKIP"*) res skip "${line#ok * - }" ;;
+	"ok "*" - "*) res ok "${line#ok * - }" ;;
+	"not ok "*" - "*) res fail "${line#not ok * - }" ;;
 	"#"*) echo "$line" >>"$TAP" ;;
 	esac
 done < <(grep '^VMTAP ' "$TXT" || true)
 
 # every test of the guest's list ran, in order
-sed -n "/^done 3<<'TESTS'\$/,/^TESTS\$/p" "$ROOT/scripts/vm-tests.sh" | sed '1d;$d' >"$WORK/planned"
-sed -n 's/^VMTEST-RAN: //p' "$TXT" >"$WORK/ran"
+bash "$ROOT/scripts/vm-tests.sh" --list "$KVER" >"$WORK/planned"
+sed -n 's/^VMTAP VMTEST-RAN: //p' "$TXT" >"$WORK/ran"
 planned=$(wc -l <"$WORK/planned")
 if [ "$planned" -gt 0 ] && cmp -s "$WORK/planned" "$WORK/ran"; then
 	res ok "vm: all $planned tests of the guest's list ran"
@@ -340,7 +358,7 @@ else
 	diff "$WORK/planned" "$WORK/ran" | head -n 20 | diag
 fi
 
-result=$(sed -n 's/^VMTEST-RESULT: //p' "$TXT" | tail -n 1)
+result=$(sed -n 's/^VMTAP VMTEST-RESULT: //p' "$TXT" | tail -n 1)
 gexit=$(sed -n 's/^VMTEST-EXIT: \([0-9][0-9]*\).*/\1/p' "$TXT" | tail -n 1)
 if [ -n "$result" ] && [ "$gexit" = 0 ] && [ "$QEMU_RC" = 0 ]; then
 	res ok "vm: the guest reported success ($result) and powered off"

@@ -208,10 +208,7 @@ check_short()
 	local dir
 
 	dir=$(lw_dir "$1")
-	echo "prlimit --as=$(($2 * 1024)) $LW_BIN check $3" >"$dir/cmd"
-	timeout -k 10 "$LW_TIMEOUT" prlimit --as=$(($2 * 1024)) "$LW_BIN" check "$3" \
-		>"$dir/out" 2>"$dir/err" </dev/null
-	echo $? >"$dir/rc"
+	run_cmd "$dir" "$LW_TIMEOUT" prlimit --as=$(($2 * 1024)) "$LW_BIN" check "$3"
 	echo "$dir"
 }
 

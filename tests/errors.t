@@ -36,27 +36,13 @@ test_unknown_pid()
 	expect_error "-p $pid (no such process): exit 3" 3 "$pid" -p "$pid" --duration 5
 }
 
-# lw_run_as DIR WRAPPER...: like lw_run, for a lockwatch started by a wrapper.
-lw_run_as()
-{
-	local dir=$1 rc
-
-	shift
-	echo "$*" >"$dir/cmd"
-	date +%s.%N >"$dir/start"
-	timeout -k 10 "$LW_TIMEOUT" "$@" >"$dir/out" 2>"$dir/err" </dev/null
-	rc=$?
-	date +%s.%N >"$dir/end"
-	echo "$rc" >"$dir/rc"
-}
-
 test_not_root()
 {
 	local dir
 
 	dir=$(lw_dir not-root)
 	t_begin "not root (setpriv --reuid=65534): exit 4"
-	lw_run_as "$dir" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	run_cmd "$dir" "$LW_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$LW_BIN" -p $$ --duration 5
 	t_rc "$dir" 4
 	t_stderr_line "$dir" 'root|privilege|permission|capabilit'
@@ -69,7 +55,7 @@ test_no_caps()
 
 	dir=$(lw_dir no-caps)
 	t_begin "root without capabilities (setpriv --bounding-set=-all): exit 4"
-	lw_run_as "$dir" setpriv --inh-caps=-all --bounding-set=-all "$LW_BIN" -p $$ --duration 5
+	run_cmd "$dir" "$LW_TIMEOUT" setpriv --inh-caps=-all --bounding-set=-all "$LW_BIN" -p $$ --duration 5
 	t_rc "$dir" 4
 	t_stderr_line "$dir" 'root|privilege|permission|capabilit'
 	t_end

@@ -1,50 +1,29 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # healthy.t - true negatives: busy programs that never deadlock
-# (tests/healthy.c) stay silent under lockwatch for seconds of heavy use, and
-# lockwatch did see their futex waits.  The 30 s stress run goes in the
-# background; the short modes run one after another beside it.
+# (tests/healthy.c, the modes of tests/lib-programs.sh's list, which the VM
+# runs too) stay silent under lockwatch for seconds of heavy use, and
+# lockwatch did see their futex waits.
 
 # shellcheck source=tests/lib.sh disable=SC2016 # jq filters are single-quoted
 . "$(dirname "$0")/lib.sh"
 
+# shellcheck source=tests/lib-programs.sh
+. "$(dirname "$0")/lib-programs.sh"
+
 lw_require_root_bpf
 lw_require_built healthy
 
-HEALTHY=$LW_PROGS/healthy
-STRESS_SECS=30
-# mode:seconds; condvar runs long enough for four 1.5 s idle gaps.
-SHORT_MODES="ordered:5 recursive:5 errorcheck:5 condvar:7 trylock:5"
-
-# run_mode MODE SECS: lockwatch runs "healthy MODE SECS"; --duration is only
-# a safety net, the command ends first and lockwatch with it.
-run_mode()
-{
-	local mode=$1 secs=$2
-
-	LW_TIMEOUT=$((secs + 60)) lw_run "$(lw_dir "$mode")" --json --duration $((secs + 40)) \
-		-- "$HEALTHY" "$mode" "$secs"
-}
-
-check_mode()
-{
-	local mode=$1 secs=$2 dir=$LW_TMP/$1 took
-
-	t_begin "$mode: no alert in $secs s"
-	t_rc "$dir" 0
-	t_json_lines "$dir"
-	t_summary "$dir"
-	t_jq "no alert records" "$dir" 'map(select(.kind != "summary")) | length == 0'
-	t_jq "summary: alerts == 0 and deadlocks == 0" "$dir" \
-		'summary.alerts == 0 and summary.deadlocks == 0'
-	t_jq "summary: waits > 0 (lockwatch saw the futex waits)" "$dir" 'summary.waits > 0'
-	t_jq "summary: duration_ms >= $((secs * 1000 - 500))" "$dir" \
-		'summary.duration_ms >= $ms' --argjson ms $((secs * 1000 - 500))
-	took=$(lw_elapsed "$dir")
-	awk -v t="$took" -v s="$secs" 'BEGIN { exit !(t < s + 15) }' ||
-		t_fail "lockwatch ran ${took} s: it did not end when the command exited"
-	t_end
-}
+# the stress run goes in the background; the other modes run one after
+# another beside it
+STRESS_SECS=
+SHORT_MODES=()
+for m in "${HEALTHY_MODES[@]}"; do
+	case $m in
+	stress:*) STRESS_SECS=${m#*:} ;;
+	*) SHORT_MODES+=("$m") ;;
+	esac
+done
 
 # --duration shorter than the command: lockwatch ends it and exits 0.
 run_cut_short()
@@ -77,19 +56,19 @@ check_cut_short()
 	t_end
 }
 
-tap_plan 7
+tap_plan $((${#HEALTHY_MODES[@]} + 1))
 
-run_mode stress "$STRESS_SECS" &
+healthy_run stress "$STRESS_SECS" &
 stress_job=$!
-for m in $SHORT_MODES; do
-	run_mode "${m%%:*}" "${m##*:}"
+for m in "${SHORT_MODES[@]}"; do
+	healthy_run "${m%%:*}" "${m##*:}"
 done
 run_cut_short
 wait "$stress_job"
 
-for m in $SHORT_MODES; do
-	check_mode "${m%%:*}" "${m##*:}"
+for m in "${SHORT_MODES[@]}"; do
+	healthy_check "${m%%:*}" "${m##*:}"
 done
-check_mode stress "$STRESS_SECS"
+healthy_check stress "$STRESS_SECS"
 check_cut_short
 tap_finish

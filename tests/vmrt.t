@@ -47,5 +47,5 @@ make -C "$kdir" M="$build" modules >"$CACHE/kmod-$kver.log" 2>&1 ||
 
 # --lock-order's tests take five times as long there as on the plain kernel
 # (~27 s each under TCG, measured): 600 s for the whole guest run
-VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-600} VMTEST_KERNEL_DEB=$deb VMTEST_KO=$build/kmod/lockwatch.ko \
+VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-800} VMTEST_KERNEL_DEB=$deb VMTEST_KO=$build/kmod/lockwatch.ko \
 	exec "$ROOT/scripts/vmtest.sh"
