@@ -591,8 +591,7 @@ static uint64_t orphan_candidate(const struct ctx *c, int *first)
 		if (!s->p[i].task || s->p[i].state > 0 || s->p[i].wait == PW_TASK ||
 		    s->p[i].wait == PW_GATHER)
 			continue;
-		if (!w[i].lock || w[i].kind != LW_LOCK_ASYNCIO_LOCK ||
-		    (lock && w[i].lock != lock))
+		if (!w[i].lock || w[i].kind != LW_LOCK_ASYNCIO_LOCK || (lock && w[i].lock != lock))
 			return 0;
 		if (!lock) {
 			lock = w[i].lock;
