@@ -192,7 +192,7 @@ static void reap_gone(struct lw_loop *l)
 static void turn(struct lw_loop *l, uint64_t min_age_ns)
 {
 	struct lw_turn t = { .now_ns = lw_now_ns(), .min_age_ns = min_age_ns };
-	uint64_t t0 = t.now_ns;
+	uint64_t t0 = t.now_ns, cpu0 = lw_cpu_ns();
 	int err;
 
 	t.look_now = l->look_now;
@@ -205,7 +205,7 @@ static void turn(struct lw_loop *l, uint64_t min_age_ns)
 	l->ndying = 0;
 	follow_linked(l);
 	l->turn_start = t0;
-	l->turn_ns = lw_now_ns() - t0;
+	l->turn_ns = lw_cpu_ns() - cpu0;
 }
 
 /* The soonest the next turn may start: ms after `since`, and the pace after

@@ -28,9 +28,11 @@
 #define LW_SWEEP_MS 100 /* a turn at least this often */
 #define LW_SWEEP_MIN_AGE_NS (50 * 1000000ull) /* sweeps start from waits this old */
 #define LW_HINT_TURN_MS 10 /* hints start a turn at most this often */
-/* and no turn starts sooner than this many times the last one took after
- * the last one started: turns take at most a quarter of the loop's time,
- * however many waits a host has or a process makes hints of */
+/* and no turn starts sooner than this many times the CPU time the last one
+ * used after the last one started: turns take at most a quarter of a CPU,
+ * however many waits a host has or a process makes hints of. CPU time, not
+ * time: on a host whose CPUs real-time threads take, a turn of 2 ms of work
+ * can take seconds to be run, and must not put off the next one for longer */
 #define LW_TURN_PACE 4
 #define LW_STATS_MS 1000 /* the counters to the sinks that want them, this often */
 
@@ -52,7 +54,7 @@ struct lw_loop {
 	uint64_t start_ns;
 	int look_now; /* waits were seeded: look at every one at once */
 	unsigned int budget; /* records this round may still take */
-	uint64_t turn_start, turn_ns; /* when the last turn started, what it took */
+	uint64_t turn_start, turn_ns; /* when the last turn started, its CPU time */
 };
 
 extern volatile sig_atomic_t lw_exiting;

@@ -22,6 +22,8 @@ struct lw_report {
 	struct lw_graph_model model; /* report/files.c */
 	int model_cap;
 	uint64_t model_ns;
+	int *model_first; /* by lock idx: the first of its waits in the model */
+	int model_first_cap;
 };
 
 struct lw_report *report__new(struct lw_syms_cache *syms)
@@ -43,6 +45,7 @@ void report__free(struct lw_report *r)
 	if (!r)
 		return;
 	free(r->model.waits);
+	free(r->model_first);
 	free(r);
 }
 
@@ -604,25 +607,65 @@ static uint64_t identity(struct lw_graph *g, unsigned int standing)
 	return h;
 }
 
+/* The model is built anew at most this often, or when the count of
+ * standing deadlocks changes: a host full of short waits changes the graph
+ * every turn, and a build reads every waiter's name. */
 #define MODEL_REFRESH_NS 1000000000ull
+
+/* lock's fields (and its holder's) once per build: l->idx's first wait */
+static void model_lock(struct lw_report *r, struct lw_model_wait *w, const struct lw_lock *l, int i)
+{
+	int *first = &r->model_first[l->idx];
+	struct lw_alert_participant h;
+
+	if (*first >= 0) {
+		w->lock = r->model.waits[*first].lock;
+		w->holder = r->model.waits[*first].holder;
+		return;
+	}
+	report__holder(&h, l);
+	report__lock(r->syms, &w->lock, l, h.tid || h.exited ? &h : NULL, NULL);
+	w->holder = h;
+	if (!h.tid || h.exited)
+		w->holder.pid = 0;
+	*first = i;
+}
+
+static int model_room(struct lw_report *r, int n, int nlocks)
+{
+	if (n > r->model_cap) {
+		struct lw_model_wait *v = realloc(r->model.waits, n * sizeof(*v));
+
+		if (!v)
+			return 0;
+		r->model.waits = v;
+		r->model_cap = n;
+	}
+	if (nlocks > r->model_first_cap) {
+		int *v = realloc(r->model_first, nlocks * sizeof(*v));
+
+		if (!v)
+			return 0;
+		r->model_first = v;
+		r->model_first_cap = nlocks;
+	}
+	for (int i = 0; i < nlocks; i++)
+		r->model_first[i] = -1;
+	return 1;
+}
 
 const struct lw_graph_model *report__graph(struct lw_report *r, struct lw_graph *g,
 					   unsigned int standing, uint64_t now_ns)
 {
 	struct lw_graph_model *m = &r->model;
-	uint64_t sig = identity(g, standing);
 	int n = graph__nparticipants(g);
+	uint64_t sig;
 
-	if (sig == m->sig && r->model_ns && now_ns - r->model_ns < MODEL_REFRESH_NS)
+	if (r->model_ns && now_ns - r->model_ns < MODEL_REFRESH_NS && standing == m->deadlocks)
 		return m;
-	if (n > r->model_cap) {
-		struct lw_model_wait *v = realloc(m->waits, n * sizeof(*v));
-
-		if (!v)
-			return m; /* the last one, rather than none */
-		m->waits = v;
-		r->model_cap = n;
-	}
+	sig = identity(g, standing);
+	if (!model_room(r, n, graph__nall_locks(g)))
+		return m; /* the last one, rather than none */
 	m->sig = sig;
 	m->deadlocks = standing;
 	m->blocked = 0;
@@ -632,24 +675,22 @@ const struct lw_graph_model *report__graph(struct lw_report *r, struct lw_graph 
 	for (int i = 0; i < n; i++) {
 		const struct lw_participant *p = graph__participant(g, i);
 		struct lw_model_wait *w = &m->waits[m->nwaits];
-		struct lw_alert_participant h;
 
 		if (!p->wait.lock)
 			continue;
 		m->blocked++;
-		m->nwaits++;
 		report__participant(&w->waiter, p);
 		w->comm[0] = '\0';
-		if (p->tid)
+		/* a thread's comm was read just now, for its name */
+		if (p->tid && p->type == LW_PARTICIPANT_THREAD && !p->name[0])
+			snprintf(w->comm, sizeof(w->comm), "%s", w->waiter.name);
+		else if (p->tid)
 			lw_proc_comm(p->pid, p->tid, w->comm, sizeof(w->comm));
-		report__holder(&h, p->wait.lock);
-		report__lock(r->syms, &w->lock, p->wait.lock, h.tid || h.exited ? &h : NULL, NULL);
-		w->holder = h;
-		if (!h.tid || h.exited)
-			w->holder.pid = 0;
+		model_lock(r, w, p->wait.lock, m->nwaits);
 		w->blocked_ms = p->wait.start_ns && now_ns > p->wait.start_ns ?
 					(now_ns - p->wait.start_ns) / 1000000 :
 					0;
+		m->nwaits++;
 	}
 	return m;
 }

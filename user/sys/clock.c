@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* CLOCK_MONOTONIC, as clock.h says. */
+/* CLOCK_MONOTONIC and the thread's CPU clock, as clock.h says. */
 #include <time.h>
 #include "sys/clock.h"
 
@@ -8,6 +8,14 @@ uint64_t lw_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+uint64_t lw_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 

@@ -7,9 +7,15 @@
 #include <string.h>
 #include "sys/maps.h"
 
+/* /proc fills a read with as many whole lines as fit: a process with
+ * thousands of mappings (a thread stack each) is a few reads, not one per
+ * KiB (stdio's default buffer for /proc files) */
+#define MAPS_READ (64 * 1024)
+
 struct lw_maps {
 	FILE *f;
 	char line[PATH_MAX + 256];
+	char buf[MAPS_READ];
 };
 
 struct lw_maps *maps__from(FILE *f)
@@ -23,6 +29,7 @@ struct lw_maps *maps__from(FILE *f)
 		return NULL;
 	}
 	m->f = f;
+	setvbuf(f, m->buf, _IOFBF, sizeof(m->buf));
 	return m;
 }
 

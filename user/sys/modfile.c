@@ -24,10 +24,57 @@ char *lw_modfile_debuginfo_path;
 /* The process dwfl_linux_proc_report is reporting: find_elf has no other way
  * to know it (lockwatch is single-threaded). */
 static pid_t reporting_pid;
+/* its maps, read once for every module's range (a process with a thousand
+ * thread stacks has a maps file of 100 KiB, and forty modules) */
+static char *maps_text;
+static size_t maps_len;
+static int maps_read;
+
+#define MAPS_TEXT_MAX (64u << 20) /* 65,530 mappings with long paths fit */
+#define MAPS_CHUNK 65536
 
 void lw_modfile_pid(pid_t pid)
 {
 	reporting_pid = pid;
+	free(maps_text);
+	maps_text = NULL;
+	maps_len = 0;
+	maps_read = 0;
+}
+
+/* reporting_pid's maps into maps_text, once: 0 or -errno. */
+static int read_maps(void)
+{
+	char path[64];
+	size_t cap = 0;
+	int fd;
+
+	if (maps_read)
+		return maps_text ? 0 : -EIO;
+	maps_read = 1;
+	snprintf(path, sizeof(path), "/proc/%d/maps", reporting_pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (maps_len < MAPS_TEXT_MAX) {
+		ssize_t n;
+
+		if (cap - maps_len < MAPS_CHUNK) {
+			size_t more = cap ? cap * 2 : 4 * MAPS_CHUNK;
+			char *t = realloc(maps_text, more);
+
+			if (!t)
+				break;
+			maps_text = t;
+			cap = more;
+		}
+		n = read(fd, maps_text + maps_len, cap - maps_len);
+		if (n <= 0)
+			break;
+		maps_len += n;
+	}
+	close(fd);
+	return maps_text ? 0 : -ENOMEM;
 }
 
 /* Whether the ELF file fd has the build ID id (len bytes). */
@@ -97,9 +144,12 @@ static int mapping_range(pid_t pid, const char *path, char *range, size_t len)
 {
 	size_t plen = strlen(path);
 	struct lw_mapping m;
-	struct lw_maps *maps = maps__open(pid);
+	struct lw_maps *maps;
 	int found = 0;
 
+	if (pid != reporting_pid || read_maps() || !maps_len)
+		return 0;
+	maps = maps__from(fmemopen(maps_text, maps_len, "r"));
 	if (!maps)
 		return 0;
 	while (!found && maps__next(maps, &m))

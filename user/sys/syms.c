@@ -216,6 +216,7 @@ struct lw_syms *syms__open(pid_t pid)
 	 * what it did just before it exited.
 	 */
 	dwfl_getmodules(s->dwfl, open_elf_cb, NULL, 0);
+	lw_modfile_pid(0); /* its maps read for that are let go */
 	/* Fails when no module has a readable ELF to pick the unwinder. */
 	if (!dwfl_attach_state(s->dwfl, NULL, pid, &thread_callbacks, s)) {
 		err = -ENOEXEC;
@@ -224,6 +225,7 @@ struct lw_syms *syms__open(pid_t pid)
 	return s;
 
 err_end:
+	lw_modfile_pid(0);
 	dwfl_end(s->dwfl);
 err_free:
 	free(s);

@@ -224,20 +224,56 @@ static int scan(struct lw_futex_source *fs)
 	return n;
 }
 
-/* Holders of every wait of the snapshot; for `check`, 1 when a holder lives
- * in a process not read yet (read it too: the chain may run through it). */
+/* Waits that read the same words the same way have the same holder: the
+ * snapshot in an order that puts them together (a join's is its own: a
+ * thread cannot join itself). */
+static int same_words(const struct lw_futex_wait *a, const struct lw_futex_wait *b)
+{
+	return a->tgid == b->tgid && a->uaddr == b->uaddr && a->flags == b->flags &&
+	       a->kind == b->kind && !(a->flags & LW_WF_JOIN);
+}
+
+static int by_words(const void *x, const void *y, void *snap)
+{
+	const struct lw_futex_wait *a = (struct lw_futex_wait *)snap + *(const int *)x;
+	const struct lw_futex_wait *b = (struct lw_futex_wait *)snap + *(const int *)y;
+
+	if (a->tgid != b->tgid)
+		return a->tgid < b->tgid ? -1 : 1;
+	if (a->uaddr != b->uaddr)
+		return a->uaddr < b->uaddr ? -1 : 1;
+	if (a->flags != b->flags)
+		return a->flags < b->flags ? -1 : 1;
+	return a->kind < b->kind ? -1 : a->kind > b->kind;
+}
+
+/* Holders of every wait of the snapshot, each lock's words read once a
+ * turn (a thousand waiters of one mutex are one read); for `check`, 1 when a
+ * holder lives in a process not read yet (read it too: the chain may run
+ * through it). */
 static int resolve(struct lw_futex_source *fs)
 {
-	int more = 0;
+	int more = 0, *order = malloc((fs->nsnap + 1) * sizeof(*order));
 
-	for (int i = 0; i < fs->nsnap; i++) {
+	for (int i = 0; i < fs->nsnap; i++)
+		if (order)
+			order[i] = i;
+	if (order)
+		qsort_r(order, fs->nsnap, sizeof(*order), by_words, fs->snap);
+	for (int k = 0; k < fs->nsnap; k++) {
+		int i = order ? order[k] : k, prev = order && k ? order[k - 1] : -1;
 		struct lw_held *h = &fs->held[i];
 
+		if (prev >= 0 && same_words(&fs->snap[i], &fs->snap[prev])) {
+			*h = fs->held[prev];
+			continue;
+		}
 		if (holder__resolve(&fs->snap[i], h))
 			h->kind = LW_LOCK_NKINDS; /* unreadable: no wait */
 		else if (!fs->tracer && h->holder_tid && add_check_pid(fs, h->holder_pid))
 			more = 1;
 	}
+	free(order);
 	return more;
 }
 
