@@ -9,7 +9,9 @@ PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libel
       zlib1g-dev libcapstone-dev libsystemd-dev libgraphviz-dev graphviz libxml2-utils libc6-dbg jq perl util-linux procps clang-format g++ systemtap-sdt-dev
       qemu-system-x86 busybox-static cpio kmod strace lintian
       python3.11 python3.11-dev libpython3.11-testsuite debootstrap valgrind
-      stress-ng sysbench"
+      stress-ng sysbench
+      libpq5 libicu72 libllvm14 libxslt1.1 libxml2 libgssapi-krb5-2 libldap-2.5-0 libpam0g
+      libselinux1 libuuid1 liblz4-1 libzstd1 locales"
 
 # libsystemd-dev: --journal sends alerts to journald through its native
 # protocol (systemd itself, whose journald the tests start, is Debian's base).
@@ -20,7 +22,9 @@ PKGS="make gcc clang libclang-rt-14-dev llvm pkg-config bpftool libbpf-dev libel
 # (tests/install.t); lintian checks `make deb`'s packages (tests/package.t),
 # which are installed into Debian 12's and 13's roots (debootstrap, below).
 # valgrind runs lockwatch's check and dump under memcheck (tests/memcheck.t);
-# stress-ng and sysbench are the load of the soak (tests/soak.t, make soak).
+# stress-ng and sysbench are the load of the soak (tests/soak.t, make soak),
+# with PostgreSQL under pgbench: libpq5 to locales are what Debian's
+# postgresql-15 links and needs; the package itself is taken apart below.
 # libcapstone-dev disassembles the start of a lock function, to place its
 # uprobe where the kernel need not single-step (user/sys/probeat.h).
 # g++ builds the C++ lock-order tests (lockwatch links libstdc++ for its
@@ -82,6 +86,24 @@ if [ ! -x "$PROMTOOL" ] && [ "$(id -u)" = 0 ]; then
 		install -m 0755 "$tmp/root/usr/bin/promtool" "$PROMTOOL" ||
 		echo "install-deps: could not take promtool out of Debian's prometheus package" >&2
 	rm -rf "$tmp"
+fi
+
+# PostgreSQL 15's server, initdb, pg_ctl and pgbench for the soak, out of
+# Debian's postgresql-15 package into a cache outside the checkout: installed,
+# the package would create a cluster and start a server on :5432 at every
+# boot. The soak runs its own server on a socket in its scratch directory.
+# The binaries find their share/ and lib/ relative to where they are.
+PGROOT=${LW_PGROOT:-/var/cache/lockwatch/postgresql}
+if [ ! -x "$PGROOT/usr/lib/postgresql/15/bin/pgbench" ] && [ "$(id -u)" = 0 ]; then
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq postgresql-15 >/dev/null 2>&1) ||
+		{ apt-get update -qq && (cd "$tmp" && apt-get download -qq postgresql-15 >/dev/null); }
+	rm -rf "$PGROOT.new" && mkdir -p "$PGROOT.new" &&
+		dpkg-deb -x "$tmp"/postgresql-15_*.deb "$PGROOT.new" &&
+		"$PGROOT.new/usr/lib/postgresql/15/bin/postgres" --version >/dev/null &&
+		rm -rf "$PGROOT" && mv "$PGROOT.new" "$PGROOT" ||
+		echo "install-deps: could not take PostgreSQL out of Debian's postgresql-15 package" >&2
+	rm -rf "$tmp" "$PGROOT.new"
 fi
 
 if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then
