@@ -60,6 +60,21 @@ struct {
 	__type(value, struct lw_holds);
 } holds SEC(".maps");
 
+/*
+ * The `holds` entries each process has: no process takes more than
+ * LW_WAITS_PER_PROC of them, so one with tens of thousands of threads that
+ * take locks cannot leave the other watched processes' threads untracked.
+ * Counted where an entry is made and deleted (a thread's first lock, its
+ * exit), never per lock.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_WAITS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64); /* 64 bits: the atomics BPF has on every kernel */
+} hold_counts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LW_LOCKGEN_MAX);
@@ -95,9 +110,35 @@ static __always_inline void stat_inc(__u32 i)
 	stat_add(i, 1);
 }
 
+/* An entry of tgid's made. */
+static __always_inline void hold_counted(__u32 tgid)
+{
+	__u64 *n = bpf_map_lookup_elem(&hold_counts, &tgid), one = 1;
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else if (bpf_map_update_elem(&hold_counts, &tgid, &one, BPF_NOEXIST) &&
+		 (n = bpf_map_lookup_elem(&hold_counts, &tgid)))
+		__sync_fetch_and_add(n, 1); /* another thread of it made the count first */
+}
+
+/* An entry of tgid's deleted: never below zero; a count that changed
+ * meanwhile stays (one too many). */
+static __always_inline void hold_uncounted(__u32 tgid)
+{
+	__u64 *n = bpf_map_lookup_elem(&hold_counts, &tgid), old;
+
+	if (!n)
+		return;
+	old = *n;
+	if (old && __sync_val_compare_and_swap(n, old, old - 1) == old && old == 1)
+		bpf_map_delete_elem(&hold_counts, &tgid);
+}
+
 static __always_inline struct lw_holds *holds_of(__u32 tid, __u32 tgid, int create)
 {
 	struct lw_holds *h;
+	__u64 *n;
 
 	if (!create)
 		return bpf_map_lookup_elem(&holds, &tid);
@@ -107,12 +148,22 @@ static __always_inline struct lw_holds *holds_of(__u32 tid, __u32 tgid, int crea
 	if (h && h->tgid == tgid)
 		return h;
 	/* none, or one a thread of another process left (missed exit): anew */
-	if (h)
+	if (h) {
 		stat_add(LW_STAT_ACQUIRES, h->acquires);
+		hold_uncounted(h->tgid);
+	}
+	n = bpf_map_lookup_elem(&hold_counts, &tgid);
+	if (n && *n >= LW_WAITS_PER_PROC) {
+		stat_inc(LW_STAT_HOLDS_SHARE);
+		if (h)
+			bpf_map_delete_elem(&holds, &tid);
+		return NULL;
+	}
 	if (bpf_map_update_elem(&holds, &tid, &empty_holds, h ? BPF_EXIST : BPF_NOEXIST)) {
 		stat_inc(LW_STAT_HOLDS_FULL);
 		return NULL;
 	}
+	hold_counted(tgid);
 	h = bpf_map_lookup_elem(&holds, &tid);
 	if (h)
 		h->tgid = tgid;
@@ -624,10 +675,13 @@ int BPF_KPROBE(handle_remade, void *lock)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit_holds, struct task_struct *p)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
+	__u32 tid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 	struct lw_holds *h = bpf_map_lookup_elem(&holds, &tid);
 	struct lw_ev_held_exit *e;
 
+	if (BPF_CORE_READ(p, signal, live.counter) == 0)
+		/* a count a lost race left over must not pass to a reused PID */
+		bpf_map_delete_elem(&hold_counts, &tgid);
 	if (!h)
 		return 0;
 	if (h->n) {
@@ -636,7 +690,7 @@ int BPF_PROG(handle_exit_holds, struct task_struct *p)
 			e->hdr.type = LW_EV_HELD_EXIT;
 			e->hdr.size = sizeof(*e);
 			e->hdr.ts_ns = bpf_ktime_get_ns();
-			e->hdr.tgid = BPF_CORE_READ(p, tgid);
+			e->hdr.tgid = tgid;
 			e->hdr.tid = tid;
 			BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 			e->n = h->n;
@@ -649,6 +703,7 @@ int BPF_PROG(handle_exit_holds, struct task_struct *p)
 		}
 	}
 	stat_add(LW_STAT_ACQUIRES, h->acquires);
+	hold_uncounted(h->tgid);
 	bpf_map_delete_elem(&holds, &tid);
 	return 0;
 }
@@ -668,6 +723,7 @@ int BPF_PROG(handle_exec_holds, struct task_struct *p, pid_t old_pid)
 		if (!h)
 			continue;
 		stat_add(LW_STAT_ACQUIRES, h->acquires);
+		hold_uncounted(h->tgid);
 		bpf_map_delete_elem(&holds, &tids[i]);
 	}
 	return 0;

@@ -33,7 +33,7 @@
 /* Map sizes both sides rely on: the daemon sizes its copies by them. */
 #define LW_TARGETS_MAX 4096 /* watched processes (`targets`) */
 #define LW_WAITS_MAX 65536 /* threads with a wait slot (`waits`) */
-#define LW_WAITS_PER_PROC 16384 /* of them, the most one process holds */
+#define LW_WAITS_PER_PROC 16384 /* of them (and of `holds`'), the most one process holds */
 #define LW_RINGBUF_DEFAULT (256 * 1024) /* `events`, unless --ringbuf-size */
 #define LW_RINGBUF_ORDERS (4 * 1024 * 1024) /* ... with --lock-order: orders carry stacks */
 
@@ -329,6 +329,8 @@ struct lw_ev_held_exit {
 #define LW_STAT_ORDERS_LATER \
 	9 /* lock sites: orders put off, the ring full (sent when taken again) */
 #define LW_STAT_WAITS_SHARE 10 /* a process held its share of `waits`: not tracked */
-#define LW_STAT_NR 11
+#define LW_STAT_HOLDS_SHARE \
+	11 /* lock sites: a process held its share of `holds`: a thread not tracked */
+#define LW_STAT_NR 12
 
 #endif /* LOCKWATCH_H */

@@ -41,10 +41,11 @@ test_suites()
 	t_no_alert "$dir"
 	t_summary "$dir"
 	t_jq "it saw their futex waits (thousands)" "$dir" 'summary.waits > 1000'
-	t_jq "it read their Python processes, more than once" "$dir" \
-		'summary.python_processes >= 1 and summary.python_looks > summary.python_processes'
+	t_jq "it read their Python processes, more than once, every look whole (none cut by the read budget)" \
+		"$dir" 'summary.python_processes >= 1 and summary.python_looks > summary.python_processes and
+		 summary.python_looks_cut == 0'
 	[ ! -s "$dir/err" ] || t_fail "lockwatch said something on stderr"
-	tap_diag <<<"$(jq -s -c '.[-1] | {duration_ms, waits, events, python_processes, python_looks, cpu_ms, max_rss_kb}' "$dir/out")"
+	tap_diag <<<"$(jq -s -c '.[-1] | {duration_ms, waits, events, python_processes, python_looks, python_looks_cut, cpu_ms, max_rss_kb}' "$dir/out")"
 	t_end
 }
 

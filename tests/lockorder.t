@@ -230,6 +230,38 @@ test_attach()
 	t_end
 }
 
+test_crowd()
+{
+	local dir go crowd abba pid_max
+
+	dir=$(lw_dir crowd)
+	go=$dir/go
+	t_begin "70,000 threads of one process each holding a lock: it holds its share of the held-lock map, an inversion in another process beside it is found"
+	pid_max=$(cat /proc/sys/kernel/pid_max)
+	[ "$pid_max" -ge 140000 ] || echo 140000 >/proc/sys/kernel/pid_max
+	LW_ORDERS_START=$go LW_READY_FILE=$dir/crowd-ready bg_start "$ORDERS" crowd 6
+	crowd=$BG_PID
+	LW_ORDERS_START=$dir/crowd-ready bg_start "$ORDERS" abba
+	abba=$BG_PID
+	lw_spawn "$dir" --json --lock-order --duration 60 -p "$crowd" -p "$abba"
+	lw_wait_attached "$dir"
+	touch "$go"
+	lw_reap "$dir"
+	bg_stop "$abba"
+	bg_stop "$crowd"
+	echo "$pid_max" >/proc/sys/kernel/pid_max
+	t_rc "$dir" 1
+	[ -s "$dir/crowd-ready" ] || t_fail "the crowd never had all its locks"
+	t_jq "the inversion beside it, of that pid: forward and backward" "$dir" \
+		'(orders_alerts | length == 1) and inv.processes[0].pid == $p and
+		 ([inv.orders[].thread.name] | sort == ["backward", "forward"])' --argjson p "$abba"
+	t_jq "the crowd's threads: its share followed, the rest counted as over it" "$dir" \
+		'summary.holds_over_share >= 70000 - 16384 - 64 and summary.holds_over_share <= 70000 - 16384 + 8 and
+		 summary.holds_full == 0'
+	tap_diag <<<"crowd: $(jq -s -c '.[-1] | {lock_acquires, lock_orders, holds_over_share, holds_full, events, cpu_ms, max_rss_kb}' "$dir/out")"
+	t_end
+}
+
 test_short_lived()
 {
 	local dir
@@ -377,7 +409,7 @@ test_readers_cycle()
 	t_end
 }
 
-tap_plan 28
+tap_plan 29
 test_abba_later
 test_abba
 test_text
@@ -392,6 +424,7 @@ test_custom_none
 test_usdt
 test_static
 test_attach
+test_crowd
 test_short_lived
 test_ordered
 test_trylock

@@ -53,6 +53,12 @@
  *   read-read      "left" read-locks index then table; "right" read-locks
  *                  table then index
  *
+ * Crowds:
+ *   crowd [SEC]    70,000 threads (raw clone(2), no glibc thread state: many,
+ *                  fast) each take a mutex of their own with
+ *                  pthread_mutex_lock and sleep holding it, for SEC seconds
+ *                  (default 10) after all have (LW_READY_FILE says when)
+ *
  * Locks left held (they run until killed, or ARG seconds):
  *   exit-holding   thread "leaver" takes config_lock then journal_lock and
  *                  exits without unlocking them; nobody waits for them
@@ -79,6 +85,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -713,6 +721,44 @@ static int long_hold(void)
 	return 0;
 }
 
+/* --- crowd --- */
+
+#define CROWD 70000
+#define CROWD_STACK 16384
+
+static uint32_t crowd_gate; /* never changes: they sleep until the end */
+static int crowd_locked;
+
+static int crowd_thread(void *arg)
+{
+	pthread_mutex_lock(arg);
+	__atomic_fetch_add(&crowd_locked, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		syscall(SYS_futex, &crowd_gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	return 0;
+}
+
+static int crowd(void)
+{
+	const int flags =
+		CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+	char *stacks = mmap(NULL, (size_t)CROWD * CROWD_STACK, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	pthread_mutex_t *locks = calloc(CROWD, sizeof(*locks)); /* zeroes: initialised */
+
+	if (stacks == MAP_FAILED || !locks)
+		die("mmap", errno);
+	for (int i = 0; i < CROWD; i++)
+		if (clone(crowd_thread, stacks + (size_t)(i + 1) * CROWD_STACK, flags, &locks[i]) <
+		    0)
+			die("clone (kernel.pid_max above 70,000?)", errno);
+	while (__atomic_load_n(&crowd_locked, __ATOMIC_SEQ_CST) < CROWD)
+		sleep_ms(10);
+	ready();
+	sleep_ms((arg_sec ? arg_sec : 10) * 1000);
+	return failed;
+}
+
 static pthread_barrier_t met;
 
 static noinline void *reader(void *arg)
@@ -775,6 +821,7 @@ int main(int argc, char **argv)
 		{ "exit-holding", exit_holding },
 		{ "long-hold", long_hold },
 		{ "readers-cycle", readers_cycle },
+		{ "crowd", crowd },
 	};
 
 	if (argc < 2) {

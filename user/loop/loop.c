@@ -249,6 +249,8 @@ static void stats(struct lw_loop *l, struct lw_summary *s)
 	s->held_overflow = st[LW_STAT_HELD_OVERFLOW];
 	s->orders_full = st[LW_STAT_ORDERS_FULL];
 	s->orders_later = st[LW_STAT_ORDERS_LATER];
+	s->holds_full = st[LW_STAT_HOLDS_FULL];
+	s->holds_over_share = st[LW_STAT_HOLDS_SHARE];
 	s->events = l->events;
 	s->watched = l->env->host ? 0 : l->npids;
 	pipeline__stats(l->pipe, s);

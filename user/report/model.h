@@ -178,6 +178,8 @@ struct lw_summary {
 	uint64_t held_overflow; /* ... locks taken past a thread's LW_HELD_MAX: not kept */
 	uint64_t orders_full; /* ... orders not kept: map full */
 	uint64_t orders_later; /* ... orders put off, the ring full: sent when taken again */
+	uint64_t holds_full; /* ... threads whose locks were not followed: `holds` full */
+	uint64_t holds_over_share; /* ... or their process held its share of it */
 	const struct lw_blocked *blocked; /* `check` only */
 	int nblocked;
 };

@@ -396,6 +396,13 @@ static void text_summary(struct lw_sink *s, const struct lw_summary *sum)
 			sum->held_overflow, LW_HELD_MAX);
 	if (sum->orders_full)
 		fprintf(f, ", %" PRIu64 " lock orders not kept (map full)", sum->orders_full);
+	if (sum->holds_full)
+		fprintf(f, ", %" PRIu64 " threads' locks not followed (map full)", sum->holds_full);
+	if (sum->holds_over_share)
+		fprintf(f,
+			", %" PRIu64
+			" threads' locks not followed (a process held its share of %d threads)",
+			sum->holds_over_share, LW_WAITS_PER_PROC);
 	if (sum->orders_later)
 		fprintf(f, ", %" PRIu64 " put off (ring buffer full; sent when taken again)",
 			sum->orders_later);
