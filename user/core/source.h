@@ -49,6 +49,9 @@ struct lw_observation {
 	 * innermost first (owned; observation__free()) */
 	struct lw_frame *frames;
 	int nframes;
+	/* a task's: its coroutine was running when read, so its frames were
+	 * its thread's, not its own */
+	int running;
 	/* a stalled event loop's: the task whose step runs (addr 0: none, a
 	 * plain callback) */
 	char task[64];

@@ -31,8 +31,8 @@ static const char *state_of(const struct lw_participant *p, const struct lw_obse
 {
 	if (p->wait.lock)
 		return "waiting";
-	if (p->type == LW_PARTICIPANT_TASK)
-		return "pending";
+	if (p->type == LW_PARTICIPANT_TASK) /* running: its frames are its thread's */
+		return o->running ? "running" : "pending";
 	if (!o->has_sc)
 		return "unknown";
 	if (o->sc.nr < 0)

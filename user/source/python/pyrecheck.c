@@ -95,6 +95,7 @@ static const struct lw_pylook *seen_again(struct lw_python_source *ps, struct py
 static void frames_of(struct lw_pymem *m, const struct lw_pyparticipant *pp,
 		      struct lw_observation *o)
 {
+	o->running = pp->task && pp->state == -1;
 	o->frames = calloc(pp->nframes ? pp->nframes : 1, sizeof(*o->frames));
 	if (!o->frames)
 		return;
