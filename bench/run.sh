@@ -13,8 +13,9 @@
 #                [--only SECTIONS] [--skip SECTIONS]
 #
 # SECTIONS is a comma-separated list of: overhead (contended and uncontended,
-# -p), host (whole host), futex (futex wait cost and what it predicts),
-# latency, cost (lockwatch's CPU and RSS), check, py-check, py-overhead,
+# -p), host (whole host), futex (futex wait cost, what it predicts, and the
+# share of it lockwatch's BPF programs take), latency, cost (lockwatch's CPU
+# and RSS), check, py-check, py-overhead,
 # py-versions (bench/pytasks.sh: `check` on 100,000 asyncio tasks under every
 # CPython lockwatch reads), or python (the py- sections), lock-order
 # (bench/lockorder.sh: --lock-order's
@@ -130,6 +131,7 @@ PY_VERSION= # the version of PYTHON; empty when it is missing or broken
 BUSY_PID= # the pid of bench/py_busy.py, in the run that started it
 BUSY_OPS= # its ops/s, once it has ended
 RSS_FROM=gnu-time # where check's peak RSS comes from: GNU time, or its summary
+BPF_STATS_ON= # kernel.bpf_stats_enabled turned on by bpf_cost_run, until it ends
 
 die()
 {
@@ -239,6 +241,7 @@ parse_args()
 cleanup()
 {
 	local pid
+	[ -z "$BPF_STATS_ON" ] || echo 0 >/proc/sys/kernel/bpf_stats_enabled
 	[ -n "$TMP" ] || return 0
 	if [ -s "$TMP/bg" ]; then
 		while read -r pid; do
@@ -694,6 +697,78 @@ futex_cost()
 		"  bystander cost" "$y" "$y_lo" "$y_hi"
 	printf '%-24s %+.0f ns per futex call (spread %.0f–%.0f) for every process: lockwatch with no -p watches them all\n' \
 		"  host-wide watched" "$h" "$h_lo" "$h_hi"
+}
+
+# What lockwatch's own BPF programs take of one futex call: the run time the
+# kernel counts for each program (kernel.bpf_stats_enabled, on only while
+# measuring), over its runs, across `contend futex` - for the call of an
+# unwatched process while a lockwatch -p watches another ("unwatched"), and of
+# a watched one (lockwatch with no -p: every process watched). The rest of a
+# call's added cost is the syscall tracepoints' own machinery, which every
+# process pays while any syscall tracepoint is in use. bpf_prog_times: "ID
+# RUN_TIME_NS RUN_CNT", one line per futex program of the loaded lockwatch.
+bpf_prog_times()
+{
+	bpftool -j prog show | jq -r '.[] | select(.name == "handle_futex_enter" or
+		.name == "handle_futex_exit") | "\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
+
+# bpf_cost_run KIND: "ENTER_NS EXIT_NS" per call of contend futex's window
+bpf_cost_run()
+{
+	local kind=$1 lw st=0
+	run_begin
+	case $kind in
+	unwatched)
+		"$LOCKWATCH" --duration 60 -- sleep 60 >/dev/null 2>"$TMP/bpfcost.err" &
+		lw=$!
+		until pgrep -P "$lw" -x sleep >/dev/null; do
+			kill -0 "$lw" 2>/dev/null || die "lockwatch -- sleep exited early"
+			sleep 0.05
+		done
+		;;
+	watched) host_start 60 ;;
+	esac
+	BPF_STATS_ON=1
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	bpf_prog_times >"$TMP/bpf.before"
+	"$CONTEND" futex 1 1 >/dev/null || st=$?
+	bpf_prog_times >"$TMP/bpf.after"
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	BPF_STATS_ON=
+	case $kind in
+	unwatched)
+		kill -INT "$lw" 2>/dev/null || true
+		wait "$lw" || true
+		;;
+	watched) host_stop "contend futex" ;;
+	esac
+	run_end
+	[ "$st" = 0 ] || die "$CONTEND futex failed"
+	awk 'NR == FNR { t[$1] = $2; c[$1] = $3; next }
+	     { dt = $2 - t[$1]; dc = $3 - c[$1]; ns[$1] = dc > 0 ? dt / dc : 0 }
+	     END { printf "%.1f %.1f\n", ns["handle_futex_enter"], ns["handle_futex_exit"] }' \
+		"$TMP/bpf.before" "$TMP/bpf.after"
+}
+
+bpf_cost()
+{
+	local i kind e e_lo e_hi x x_lo x_hi
+	[ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = 0 ] ||
+		die "kernel.bpf_stats_enabled is on already: someone else is measuring"
+	for kind in unwatched watched; do
+		FIGURE="BPF cost, $kind"
+		for i in $(seq 1 "$RUNS"); do
+			progress "$FIGURE: run $i/$RUNS"
+			bpf_cost_run "$kind"
+		done >"$TMP/bpf.$kind"
+		progress ""
+		read -r e e_lo e_hi _ < <(awk '{ print $1 }' "$TMP/bpf.$kind" | stats)
+		read -r x x_lo x_hi _ < <(awk '{ print $2 }' "$TMP/bpf.$kind" | stats)
+		printf '%-24s enter %.0f ns (spread %.0f–%.0f), exit %.0f ns (%.0f–%.0f) per futex call of a%s process (bpf_stats)  n=%d%s\n' \
+			"  BPF programs" "$e" "$e_lo" "$e_hi" "$x" "$x_lo" "$x_hi" \
+			"$([ "$kind" = watched ] && echo " watched" || echo "n unwatched")" "$RUNS" "$(taint_note)"
+	done
 }
 
 # What the futex wait cost predicts for the contended workload at the wait
@@ -1232,6 +1307,7 @@ main()
 	fi
 	if want futex; then
 		futex_cost
+		bpf_cost
 		predicted "  predicted contended" contended "$FUTEX_ADDED_NS"
 		predicted "  predicted whole host" host.contended "$FUTEX_HOST_NS"
 	fi
