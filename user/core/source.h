@@ -35,6 +35,7 @@ struct lw_turn {
 	uint64_t min_age_ns; /* a search starts only from waits at least this old */
 	int look_now; /* read everything now (check, right after attaching) */
 	int all; /* dump: every participant and hold a source knows, waiting or not */
+	uint64_t stop_ns; /* when the run ends (--duration): reading stops there; 0: never */
 };
 
 /* What re-checking a wait saw. Two observations a few ms apart with the

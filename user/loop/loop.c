@@ -191,7 +191,9 @@ static void reap_gone(struct lw_loop *l)
 
 static void turn(struct lw_loop *l, uint64_t min_age_ns)
 {
-	struct lw_turn t = { .now_ns = lw_now_ns(), .min_age_ns = min_age_ns };
+	struct lw_turn t = { .now_ns = lw_now_ns(),
+			     .min_age_ns = min_age_ns,
+			     .stop_ns = l->stop_ns };
 	uint64_t t0 = t.now_ns, cpu0 = lw_cpu_ns();
 	int err;
 
@@ -267,6 +269,7 @@ void loop__run(struct lw_loop *l)
 
 	if (env->duration > 0)
 		stop_at = l->start_ns + (uint64_t)(env->duration * 1e9);
+	l->stop_ns = stop_at;
 	while (!lw_exiting) {
 		uint64_t now = lw_now_ns();
 

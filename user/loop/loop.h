@@ -55,6 +55,7 @@ struct lw_loop {
 	int look_now; /* waits were seeded: look at every one at once */
 	unsigned int budget; /* records this round may still take */
 	uint64_t turn_start, turn_ns; /* when the last turn started, its CPU time */
+	uint64_t stop_ns; /* --duration's end; 0: none */
 };
 
 extern volatile sig_atomic_t lw_exiting;

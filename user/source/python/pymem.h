@@ -76,6 +76,9 @@ uint64_t pymem__reads(const struct lw_pymem *m);
 /* The look since the last reset ran out of reads: what it did not read
  * reads as unreadable (-E2BIG), so it saw less than the whole process. */
 int pymem__cut(const struct lw_pymem *m);
+/* No read after ns (CLOCK_MONOTONIC; 0: none): one wanted then cuts the
+ * look, as running out of reads does. */
+void pymem__deadline(struct lw_pymem *m, uint64_t ns);
 
 /* 0 or -errno */
 int pymem__read(struct lw_pymem *m, uint64_t addr, void *buf, size_t len);

@@ -450,6 +450,7 @@ static int python_contribute(struct lw_source *s, struct lw_graph *g, const stru
 		}
 		if (p->state != PY_YES || (looked && !t->look_now) || !due(p, t->now_ns))
 			continue;
+		pymem__deadline(p->m, t->stop_ns);
 		look(ps, p, t->now_ns);
 		if (p->valid)
 			p->orders += pyorders__put(graph__order(g), s, p->m, &p->look[p->cur],
