@@ -820,14 +820,69 @@ latency_run()
 		'BEGIN { printf "%.3f %.3f\n", d / 1e6, c / 1e6 }'
 }
 
+# The same deadlock in a program that was running before lockwatch -p
+# attached to it (what a user does to a service): the program waits for
+# LW_GO_FILE, which is made once lockwatch has attached and gone quiet
+# (asleep, its CPU time still: its first look, and the reading of the
+# program's symbols and debug info, done).
+latency_attached_run()
+{
+	local i=$1 st=0 prog lw reader a b n stamp line arrival confirmed
+	rm -f "$TMP/stamp" "$TMP/go" "$TMP/lat.fifo"
+	mkfifo "$TMP/lat.fifo"
+	run_begin
+	LW_STAMP_FILE=$TMP/stamp LW_GO_FILE=$TMP/go "$DEADLOCK" abba >/dev/null 2>&1 &
+	prog=$!
+	bg_started "$prog"
+	"$STAMP_LINES" <"$TMP/lat.fifo" >"$TMP/lat.out" &
+	reader=$!
+	timeout -k 5 60 "$LOCKWATCH" --json --exit-on-deadlock -p "$prog" \
+		>"$TMP/lat.fifo" 2>"$TMP/lat.err" &
+	lw=$!
+	for n in $(seq 1 120); do
+		if has_bpf_link "$(pgrep -P "$lw" | head -n 1)"; then
+			a=$(proc_state_cpu "$(pgrep -P "$lw" | head -n 1)") || a=
+			sleep 0.25
+			b=$(proc_state_cpu "$(pgrep -P "$lw" | head -n 1)") || b=
+			[ -n "$a" ] && [ "$a" = "$b" ] && [ "${a%% *}" = S ] && break
+		else
+			sleep 0.25
+		fi
+	done
+	touch "$TMP/go"
+	wait "$lw" || st=$?
+	wait "$reader" || true
+	kill -KILL "$prog" 2>/dev/null || true
+	wait "$prog" 2>/dev/null || true
+	bg_ended "$prog"
+	run_end
+	if [ "$st" != 1 ]; then
+		cat "$TMP/lat.err" >&2
+		die "attached latency run $i: lockwatch exited with status $st, expected 1 (deadlock)"
+	fi
+	stamp=$(tr -d ' \n' <"$TMP/stamp" 2>/dev/null) || stamp=
+	case $stamp in
+	'' | *[!0-9]*) die "attached latency run $i: $DEADLOCK wrote no stamp" ;;
+	esac
+	line=$(grep -m 1 '"kind": *"deadlock"' "$TMP/lat.out") ||
+		die "attached latency run $i: no deadlock alert in lockwatch's output"
+	arrival=${line%% *}
+	confirmed=$(date -d "$(echo "${line#* }" | jq -r .time)" +%s%3N) ||
+		die "attached latency run $i: alert without a valid \"time\""
+	awk -v d=$((arrival - stamp)) -v c=$((confirmed * 1000000 - stamp)) \
+		'BEGIN { printf "%.3f %.3f\n", d / 1e6, c / 1e6 }'
+}
+
 latency()
 {
 	local i m lo hi n c_m c_lo c_hi
 	FIGURE="detection latency"
 	: >"$TMP/latency"
+	: >"$TMP/latency.attached"
 	for i in $(seq 1 "$RUNS"); do
 		progress "$FIGURE: run $i/$RUNS"
 		latency_run "$i" >>"$TMP/latency"
+		latency_attached_run "$i" >>"$TMP/latency.attached"
 	done
 	read -r m lo hi n < <(awk '{ print $1 }' "$TMP/latency" | stats)
 	read -r c_m c_lo c_hi n < <(awk '{ print $2 }' "$TMP/latency" | stats)
@@ -836,6 +891,10 @@ latency()
 		"$FIGURE" "$m" "$lo" "$hi" "$n" "$(taint_note)"
 	printf '%-24s median %.1f ms  spread %.1f–%.1f ms  (stamp to the alert'"'"'s "time"; the rest is stacks, symbols, output)\n' \
 		"  of which confirmed" "$c_m" "$c_lo" "$c_hi"
+	read -r m lo hi n < <(awk '{ print $1 }' "$TMP/latency.attached" | stats)
+	read -r c_m c_lo c_hi n < <(awk '{ print $2 }' "$TMP/latency.attached" | stats)
+	printf '%-24s median %.1f ms  spread %.1f–%.1f ms, of which confirmed %.1f ms  (-p, attached to it before it deadlocked)\n' \
+		"  attached" "$m" "$lo" "$hi" "$c_m"
 }
 
 # lockwatch's own cost while it watches the contended workload, from its JSON
