@@ -516,10 +516,16 @@ static int futex_observe(struct lw_source *s, const struct lw_participant *p, un
 	const struct lw_futex_wait *w = p->wait.rec;
 	const struct lw_lock *l = p->wait.lock;
 	pid_t holder = l->holder ? l->holder->tid : 0;
+	struct lw_proc_stat st;
 	uint64_t ctxsw;
 	struct lw_held h;
 
 	if (lw_proc_syscall(p->pid, p->tid, &o->sc) || lw_proc_ctxsw(p->pid, p->tid, &ctxsw))
+		return 0;
+	/* asleep: a thread preempted inside its futex call (runnable, R) keeps
+	 * its syscall and its switch count while it waits for a CPU, and a
+	 * loop of 1 us timed waits on a loaded host looked stuck twice */
+	if (lw_proc_stat(p->pid, p->tid, &st) || (st.state != 'S' && st.state != 'D'))
 		return 0;
 	if (!in_place(w, &o->sc) || holder__resolve(w, &h))
 		return 0;
