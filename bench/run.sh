@@ -793,9 +793,27 @@ predicted()
 # moment the alert line reached this script's reader (stamp_lines), the
 # figure, and (2) the alert's own "time" (when lockwatch had confirmed the
 # cycle; millisecond resolution), to show where the time goes.
+# latency_of WHAT: the two latencies of one run, from $TMP/stamp and the
+# first deadlock line of $TMP/lat.out.
+latency_of()
+{
+	local stamp line arrival confirmed
+	stamp=$(tr -d ' \n' <"$TMP/stamp" 2>/dev/null) || stamp=
+	case $stamp in
+	'' | *[!0-9]*) die "$1: $DEADLOCK wrote no stamp to LW_STAMP_FILE" ;;
+	esac
+	line=$(grep -m 1 '"kind": *"deadlock"' "$TMP/lat.out") ||
+		die "$1: no deadlock alert in lockwatch's output"
+	arrival=${line%% *}
+	confirmed=$(date -d "$(echo "${line#* }" | jq -r .time)" +%s%3N) ||
+		die "$1: alert without a valid \"time\""
+	awk -v d=$((arrival - stamp)) -v c=$((confirmed * 1000000 - stamp)) \
+		'BEGIN { printf "%.3f %.3f\n", d / 1e6, c / 1e6 }'
+}
+
 latency_run()
 {
-	local i=$1 st=0 stamp line arrival confirmed
+	local i=$1 st=0
 	rm -f "$TMP/stamp"
 	run_begin
 	LW_STAMP_FILE=$TMP/stamp timeout -k 5 60 "$LOCKWATCH" --json --exit-on-deadlock \
@@ -807,17 +825,7 @@ latency_run()
 		cat "$TMP/lat.err" >&2
 		die "latency run $i: lockwatch exited with status $st, expected 1 (deadlock)"
 	fi
-	stamp=$(tr -d ' \n' <"$TMP/stamp" 2>/dev/null) || stamp=
-	case $stamp in
-	'' | *[!0-9]*) die "latency run $i: $DEADLOCK wrote no stamp to LW_STAMP_FILE" ;;
-	esac
-	line=$(grep -m 1 '"kind": *"deadlock"' "$TMP/lat.out") ||
-		die "latency run $i: no deadlock alert in lockwatch's output"
-	arrival=${line%% *}
-	confirmed=$(date -d "$(echo "${line#* }" | jq -r .time)" +%s%3N) ||
-		die "latency run $i: alert without a valid \"time\""
-	awk -v d=$((arrival - stamp)) -v c=$((confirmed * 1000000 - stamp)) \
-		'BEGIN { printf "%.3f %.3f\n", d / 1e6, c / 1e6 }'
+	latency_of "latency run $i"
 }
 
 # The same deadlock in a program that was running before lockwatch -p
@@ -827,7 +835,7 @@ latency_run()
 # program's symbols and debug info, done).
 latency_attached_run()
 {
-	local i=$1 st=0 prog lw reader a b n stamp line arrival confirmed
+	local i=$1 st=0 prog lw reader a b n
 	rm -f "$TMP/stamp" "$TMP/go" "$TMP/lat.fifo"
 	mkfifo "$TMP/lat.fifo"
 	run_begin
@@ -860,17 +868,7 @@ latency_attached_run()
 		cat "$TMP/lat.err" >&2
 		die "attached latency run $i: lockwatch exited with status $st, expected 1 (deadlock)"
 	fi
-	stamp=$(tr -d ' \n' <"$TMP/stamp" 2>/dev/null) || stamp=
-	case $stamp in
-	'' | *[!0-9]*) die "attached latency run $i: $DEADLOCK wrote no stamp" ;;
-	esac
-	line=$(grep -m 1 '"kind": *"deadlock"' "$TMP/lat.out") ||
-		die "attached latency run $i: no deadlock alert in lockwatch's output"
-	arrival=${line%% *}
-	confirmed=$(date -d "$(echo "${line#* }" | jq -r .time)" +%s%3N) ||
-		die "attached latency run $i: alert without a valid \"time\""
-	awk -v d=$((arrival - stamp)) -v c=$((confirmed * 1000000 - stamp)) \
-		'BEGIN { printf "%.3f %.3f\n", d / 1e6, c / 1e6 }'
+	latency_of "attached latency run $i"
 }
 
 latency()
