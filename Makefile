@@ -130,14 +130,15 @@ $(OUTPUT)/tests/pylayout: tests/pylayout.c $(PYLAYOUT).c $(PYLAYOUT).h | $(OUTPU
 
 # Unit tests (tests/unit/, no root but syms_cache's ns_last_pid): each links
 # the parts of user/ it tests.
-UNIT_graph := core/graph core/order sys/hash sys/syms sys/modfile sys/maps sys/proc
-UNIT_order := core/order sys/hash sys/syms sys/modfile sys/maps sys/proc
-UNIT_detect := core/graph core/order core/detect core/seen core/confirm sys/clock sys/hash sys/syms sys/modfile \
+UNIT_graph := core/graph core/order sys/hash sys/syms sys/modfile sys/debugcache sys/maps sys/proc
+UNIT_order := core/order sys/hash sys/syms sys/modfile sys/debugcache sys/maps sys/proc
+UNIT_detect := core/graph core/order core/detect core/seen core/confirm sys/clock sys/hash sys/syms sys/modfile sys/debugcache \
 	       sys/maps sys/proc
 UNIT_futex := source/futex/attach source/futex/holder source/futex/memkey sys/proc sys/maps
 UNIT_escape := sys/escape
-UNIT_syms_cache := sys/syms_cache sys/syms sys/modfile sys/maps sys/proc
+UNIT_syms_cache := sys/syms_cache sys/syms sys/modfile sys/debugcache sys/maps sys/proc
 UNIT_pycode := source/python/pycode
+UNIT_debugcache := sys/debugcache
 UNIT_pydebug := source/python/pylayout
 .SECONDEXPANSION:
 $(UNIT_PROGS): $(OUTPUT)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(OUTPUT)/flavour \

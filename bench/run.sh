@@ -885,7 +885,7 @@ latency()
 	read -r m lo hi n < <(awk '{ print $1 }' "$TMP/latency" | stats)
 	read -r c_m c_lo c_hi n < <(awk '{ print $2 }' "$TMP/latency" | stats)
 	progress ""
-	printf '%-24s median %.1f ms  spread %.1f–%.1f ms  n=%d  (target ≤ 100 ms%s)\n' \
+	printf '%-24s median %.1f ms  spread %.1f–%.1f ms  n=%d  (target ≤ 25 ms%s)\n' \
 		"$FIGURE" "$m" "$lo" "$hi" "$n" "$(taint_note)"
 	printf '%-24s median %.1f ms  spread %.1f–%.1f ms  (stamp to the alert'"'"'s "time"; the rest is stacks, symbols, output)\n' \
 		"  of which confirmed" "$c_m" "$c_lo" "$c_hi"

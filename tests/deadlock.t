@@ -170,6 +170,13 @@ test_abba_heap_names()
 	t_end
 }
 
+# Whether lockwatch (PID) holds a debug file inflated ahead (sys/debugcache.c).
+DEBUGINFO=lockwatch-debuginfo
+debuginfo_ready()
+{
+	ls -l "/proc/$1/fd" 2>/dev/null | grep -q "memfd:$DEBUGINFO"
+}
+
 test_attach()
 {
 	local dir pid
@@ -181,6 +188,8 @@ test_attach()
 	lw_spawn "$dir" --json --exit-on-deadlock --duration 30 -p "$pid" ||
 		t_fail "lockwatch did not start"
 	lw_wait_attached "$dir" || t_fail "lockwatch did not attach within 30 s"
+	wait_until 10 debuginfo_ready "$(cat "$dir/pid")" ||
+		t_fail "libc's debug info not read ahead of a deadlock (no memfd:$DEBUGINFO open)"
 	touch "$dir/go"
 	lw_reap "$dir"
 	t_rc "$dir" 1
@@ -188,6 +197,11 @@ test_attach()
 	t_jq "the alert names pid $pid" "$dir" 'alert.processes[0].pid == $p' --argjson p "$pid"
 	t_frames "$dir" poster take_journal
 	t_frames "$dir" auditor take_ledger
+	t_jq "libc's frames with their file and line, from the debug info read ahead" "$dir" \
+		'any(thread("poster").stack[]; .function == "__pthread_mutex_lock" and
+		     (.file | test("pthread_mutex_lock\\.c$")) and .line > 0)'
+	t_jq "summary: libc's debug file kept inflated (debuginfo_files, debuginfo_kb)" "$dir" \
+		'summary.debuginfo_files >= 1 and summary.debuginfo_kb > 8192'
 	[ -d "/proc/$pid" ] || t_fail "lockwatch -p ended the watched process"
 	bg_stop "$pid"
 	t_end

@@ -163,6 +163,16 @@ int cmd_watch(const struct env *env)
 		/* its own lock sites before it runs: its first locks are seen */
 		if (l.uprobes && !child__path(env->cmd[0], path, sizeof(path)))
 			uprobes__attach_exe(l.uprobes, child.pid, path);
+	}
+	/* a process's lock sites are ~30 perf events, each an fd; raised after
+	 * the command was forked, which keeps the limit it was given */
+	if (l.uprobes)
+		lw_raise_fd_limit();
+	for (int i = 0; i < env->npids; i++)
+		if (loop__add(&l, env->pids[i], 1))
+			goto out;
+	loop__prepare(&l); /* before the command runs: a deadlock at once is quick too */
+	if (env->cmd) {
 		err = child__go(&child, env->cmd);
 		if (err) {
 			/* it is on its way to _exit(127 or 126): no signal */
@@ -171,13 +181,6 @@ int cmd_watch(const struct env *env)
 			goto out;
 		}
 	}
-	/* a process's lock sites are ~30 perf events, each an fd; raised after
-	 * the command was started, which keeps the limit it was given */
-	if (l.uprobes)
-		lw_raise_fd_limit();
-	for (int i = 0; i < env->npids; i++)
-		if (loop__add(&l, env->pids[i], 1))
-			goto out;
 	if (env->host)
 		loop__seed_host(&l);
 

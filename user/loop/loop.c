@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "loop/loop.h"
 #include "sink/sink.h"
 #include "sys/clock.h"
@@ -257,6 +258,28 @@ static void stats(struct lw_loop *l, struct lw_summary *s)
 	s->watched = l->env->host ? 0 : l->npids;
 	pipeline__stats(l->pipe, s);
 	report__self_usage(s);
+}
+
+/*
+ * What a report will need, read now rather than after a deadlock formed: the
+ * debug info of the modules of lockwatch itself (the host's libc, which a
+ * command it starts and most processes map too) and of the processes given
+ * with -p, inflated once and bounded (syms__prepare).
+ */
+void loop__prepare(struct lw_loop *l)
+{
+	struct lw_syms *self = syms__open(getpid());
+
+	if (self) {
+		syms__prepare(self);
+		syms__close(self);
+	}
+	for (int i = 0; i < l->npids; i++) {
+		struct lw_syms *s = l->named[i] ? syms_cache__get(l->syms, l->pids[i]) : NULL;
+
+		if (s)
+			syms__prepare(s);
+	}
 }
 
 void loop__run(struct lw_loop *l)

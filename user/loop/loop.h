@@ -69,6 +69,8 @@ int loop__add(struct lw_loop *l, pid_t pid, int named);
 int loop__on_event(void *ctx, const void *data, size_t size);
 /* Whole host: seed what every process is already blocked in. */
 void loop__seed_host(struct lw_loop *l);
+/* Read ahead what reports will need (once, before the loop runs). */
+void loop__prepare(struct lw_loop *l);
 /* Run until a stop condition. */
 void loop__run(struct lw_loop *l);
 void loop__summary(struct lw_loop *l, struct lw_summary *s);

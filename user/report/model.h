@@ -163,6 +163,7 @@ struct lw_summary {
 	uint64_t deadlocks; /* deadlock-class alerts */
 	uint64_t cpu_ms; /* lockwatch's own user+system CPU */
 	uint64_t max_rss_kb; /* lockwatch's own peak RSS */
+	uint64_t debuginfo_files, debuginfo_kb; /* debug files kept inflated (debugcache) */
 	uint64_t watched; /* processes watched now (-p, a command, followed); 0: the host */
 	uint64_t python_processes; /* CPython processes read */
 	uint64_t python_looks; /* reads of them */

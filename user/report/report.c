@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "report/report.h"
+#include "sys/debugcache.h"
 #include "sys/hash.h"
 #include "sys/proc.h"
 
@@ -577,12 +578,17 @@ int report__blocked(struct lw_report *r, struct lw_graph *g, struct lw_blocked *
 void report__self_usage(struct lw_summary *sum)
 {
 	struct rusage ru;
+	unsigned int files;
+	size_t bytes;
 
 	if (getrusage(RUSAGE_SELF, &ru))
 		return;
 	sum->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 		      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 	sum->max_rss_kb = ru.ru_maxrss;
+	debugcache__usage(&files, &bytes);
+	sum->debuginfo_files = files;
+	sum->debuginfo_kb = bytes >> 10;
 }
 
 /* --- the graph as the files show it --- */

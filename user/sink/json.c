@@ -271,14 +271,15 @@ static void json_summary(struct lw_sink *s, const struct lw_summary *sum)
 		",\"held_overflow\":%" PRIu64 ",\"orders_full\":%" PRIu64
 		",\"orders_later\":%" PRIu64 ",\"waits_over_share\":%" PRIu64
 		",\"python_looks_cut\":%" PRIu64 ",\"holds_full\":%" PRIu64
-		",\"holds_over_share\":%" PRIu64,
+		",\"holds_over_share\":%" PRIu64 ",\"debuginfo_files\":%" PRIu64
+		",\"debuginfo_kb\":%" PRIu64,
 		sum->duration_ms, sum->waits, sum->events, sum->drops, sum->waits_full, sum->alerts,
 		sum->deadlocks, sum->cpu_ms, sum->max_rss_kb, sum->python_processes,
 		sum->python_looks, sum->python_rereads, sum->python_rereads_partial,
 		sum->python_holds, sum->python_loops, sum->loop_samples, sum->loop_busy,
 		sum->python_orders, sum->lock_acquires, sum->lock_orders, sum->held_overflow,
 		sum->orders_full, sum->orders_later, sum->waits_over_share, sum->python_looks_cut,
-		sum->holds_full, sum->holds_over_share);
+		sum->holds_full, sum->holds_over_share, sum->debuginfo_files, sum->debuginfo_kb);
 	if (sum->blocked) {
 		/* `check`: what every blocked thread waits for, by lock */
 		fputs(",\"blocked\":[", f);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <elfutils/libdwelf.h>
 #include <unistd.h>
+#include "sys/debugcache.h"
 #include "sys/maps.h"
 #include "sys/modfile.h"
 #include "sys/proc.h"
@@ -32,6 +33,8 @@ static int maps_read;
 
 #define MAPS_TEXT_MAX (64u << 20) /* 65,530 mappings with long paths fit */
 #define MAPS_CHUNK 65536
+#define BUILD_ID_DIR "/usr/lib/debug/.build-id"
+#define LW_BUILD_ID_MAX 64
 
 void lw_modfile_pid(pid_t pid)
 {
@@ -91,6 +94,49 @@ static int same_build_id(int fd, const unsigned char *id, int len)
 }
 
 /*
+ * The build-id tree's debug file for id (root's, its names hex), inflated
+ * once and shared by every process's Dwfl (debugcache.h): an fd, or -1.
+ * Not libdw's dwfl_build_id_find_debuginfo: it keeps the file it opened for
+ * the module, whatever fd it is given back.
+ */
+static int build_id_file(const unsigned char *id, int len, char **name)
+{
+	char path[sizeof(BUILD_ID_DIR) + 2 * LW_BUILD_ID_MAX + 16];
+	int n, fd;
+
+	if (len < 2 || len > LW_BUILD_ID_MAX)
+		return -1;
+	n = snprintf(path, sizeof(path), BUILD_ID_DIR "/%02x/", id[0]);
+	for (int i = 1; i < len; i++)
+		n += snprintf(path + n, sizeof(path) - n, "%02x", id[i]);
+	snprintf(path + n, sizeof(path) - n, ".debug");
+	fd = lw_open_file(path);
+	if (fd < 0)
+		return -1;
+	if (!same_build_id(fd, id, len)) {
+		close(fd);
+		return -1;
+	}
+	*name = strdup(path);
+	return debugcache__fd(fd, id, len);
+}
+
+/* The debug info of mod's build ID, inflated now while nothing waits for
+ * it (debugcache.h), so that a report's first look at it is quick. */
+void lw_modfile_prepare(Dwfl_Module *mod)
+{
+	const unsigned char *id;
+	GElf_Addr id_vaddr;
+	char *name = NULL;
+	int len = dwfl_module_build_id(mod, &id, &id_vaddr);
+	int fd = len > 0 ? build_id_file(id, len, &name) : -1;
+
+	free(name);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
  * Debug info, where Debian and gdb look: the local build-id tree
  * (/usr/lib/debug/.build-id, where -dbg packages go: root's, its names hex),
  * then the file a module's .gnu_debuglink names, beside the module, in its
@@ -115,11 +161,15 @@ int lw_modfile_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mod
 	const char *slash;
 	int fd, len;
 
-	fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-					  debuglink_crc, debuginfo_file_name);
+	if (debuglink_file && strchr(debuglink_file, '/'))
+		/* a .gnu_debugaltlink's (dwz) file, by its own build ID: libdw's */
+		return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+						    debuglink_file, debuglink_crc,
+						    debuginfo_file_name);
+	len = dwfl_module_build_id(mod, &id, &id_vaddr);
+	fd = build_id_file(id, len, debuginfo_file_name);
 	if (fd >= 0)
 		return fd;
-	len = dwfl_module_build_id(mod, &id, &id_vaddr);
 	if (!debuglink_file || !debuglink_file[0] || strchr(debuglink_file, '/') || !file_name ||
 	    file_name[0] != '/' || len <= 0)
 		return -1;

@@ -19,5 +19,7 @@ int lw_modfile_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 int lw_modfile_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 			      Dwarf_Addr base, const char *file_name, const char *debuglink_file,
 			      GElf_Word debuglink_crc, char **debuginfo_file_name);
+/* Inflate mod's debug info ahead of a report (sys/debugcache.h). */
+void lw_modfile_prepare(Dwfl_Module *mod);
 
 #endif /* LW_MODFILE_H */

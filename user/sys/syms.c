@@ -233,6 +233,18 @@ err_free:
 	return NULL;
 }
 
+static int prepare_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		      void *arg)
+{
+	lw_modfile_prepare(mod);
+	return DWARF_CB_OK;
+}
+
+void syms__prepare(struct lw_syms *s)
+{
+	dwfl_getmodules(s->dwfl, prepare_cb, NULL, 0);
+}
+
 void syms__close(struct lw_syms *s)
 {
 	if (!s)

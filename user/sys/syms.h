@@ -30,6 +30,9 @@ struct lw_syms_cache; /* lw_syms by pid */
 /* NULL and errno on failure (ESRCH: no such process). */
 struct lw_syms *syms__open(pid_t pid);
 void syms__close(struct lw_syms *s);
+/* The debug info s's modules have in the local build-id tree, inflated
+ * now (bounded: sys/debugcache.h), not when a report first needs it. */
+void syms__prepare(struct lw_syms *s);
 
 /*
  * Unwind thread `tid` of the process, starting from the stack pointer and
