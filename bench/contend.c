@@ -4,7 +4,8 @@
  *
  *   contend [-v] MODE SECONDS THREADS
  *
- * MODE "contended": THREADS threads share NR_HOT_LOCKS pthread mutexes with
+ * MODE "contended": THREADS threads share THREADS / 2 pthread mutexes (2 at
+ * least: 4 threads on 2, 8 on 4) with
  * short critical sections, so the futex slow path (FUTEX_WAIT / FUTEX_WAKE) is
  * taken hundreds of thousands of times a second when the threads get both CPUs
  * of a 2-CPU machine (perf, 4 threads: 500-650k FUTEX_WAIT/s, nearly all of
@@ -47,7 +48,7 @@
 #include <unistd.h>
 
 #define WARMUP_MS 500
-#define NR_HOT_LOCKS 2
+#define MAX_HOT_LOCKS (MAX_THREADS / 2)
 #define MAX_THREADS 1024
 #define CHAIN_LOCKS 100
 #define CHAIN_PACE_MS 1000 /* chains-paced: the pause after a round */
@@ -68,7 +69,8 @@ struct worker {
 	unsigned long ops; /* read by main with relaxed atomics */
 } __attribute__((aligned(CACHELINE)));
 
-static struct padded_lock hot[NR_HOT_LOCKS];
+static struct padded_lock hot[MAX_HOT_LOCKS];
+static unsigned int nr_hot = 2; /* THREADS / 2, 2 at least */
 static struct worker *workers;
 static struct padded_lock *own_locks;
 static int stop;
@@ -92,7 +94,7 @@ static void *run_contended(void *arg)
 		seed ^= seed << 13;
 		seed ^= seed >> 17;
 		seed ^= seed << 5;
-		l = &hot[seed % NR_HOT_LOCKS];
+		l = &hot[seed % nr_hot];
 
 		pthread_mutex_lock(&l->m);
 		l->shared++;
@@ -277,7 +279,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(workers, 0, sizeof(*workers) * nr);
-	for (i = 0; i < NR_HOT_LOCKS; i++)
+	nr_hot = nr / 2 > 2 ? nr / 2 : 2;
+	for (i = 0; i < nr_hot; i++)
 		pthread_mutex_init(&hot[i].m, NULL);
 
 	for (i = 0; i < nr; i++) {
