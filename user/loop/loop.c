@@ -174,6 +174,7 @@ int loop__on_event(void *ctx, const void *data, size_t size)
 static void reap_gone(struct lw_loop *l)
 {
 	char comm[LW_COMM_LEN + 1];
+	int drained = 0;
 
 	for (int i = 0; i < l->npids; i++) {
 		enum lw_proc_state st;
@@ -183,6 +184,15 @@ static void reap_gone(struct lw_loop *l)
 			continue;
 		}
 		st = lw_proc_state(l->pids[i]);
+		if ((st == LW_PROC_GONE || st == LW_PROC_ZOMBIE) && !drained++) {
+			/* its exit record, sent before it became a zombie, may
+			 * still be in the ring: it has the name, which /proc of a
+			 * reaped process has not; then look again */
+			l->budget = LW_EVENTS_PER_ROUND;
+			tracer__poll(l->tracer, 0);
+			i = -1;
+			continue;
+		}
 		if (st == LW_PROC_GONE || st == LW_PROC_ZOMBIE) {
 			lw_proc_comm(l->pids[i], 0, comm, sizeof(comm));
 			forget(l, l->pids[i--], comm[0] ? comm : "?");
