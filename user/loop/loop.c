@@ -184,7 +184,9 @@ static void reap_gone(struct lw_loop *l)
 			continue;
 		}
 		st = lw_proc_state(l->pids[i]);
-		if ((st == LW_PROC_GONE || st == LW_PROC_ZOMBIE) && !drained++) {
+		if (st != LW_PROC_GONE && st != LW_PROC_ZOMBIE)
+			continue;
+		if (!drained++) {
 			/* its exit record, sent before it became a zombie, may
 			 * still be in the ring: it has the name, which /proc of a
 			 * reaped process has not; then look again */
@@ -193,10 +195,8 @@ static void reap_gone(struct lw_loop *l)
 			i = -1;
 			continue;
 		}
-		if (st == LW_PROC_GONE || st == LW_PROC_ZOMBIE) {
-			lw_proc_comm(l->pids[i], 0, comm, sizeof(comm));
-			forget(l, l->pids[i--], comm[0] ? comm : "?");
-		}
+		lw_proc_comm(l->pids[i], 0, comm, sizeof(comm));
+		forget(l, l->pids[i--], comm[0] ? comm : "?");
 	}
 }
 

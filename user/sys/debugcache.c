@@ -14,10 +14,8 @@
 #include <unistd.h>
 #include "sys/debugcache.h"
 
-#define ID_MAX 64
-
 struct entry {
-	unsigned char id[ID_MAX];
+	unsigned char id[LW_BUILD_ID_MAX];
 	int len;
 	int fd; /* the inflated copy; -1: keep the file as it is */
 	size_t size;
@@ -180,7 +178,7 @@ int debugcache__fd(int fd, const unsigned char *id, int len)
 	struct entry *e = NULL;
 	int dup;
 
-	if (fd < 0 || len <= 0 || len > ID_MAX)
+	if (fd < 0 || len <= 0 || len > LW_BUILD_ID_MAX)
 		return fd;
 	for (int i = 0; i < nentries && !e; i++)
 		if (cache[i].len == len && !memcmp(cache[i].id, id, len))

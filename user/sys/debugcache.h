@@ -18,6 +18,7 @@
 #define LW_DEBUGCACHE_FILE_MAX (64u << 20)
 #define LW_DEBUGCACHE_MAX (128u << 20)
 #define LW_DEBUGCACHE_FILES 32
+#define LW_BUILD_ID_MAX 64 /* bytes of a build ID kept */
 
 /*
  * fd is a debug file with the build ID id (len bytes), from a place only

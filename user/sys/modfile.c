@@ -34,7 +34,6 @@ static int maps_read;
 #define MAPS_TEXT_MAX (64u << 20) /* 65,530 mappings with long paths fit */
 #define MAPS_CHUNK 65536
 #define BUILD_ID_DIR "/usr/lib/debug/.build-id"
-#define LW_BUILD_ID_MAX 64
 
 void lw_modfile_pid(pid_t pid)
 {
